@@ -1,0 +1,161 @@
+"""The values that cross the core's boundary: what a reader produces, what is stored, what a question gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SHARED_SCOPE = "shared"
+"""The scope of sources every server and every DM sees (the built-in story among them)."""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as read from a source, before it is stored: clean paragraphs and metadata."""
+
+    source_id: str
+    title: str
+    paragraphs: tuple[str, ...]
+    origin: str
+    url: str | None = None
+    outlet: str | None = None
+    author: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """A stored source: where it came from, what it is, and how it was last read."""
+
+    id: str
+    title: str
+    origin: str
+    scope: str
+    paragraphs: int
+    content_hash: str
+    added_at: str
+    updated_at: str
+    url: str | None = None
+    outlet: str | None = None
+    author: str | None = None
+    published: str | None = None
+    status: str = "ok"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What a user needs to trust a passage: which article, where to read it, and when it appeared."""
+
+    id: str
+    title: str
+    url: str | None
+    outlet: str | None
+    published: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The `source` object of the JSON answer."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "url": self.url,
+            "outlet": self.outlet,
+            "published": self.published,
+        }
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A ranked paragraph: its text, score, place in its article, source and best-matching sentence."""
+
+    rank: int
+    score: float
+    text: str
+    highlight: str
+    paragraph: int
+    paragraphs: int
+    source: Citation
+    paragraph_id: int
+    coverage: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of one result of `storybot ask --json`."""
+        return {
+            "rank": self.rank,
+            "score": self.score,
+            "text": self.text,
+            "highlight": self.highlight,
+            "paragraph": self.paragraph,
+            "paragraphs": self.paragraphs,
+            "source": self.source.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to a question: answered or not, a plain message, and the passages (closest ones if not)."""
+
+    question: str
+    answered: bool
+    message: str
+    results: tuple[Passage, ...]
+    matched: int = 0
+    """How many paragraphs share at least one informative term with the question."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Exactly the documented object of `storybot ask --json`."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "message": self.message,
+            "results": [passage.to_json() for passage in self.results],
+        }
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A stored paragraph with its place in its article, for showing context around a passage."""
+
+    id: int
+    source_id: str
+    position: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """What adding sources did: one line per article, and what failed without stopping the rest."""
+
+    added: tuple[SourceRecord, ...] = ()
+    updated: tuple[SourceRecord, ...] = ()
+    unchanged: tuple[SourceRecord, ...] = ()
+    removed: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+    """(origin, reason) pairs for sources that could not be read."""
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    """The end summary of a reindex."""
+
+    sources: int
+    paragraphs: int
+    added: int
+    removed: int
+    changed: int
+    seconds: float
+    failed: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """Size and health of the index, for `storybot stats` and `/admin status`."""
+
+    sources: int
+    paragraphs: int
+    terms: int
+    segments: int
+    database_bytes: int
+    schema_version: int
+    last_reindex_at: str | None
+    last_reindex_seconds: float | None

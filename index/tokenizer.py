@@ -1,0 +1,164 @@
+"""Turn text into the terms that BM25 counts: one tokenizer for paragraphs and questions.
+
+Both sides go through the same normalisation (NFKC, case folding, accents and curly quotes, possessives),
+the same English stopwords and the same Snowball stemmer, so a question's terms meet a paragraph's.
+The one difference is deliberate: a paragraph also yields the parts of words the source glued together
+("InsiderElon" -> "insider", "elon") and of hyphenated compounds, so a question naming a part finds
+them, while a question's own compound ("OpenAI") stays whole and does not match every "open".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+
+import Stemmer
+
+# NLTK's English stopword list, plus the apostrophe-free spellings our normalisation produces ("dont").
+# Question words ("why", "who") are in it: they carry no topic, and BM25 should not look for them.
+STOPWORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against ain all am an and any are aren arent as at be because been before
+    being below between both but by can couldn couldnt d did didn didnt do does doesn doesnt doing don dont
+    down during each few for from further had hadn hadnt has hasn hasnt have haven havent having he her here
+    hers herself him himself his how i if in into is isn isnt it its itself just ll m ma me mightn mightnt
+    more most mustn mustnt my myself needn neednt no nor not now o of off on once only or other our ours
+    ourselves out over own re s same shan shant she shes should shouldn shouldnt shouldve so some such t
+    than that thatll the their theirs them themselves then there these they this those through to too
+    under until up ve very was wasn wasnt we were weren werent what when where which while who whom why will
+    with won wont wouldn wouldnt y you youd youll your youre yours yourself yourselves youve
+    also would could may might must shall us
+    """.split()
+)
+
+# Characters that Unicode treats as quotes or dashes but NFKC leaves alone.
+_PUNCTUATION_MAP = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u02bc": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00ad": "",  # soft hyphen: invisible, must not split a word
+        "\u200b": "",  # zero-width space, joiner and non-joiner: invisible, often pasted in
+        "\u200c": "",
+        "\u200d": "",
+        "\u2060": "",
+        "\ufeff": "",
+    }
+)
+
+# A word: letters and digits, with inner apostrophes, hyphens and (for numbers) separators.
+# "10,000", "3.5", "co-founded", "Musk's" and "don't" each come out as one word to be refined below.
+_WORD = re.compile(r"\w+(?:(?:['.,-]|'s)\w+)*", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+# A glued join: a lower-case letter followed by an upper-case one ("InsiderElon", "OpenAI").
+_CASE_JOIN = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# A capitalised word that does not start a sentence: most likely a name.
+_NAME_IN_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)([A-Z][\w'’-]*)")
+# An acronym's plural ("GPUs", "CEOs"): the Snowball stemmer keeps the "s" of "gpus", so drop it here.
+_ACRONYM_PLURAL = re.compile(r"^([A-Z]{2,})s$")
+
+
+class Tokenizer:
+    """Normalise, split, drop stopwords and stem; `for_query` decides whether glued parts are added."""
+
+    def __init__(self, language: str = "english") -> None:
+        self._stemmer = Stemmer.Stemmer(language)
+        self._stem = lru_cache(maxsize=200_000)(self._stemmer.stemWord)
+
+    def tokenize(self, text: str, *, for_query: bool = False) -> list[str]:
+        """Return the terms of `text` in order; a paragraph (`for_query=False`) also yields glued parts."""
+        terms: list[str] = []
+        for word in _words(text):
+            terms.extend(self._terms_of_word(word, with_parts=not for_query))
+        return terms
+
+    def named_terms(self, question: str) -> dict[str, str]:
+        """Terms of the names a question mentions (capitalised words inside a sentence), with the word.
+
+        "What is the capital of France?" names France. A question typed in Title Case names nothing,
+        since there capitals say nothing about which words are names.
+        """
+        words = list(_words(question))
+        capitalised = [word for word in words if word[0].isupper()]
+        if len(capitalised) * 2 > len(words):
+            return {}
+        named: dict[str, str] = {}
+        for match in _NAME_IN_SENTENCE.finditer(unicodedata.normalize("NFKC", question)):
+            for term in self.tokenize(match.group(1), for_query=True):
+                named.setdefault(term, match.group(1))
+        return named
+
+    def _terms_of_word(self, word: str, *, with_parts: bool) -> Iterator[str]:
+        if word[0].isdigit() and _NUMBER.fullmatch(word):
+            yield _normalise_number(word)
+            return
+        pieces = word.split("-")
+        if len(pieces) > 1:
+            # "co-founded": the pieces are the words; a paragraph also indexes the joined form.
+            for piece in pieces:
+                yield from self._terms_of_word(piece, with_parts=with_parts)
+            if with_parts:
+                joined = self._term("".join(pieces))
+                if joined:
+                    yield joined
+            return
+        acronym = _ACRONYM_PLURAL.match(word)
+        if acronym:
+            word = acronym.group(1)
+        whole = self._term(word)
+        if whole:
+            yield whole
+        if with_parts:
+            parts = _CASE_JOIN.split(word)
+            if len(parts) > 1:
+                for part in parts:
+                    term = self._term(part)
+                    if term and term != whole:
+                        yield term
+
+    def _term(self, word: str) -> str | None:
+        folded = word.casefold()
+        if folded.endswith("'s"):
+            folded = folded[:-2]
+        folded = folded.replace("'", "")
+        if not folded or folded in STOPWORDS:
+            return None
+        if folded.isdigit():
+            return folded
+        return self._stem(folded)
+
+
+def _words(text: str) -> Iterator[str]:
+    """Yield the raw words of `text` after Unicode normalisation, keeping case for the glued-word split."""
+    normal = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
+    # Strip accents so "café" meets "cafe"; NFKD splits a letter from its combining marks.
+    decomposed = unicodedata.normalize("NFKD", normal)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    for match in _WORD.finditer(plain):
+        word = match.group().strip("'_")
+        # A trailing plural possessive ("founders'") is stripped by the strip above.
+        if word:
+            yield word
+
+
+def _normalise_number(number: str) -> str:
+    """"10,000" and "10000" are the same number; "3.5" keeps its point; "1,5" (decimal comma) its digits."""
+    if _THOUSANDS.match(number):
+        return number.replace(",", "")
+    return number.replace(",", ".")
