@@ -1,0 +1,205 @@
+"""The SQLite file's layout, its version, and how a database is opened, checked and migrated.
+
+The file stays a plain SQLite database: `sqlite-utils tables storybot.db` or Datasette can read it.
+Posting lists are stored as little-endian uint32/uint16 arrays in BLOBs, one row per term and segment,
+so a question reads only the rows of its own terms and nothing is rebuilt in memory at start.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from index.errors import DatabaseError
+
+APPLICATION_ID = 0x53544259  # "STBY": marks the file as storybot's in its header (PRAGMA application_id)
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+_SCHEMA_V1 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE sources (
+    id TEXT PRIMARY KEY,
+    scope TEXT NOT NULL DEFAULT 'shared',
+    title TEXT NOT NULL,
+    url TEXT,
+    outlet TEXT,
+    author TEXT,
+    published TEXT,
+    origin TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    paragraphs INTEGER NOT NULL,
+    added_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'ok',
+    error TEXT
+);
+CREATE INDEX sources_origin ON sources(origin);
+CREATE INDEX sources_scope ON sources(scope);
+CREATE TABLE paragraphs (
+    id INTEGER PRIMARY KEY,
+    source_id TEXT NOT NULL REFERENCES sources(id),
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    segment_id INTEGER NOT NULL,
+    UNIQUE (source_id, position)
+);
+CREATE TABLE terms (
+    id INTEGER PRIMARY KEY,
+    term TEXT NOT NULL UNIQUE
+);
+CREATE TABLE term_stats (
+    scope TEXT NOT NULL,
+    term_id INTEGER NOT NULL,
+    df INTEGER NOT NULL,
+    PRIMARY KEY (scope, term_id)
+) WITHOUT ROWID;
+CREATE TABLE df_histogram (
+    scope TEXT NOT NULL,
+    df INTEGER NOT NULL,
+    terms INTEGER NOT NULL,
+    PRIMARY KEY (scope, df)
+) WITHOUT ROWID;
+CREATE TABLE scope_stats (
+    scope TEXT PRIMARY KEY,
+    paragraphs INTEGER NOT NULL,
+    tokens INTEGER NOT NULL
+);
+CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    paragraphs INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE postings (
+    term_id INTEGER NOT NULL,
+    segment_id INTEGER NOT NULL REFERENCES segments(id),
+    scope TEXT NOT NULL,
+    docs BLOB NOT NULL,
+    tfs BLOB NOT NULL,
+    lengths BLOB NOT NULL
+);
+CREATE INDEX postings_term ON postings(term_id, scope);
+CREATE INDEX postings_segment ON postings(segment_id);
+CREATE TABLE tombstones (
+    paragraph_id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    segment_id INTEGER NOT NULL
+);
+CREATE INDEX tombstones_segment ON tombstones(segment_id);
+CREATE TABLE feedback (
+    id INTEGER PRIMARY KEY,
+    question TEXT NOT NULL,
+    paragraph_ids TEXT NOT NULL,
+    vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    user_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE questions (
+    id INTEGER PRIMARY KEY,
+    answered INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+# Each migration takes the database from version N to N + 1; index i migrates from i + 1 to i + 2.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+
+
+def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
+    """Open (and if needed create) storybot's database, checked and migrated to the current schema."""
+    target = Path(path)
+    if str(path) != ":memory:":
+        if target.exists() and not target.is_file():
+            raise DatabaseError(f"{target} is not a file")
+        if not target.exists():
+            if not create:
+                raise DatabaseError(f"no database at {target}")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseError(f"cannot create a database at {target}: {error.strerror}") from error
+    try:
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as error:
+        raise DatabaseError(f"cannot open {target}: {error}") from error
+    try:
+        _configure(conn)
+        _check_and_migrate(conn, target)
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        message = str(error)
+        if "not a database" in message or "malformed" in message:
+            raise DatabaseError(f"{target} is not a storybot database (not SQLite)") from error
+        if "readonly" in message or "unable to open" in message:
+            raise DatabaseError(f"cannot write the database at {target}: {message}") from error
+        raise DatabaseError(f"cannot use the database at {target}: {message}") from error
+    except DatabaseError:
+        conn.close()
+        raise
+    return conn
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    # WAL lets the bot keep answering from the last committed state while a writer indexes.
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    journal = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    if journal and journal[0] not in ("wal", "memory"):
+        conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _check_and_migrate(conn: sqlite3.Connection, target: Path) -> None:
+    db = sqlite_utils.Database(conn)
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = db.table_names()
+    if application_id == 0 and version == 0 and not tables:
+        _create(conn)
+        return
+    if application_id != APPLICATION_ID:
+        raise DatabaseError(f"{target} is not a storybot database (it has other tables: {', '.join(tables[:5])})")
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{target} was written by a newer storybot (schema {version}, this one knows {SCHEMA_VERSION}); "
+            "upgrade storybot to use it"
+        )
+    while version < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version - 1](conn)
+            version += 1
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have created it between our look and our lock.
+        if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+            conn.execute("COMMIT")
+            return
+        # executescript() would commit first; statements one by one keep the creation atomic.
+        for statement in _SCHEMA_V1.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,206 @@
+"""The read side of the index: from a question's terms to ranked paragraphs, in one SQLite snapshot.
+
+A question reads only what it needs: the statistics of its view (the shared sources plus a server's own),
+the df of its terms, and their posting lists. Everything is read inside one read transaction, so a writer
+committing meanwhile is seen wholly or not at all.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from index.models import SHARED_SCOPE
+from index.postings import PostingList
+from index.ranking import (
+    BM25Parameters,
+    CorpusStats,
+    ScoredParagraphs,
+    average_idf_from_histogram,
+    score,
+    term_idf,
+    top,
+)
+from index.tokenizer import Tokenizer
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A paragraph as stored, with what a citation needs."""
+
+    paragraph_id: int
+    text: str
+    position: int
+    source_id: str
+    title: str
+    url: str | None
+    outlet: str | None
+    published: str | None
+    paragraphs: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked paragraph: its BM25 score and the share of the question's informative weight it holds."""
+
+    passage: StoredPassage
+    score: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The ranked paragraphs for a question, with what the answer composer needs to judge them."""
+
+    terms: tuple[str, ...]
+    term_weights: dict[str, float]
+    known_terms: frozenset[str]
+    hits: tuple[Hit, ...]
+    matched: int
+    unknown_names: tuple[str, ...] = ()
+    """Names the question mentions that no paragraph of the view holds ("France")."""
+
+
+class Searcher:
+    """Ranks paragraphs for questions; one per thread, since it holds a SQLite connection."""
+
+    def __init__(self, conn: sqlite3.Connection, tokenizer: Tokenizer, params: BM25Parameters) -> None:
+        self._conn = conn
+        self._tokenizer = tokenizer
+        self._params = params
+
+    def search(self, question: str, top_k: int, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0) -> SearchResult:
+        """The `top_k` best paragraphs after the first `skip`, for the view made of `scopes`."""
+        terms = tuple(self._tokenizer.tokenize(question, for_query=True))
+        view = tuple(dict.fromkeys(scopes))
+        self._conn.execute("BEGIN")
+        try:
+            result = self._search(terms, view, top_k, skip)
+        finally:
+            self._conn.execute("COMMIT")
+        named = self._tokenizer.named_terms(question)
+        unknown = tuple(dict.fromkeys(word for term, word in named.items() if term not in result.known_terms))
+        return replace(result, unknown_names=unknown)
+
+    def _search(self, terms: tuple[str, ...], view: tuple[str, ...], top_k: int, skip: int) -> SearchResult:
+        stats = self._corpus_stats(view)
+        distinct = list(dict.fromkeys(terms))
+        ids = self._term_ids(distinct)
+        dfs = self._document_frequencies(list(ids.values()), view)
+        weights = {term: _coverage_weight(dfs.get(ids.get(term, -1), 0), stats.paragraphs) for term in distinct}
+        postings = {term: self._postings(term_id, view) for term, term_id in ids.items()}
+        query: list[tuple[float, float, PostingList]] = []
+        seen: set[str] = set()
+        for term in terms:
+            if term not in postings:
+                continue
+            df = dfs.get(ids[term], 0)
+            weight = 0.0 if term in seen else weights[term]
+            seen.add(term)
+            query.append((term_idf(df, stats, self._params), weight, postings[term]))
+        scored = score(query, stats, self._params)
+        dead = self._tombstones(view)
+        order = top(scored, skip + top_k, exclude=dead)[skip:]
+        total_weight = sum(weights.values()) or 1.0
+        rows = self._passages([int(scored.ids[i]) for i in order])
+        hits = tuple(
+            Hit(rows[int(scored.ids[i])], float(scored.scores[i]), float(scored.coverage[i]) / total_weight)
+            for i in order
+            if int(scored.ids[i]) in rows
+        )
+        matched = _count_live(scored, dead)
+        known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
+        return SearchResult(terms, weights, known, hits, matched)
+
+    # -- statistics of a view ----------------------------------------------------------------------
+
+    def _corpus_stats(self, view: tuple[str, ...]) -> CorpusStats:
+        marks = ",".join("?" * len(view))
+        paragraphs, tokens = self._conn.execute(
+            f"SELECT COALESCE(SUM(paragraphs), 0), COALESCE(SUM(tokens), 0) FROM scope_stats WHERE scope IN ({marks})",
+            view,
+        ).fetchone()
+        return CorpusStats(int(paragraphs), int(tokens), self._average_idf(view, int(paragraphs)))
+
+    def _average_idf(self, view: tuple[str, ...], paragraphs: int) -> float:
+        """rank-bm25's average idf over the view's vocabulary, from the base scope's df histogram.
+
+        A term's df in a view is the sum of its df in each scope; only the terms of the smaller scopes
+        (a server's own articles) can differ from the base histogram, so only those are read one by one.
+        """
+        base, others = view[0], view[1:]
+        histogram: Counter[int] = Counter(
+            dict(self._conn.execute("SELECT df, terms FROM df_histogram WHERE scope = ?", (base,)).fetchall())
+        )
+        if others:
+            marks = ",".join("?" * len(others))
+            rows = self._conn.execute(
+                f"SELECT o.term_id, SUM(o.df), COALESCE(b.df, 0) FROM term_stats o"
+                f" LEFT JOIN term_stats b ON b.scope = ? AND b.term_id = o.term_id"
+                f" WHERE o.scope IN ({marks}) GROUP BY o.term_id",
+                [base, *others],
+            ).fetchall()
+            for _, other_df, base_df in rows:
+                if base_df:
+                    histogram[base_df] -= 1
+                histogram[base_df + other_df] += 1
+        return average_idf_from_histogram(histogram.items(), paragraphs)
+
+    def _term_ids(self, terms: list[str]) -> dict[str, int]:
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        return dict(self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", terms).fetchall())
+
+    def _document_frequencies(self, term_ids: list[int], view: tuple[str, ...]) -> dict[int, int]:
+        if not term_ids:
+            return {}
+        rows = self._conn.execute(
+            f"SELECT term_id, SUM(df) FROM term_stats WHERE term_id IN ({','.join('?' * len(term_ids))})"
+            f" AND scope IN ({','.join('?' * len(view))}) GROUP BY term_id",
+            [*term_ids, *view],
+        ).fetchall()
+        return {int(term_id): int(df) for term_id, df in rows}
+
+    def _postings(self, term_id: int, view: tuple[str, ...]) -> PostingList:
+        rows = self._conn.execute(
+            f"SELECT docs, tfs, lengths FROM postings WHERE term_id = ? AND scope IN ({','.join('?' * len(view))})"
+            " ORDER BY segment_id",
+            [term_id, *view],
+        ).fetchall()
+        if not rows:
+            return PostingList.from_blobs(b"", b"", b"")
+        return PostingList.concatenate([PostingList.from_blobs(*row) for row in rows])
+
+    def _tombstones(self, view: tuple[str, ...]) -> np.ndarray:
+        rows = self._conn.execute(
+            f"SELECT paragraph_id FROM tombstones WHERE scope IN ({','.join('?' * len(view))})", view
+        ).fetchall()
+        return np.array([row[0] for row in rows], dtype=np.int64)
+
+    def _passages(self, paragraph_ids: list[int]) -> dict[int, StoredPassage]:
+        if not paragraph_ids:
+            return {}
+        rows = self._conn.execute(
+            "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs"
+            " FROM paragraphs p JOIN sources s ON s.id = p.source_id"
+            f" WHERE p.id IN ({','.join('?' * len(paragraph_ids))})",
+            paragraph_ids,
+        ).fetchall()
+        return {int(row[0]): StoredPassage(*row) for row in rows}
+
+
+def _coverage_weight(df: int, paragraphs: int) -> float:
+    """How informative a question term is: rarer is more. A term the index never saw counts as the rarest."""
+    return max(math.log((paragraphs + 1) / (max(df, 1) + 0.5)), 1e-6)
+
+
+def _count_live(scored: ScoredParagraphs, dead: np.ndarray) -> int:
+    if dead.size == 0:
+        return len(scored.ids)
+    return int(np.count_nonzero(~np.isin(scored.ids, dead)))

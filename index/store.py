@@ -1,0 +1,357 @@
+"""The write side of the index: add, replace and remove articles, keeping BM25 statistics exact.
+
+Each batch of new paragraphs becomes a segment: one postings row per term. Removing an article marks its
+paragraphs dead (tombstones) and takes them out of the statistics at once; their postings are dropped when
+segments are merged. So adding or removing one article costs work in proportion to that article, not to
+the index, and every change is one SQLite transaction that readers see whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import numpy as np
+
+from index.models import Article, SourceRecord
+from index.postings import PostingList, SegmentBuilder
+from index.tokenizer import Tokenizer
+
+TITLE_WEIGHT = 2
+"""How many times an article's title terms count in its first paragraph (measured; see the README)."""
+
+MAX_SEGMENTS_PER_SCOPE = 12
+"""Above this many segments in a scope, the smallest ones are merged after a write."""
+
+_CHUNK = 500  # rows per `IN (...)` lookup, well under SQLite's variable limit
+
+
+def now() -> str:
+    """The current UTC time as stored in the database."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def content_hash(article: Article) -> str:
+    """A stable fingerprint of what an article says, to tell a changed source from an unchanged one."""
+    payload = [article.title, list(article.paragraphs), article.url, article.outlet, article.author, article.published]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One atomic write: BEGIN IMMEDIATE takes the write lock up front, so no reader upgrade deadlocks."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def paragraph_terms(tokenizer: Tokenizer, article_title: str, paragraphs: Sequence[str]) -> list[list[str]]:
+    """The terms BM25 counts for each paragraph; the title counts in the first one (an article's lead)."""
+    title_terms = tokenizer.tokenize(article_title) * TITLE_WEIGHT
+    terms = [tokenizer.tokenize(text) for text in paragraphs]
+    if terms:
+        terms[0] = title_terms + terms[0]
+    return terms
+
+
+class IndexWriter:
+    """Changes the index inside the caller's transaction (see `write_transaction`)."""
+
+    def __init__(self, conn: sqlite3.Connection, tokenizer: Tokenizer) -> None:
+        self._conn = conn
+        self._tokenizer = tokenizer
+
+    # -- sources -----------------------------------------------------------------------------------
+
+    def find_source(self, source_id: str) -> SourceRecord | None:
+        """The stored source with this id, if any."""
+        row = self._conn.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return _source_from_row(row) if row else None
+
+    def sources_from(self, origin: str) -> list[SourceRecord]:
+        """The sources read from one origin (a file, a JSONL file's articles, a link)."""
+        rows = self._conn.execute(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE origin = ? ORDER BY id", (origin,)
+        ).fetchall()
+        return [_source_from_row(row) for row in rows]
+
+    def upsert(self, article: Article, scope: str) -> tuple[str, SourceRecord]:
+        """Store an article: ("added" | "updated" | "unchanged", the stored source)."""
+        digest = content_hash(article)
+        existing = self._existing_for(article)
+        if existing and existing.content_hash == digest and existing.scope == scope:
+            if existing.status != "ok":
+                self._conn.execute("UPDATE sources SET status = 'ok', error = NULL WHERE id = ?", (existing.id,))
+                existing = self.find_source(existing.id)
+                assert existing is not None
+            return "unchanged", existing
+        added_at = existing.added_at if existing else now()
+        source_id = existing.id if existing else self._free_id(article.source_id)
+        if existing:
+            self.remove(existing.id)
+        self._conn.execute(
+            "INSERT INTO sources (id, scope, title, url, outlet, author, published, origin, content_hash,"
+            " paragraphs, added_at, updated_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok')",
+            (
+                source_id,
+                scope,
+                article.title,
+                article.url,
+                article.outlet,
+                article.author,
+                article.published,
+                article.origin,
+                digest,
+                len(article.paragraphs),
+                added_at,
+                now(),
+            ),
+        )
+        self._index_paragraphs(source_id, scope, article)
+        stored = self.find_source(source_id)
+        assert stored is not None
+        return ("updated" if existing else "added"), stored
+
+    def mark_stale(self, source_id: str, error: str) -> None:
+        """Keep a source's last good copy but record that it could not be read again."""
+        self._conn.execute("UPDATE sources SET status = 'stale', error = ? WHERE id = ?", (error, source_id))
+
+    def remove(self, source_id: str) -> bool:
+        """Take a source and its paragraphs out of the index; False if there was no such source."""
+        row = self._conn.execute("SELECT scope, title FROM sources WHERE id = ?", (source_id,)).fetchone()
+        if row is None:
+            return False
+        scope, title = row
+        paragraphs = self._conn.execute(
+            "SELECT id, text, length, segment_id FROM paragraphs WHERE source_id = ? ORDER BY position",
+            (source_id,),
+        ).fetchall()
+        terms = paragraph_terms(self._tokenizer, title, [text for _, text, _, _ in paragraphs])
+        df_delta: Counter[str] = Counter()
+        for paragraph_terms_ in terms:
+            df_delta.update(set(paragraph_terms_))
+        self._change_document_frequencies(scope, {term: -count for term, count in df_delta.items()})
+        self._change_scope_totals(scope, -len(paragraphs), -sum(length for _, _, length, _ in paragraphs))
+        self._conn.executemany(
+            "INSERT INTO tombstones (paragraph_id, scope, segment_id) VALUES (?, ?, ?)",
+            [(paragraph_id, scope, segment_id) for paragraph_id, _, _, segment_id in paragraphs],
+        )
+        self._conn.execute("DELETE FROM paragraphs WHERE source_id = ?", (source_id,))
+        self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+        return True
+
+    def _existing_for(self, article: Article) -> SourceRecord | None:
+        same_id = self.find_source(article.source_id)
+        if same_id is not None and same_id.origin == article.origin:
+            return same_id
+        # The id may have been suffixed ("story-2") when another origin held it first.
+        for candidate in self.sources_from(article.origin):
+            if candidate.id.startswith(article.source_id + "-") or candidate.id == article.source_id:
+                return candidate
+        return None
+
+    def _free_id(self, wanted: str) -> str:
+        candidate, counter = wanted, 1
+        while self._conn.execute("SELECT 1 FROM sources WHERE id = ?", (candidate,)).fetchone():
+            counter += 1
+            candidate = f"{wanted}-{counter}"
+        return candidate
+
+    # -- paragraphs and postings -------------------------------------------------------------------
+
+    def _index_paragraphs(self, source_id: str, scope: str, article: Article) -> None:
+        segment_id = self._new_segment(scope, len(article.paragraphs))
+        first_id = self._reserve_paragraph_ids(len(article.paragraphs))
+        builder = SegmentBuilder()
+        rows = []
+        for offset, terms in enumerate(paragraph_terms(self._tokenizer, article.title, article.paragraphs)):
+            paragraph_id = first_id + offset
+            builder.add(paragraph_id, terms)
+            rows.append((paragraph_id, source_id, offset + 1, article.paragraphs[offset], len(terms), segment_id))
+        self._conn.executemany(
+            "INSERT INTO paragraphs (id, source_id, position, text, length, segment_id) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        self._write_segment(scope, segment_id, builder.posting_lists())
+        self._change_document_frequencies(scope, builder.document_frequencies())
+        self._change_scope_totals(scope, builder.paragraphs, builder.tokens)
+
+    def _new_segment(self, scope: str, paragraphs: int) -> int:
+        cursor = self._conn.execute(
+            "INSERT INTO segments (scope, paragraphs, created_at) VALUES (?, ?, ?)", (scope, paragraphs, now())
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def _reserve_paragraph_ids(self, count: int) -> int:
+        # Ids are never reused: a tombstone names a paragraph id for as long as its segment lives.
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'next_paragraph_id'").fetchone()
+        first = int(row[0]) if row else 1
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('next_paragraph_id', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(first + count),),
+        )
+        return first
+
+    def _write_segment(self, scope: str, segment_id: int, lists: dict[str, PostingList]) -> None:
+        term_ids = self.term_ids(lists.keys(), create=True)
+        self._conn.executemany(
+            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
+            ((term_ids[term], segment_id, scope, *postings.to_blobs()) for term, postings in lists.items()),
+        )
+
+    def term_ids(self, terms: Iterable[str], *, create: bool) -> dict[str, int]:
+        """Map terms to their ids, creating the missing ones when `create` is set."""
+        wanted = list(dict.fromkeys(terms))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", chunk).fetchall())
+        missing = [term for term in wanted if term not in found]
+        if create and missing:
+            row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM terms").fetchone()
+            next_id = int(row[0]) + 1
+            new_ids = {term: next_id + offset for offset, term in enumerate(missing)}
+            self._conn.executemany("INSERT INTO terms (id, term) VALUES (?, ?)", [(i, t) for t, i in new_ids.items()])
+            found.update(new_ids)
+        return found
+
+    # -- statistics --------------------------------------------------------------------------------
+
+    def _change_document_frequencies(self, scope: str, deltas: dict[str, int]) -> None:
+        """Apply df changes and keep the df histogram (for rank-bm25's average idf) in step."""
+        if not deltas:
+            return
+        ids = self.term_ids(deltas.keys(), create=True)
+        by_id = {ids[term]: delta for term, delta in deltas.items() if delta}
+        current: dict[int, int] = {}
+        id_list = list(by_id)
+        for start in range(0, len(id_list), _CHUNK):
+            chunk = id_list[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            current.update(
+                self._conn.execute(
+                    f"SELECT term_id, df FROM term_stats WHERE scope = ? AND term_id IN ({marks})", [scope, *chunk]
+                ).fetchall()
+            )
+        histogram: Counter[int] = Counter()
+        upserts, deletes = [], []
+        for term_id, delta in by_id.items():
+            old = current.get(term_id, 0)
+            new = old + delta
+            if old:
+                histogram[old] -= 1
+            if new > 0:
+                histogram[new] += 1
+                upserts.append((scope, term_id, new))
+            else:
+                deletes.append((scope, term_id))
+        self._conn.executemany(
+            "INSERT INTO term_stats (scope, term_id, df) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope, term_id) DO UPDATE SET df = excluded.df",
+            upserts,
+        )
+        self._conn.executemany("DELETE FROM term_stats WHERE scope = ? AND term_id = ?", deletes)
+        self._conn.executemany(
+            "INSERT INTO df_histogram (scope, df, terms) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope, df) DO UPDATE SET terms = terms + excluded.terms",
+            [(scope, df, change) for df, change in histogram.items() if change],
+        )
+        self._conn.execute("DELETE FROM df_histogram WHERE scope = ? AND terms <= 0", (scope,))
+
+    def _change_scope_totals(self, scope: str, paragraphs: int, tokens: int) -> None:
+        self._conn.execute(
+            "INSERT INTO scope_stats (scope, paragraphs, tokens) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope) DO UPDATE SET paragraphs = paragraphs + excluded.paragraphs,"
+            " tokens = tokens + excluded.tokens",
+            (scope, paragraphs, tokens),
+        )
+
+    # -- merging segments --------------------------------------------------------------------------
+
+    def merge_small_segments(self, scope: str, limit: int = MAX_SEGMENTS_PER_SCOPE) -> None:
+        """Keep the number of segments in a scope bounded by merging its smallest ones."""
+        sizes = self._conn.execute(
+            "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY paragraphs, id", (scope,)
+        ).fetchall()
+        if len(sizes) <= limit:
+            return
+        # Merge the smallest half: the big segments stay untouched, so the cost tracks the small ones.
+        self.merge_segments(scope, [segment_id for segment_id, _ in sizes[: max(2, len(sizes) // 2)]])
+
+    def merge_all(self, scope: str) -> None:
+        """Rewrite a scope's postings as one segment without dead paragraphs."""
+        ids = [row[0] for row in self._conn.execute("SELECT id FROM segments WHERE scope = ?", (scope,))]
+        if len(ids) > 1 or self._conn.execute("SELECT 1 FROM tombstones WHERE scope = ? LIMIT 1", (scope,)).fetchone():
+            self.merge_segments(scope, ids)
+
+    def merge_segments(self, scope: str, segment_ids: Sequence[int]) -> None:
+        """Replace the given segments by one, dropping the postings of removed paragraphs."""
+        if not segment_ids:
+            return
+        marks = ",".join("?" * len(segment_ids))
+        dead = np.array(
+            [
+                row[0]
+                for row in self._conn.execute(
+                    f"SELECT paragraph_id FROM tombstones WHERE segment_id IN ({marks})", list(segment_ids)
+                )
+            ],
+            dtype=np.uint32,
+        )
+        live_count = self._conn.execute(
+            f"SELECT COUNT(*) FROM paragraphs WHERE segment_id IN ({marks})", list(segment_ids)
+        ).fetchone()[0]
+        merged_id = self._new_segment(scope, live_count)
+        rows = self._conn.execute(
+            f"SELECT term_id, docs, tfs, lengths FROM postings WHERE segment_id IN ({marks})"
+            " ORDER BY term_id, segment_id",
+            list(segment_ids),
+        )
+        batch: list[tuple[int, int, str, bytes, bytes, bytes]] = []
+        current_term, parts = -1, []
+        for term_id, docs, tfs, lengths in rows:
+            if term_id != current_term and parts:
+                batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
+                parts = []
+            current_term = term_id
+            parts.append(PostingList.from_blobs(docs, tfs, lengths))
+        if parts:
+            batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
+        self._conn.execute(f"DELETE FROM postings WHERE segment_id IN ({marks})", list(segment_ids))
+        self._conn.executemany(
+            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)", batch
+        )
+        self._conn.execute(f"UPDATE paragraphs SET segment_id = ? WHERE segment_id IN ({marks})", [merged_id, *segment_ids])
+        self._conn.execute(f"DELETE FROM tombstones WHERE segment_id IN ({marks})", list(segment_ids))
+        self._conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", list(segment_ids))
+
+
+def _merged_row(
+    term_id: int, segment_id: int, scope: str, parts: list[PostingList], dead: np.ndarray
+) -> list[tuple[int, int, str, bytes, bytes, bytes]]:
+    merged = PostingList.concatenate(parts).without(dead)
+    if not len(merged):
+        return []
+    return [(term_id, segment_id, scope, *merged.to_blobs())]
+
+
+_SOURCE_COLUMNS = (
+    "id, title, origin, scope, paragraphs, content_hash, added_at, updated_at, url, outlet, author, published,"
+    " status, error"
+)
+
+
+def _source_from_row(row: Sequence[object]) -> SourceRecord:
+    return SourceRecord(*row)  # type: ignore[arg-type]
