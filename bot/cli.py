@@ -1,0 +1,254 @@
+"""The `storybot` command line: run the bot, and do its offline work (ask, add, reindex) on the same index.
+
+Each command opens the database, validates its input, calls one `StoryIndex` method and prints the result.
+Expected errors become one line on stderr and exit status 1; `storybot ask` never imports discord.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from dotenv import load_dotenv
+from platformdirs import user_data_dir
+
+from index import SHARED_SCOPE, Answer, StoryIndex, StorybotError, validate_question
+from index.errors import QuestionError
+from index.models import AddReport, SourceRecord
+
+
+def default_database() -> Path:
+    """The per-user database file used when neither --db nor STORYBOT_DB is given."""
+    return Path(user_data_dir("storybot", appauthor=False)) / "storybot.db"
+
+
+def scope_for(server: str | None) -> str:
+    """The index scope of a Discord server id, or the shared scope."""
+    return f"guild:{server}" if server else SHARED_SCOPE
+
+
+@contextmanager
+def opened(ctx: click.Context) -> Iterator[StoryIndex]:
+    """Open the index named by --db, turning storybot's own errors into a clean message."""
+    try:
+        with StoryIndex(ctx.obj["db"]) as index:
+            yield index
+    except StorybotError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="STORYBOT_DB",
+    default=default_database,
+    show_default="a per-user data file",
+    help="The SQLite database (also STORYBOT_DB).",
+)
+@click.version_option(package_name="storybot")
+@click.pass_context
+def cli(ctx: click.Context, db: Path) -> None:
+    """storybot answers questions about news stories with cited passages."""
+    ctx.obj = {"db": db}
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--top", "-k", type=click.IntRange(1, 50), default=3, show_default=True, help="Passages to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--batch", type=click.File("r", encoding="utf-8"), help='JSONL of {"id", "question"}; needs --json.')
+@click.option("--server", help="Also search this Discord server's own sources.")
+@click.pass_context
+def ask(ctx: click.Context, question: str | None, top: int, as_json: bool, batch: TextIO | None, server: str | None) -> None:
+    """Answer QUESTION from the indexed articles."""
+    scopes = _scopes(server)
+    if batch is not None:
+        if question is not None or not as_json:
+            raise click.UsageError("--batch takes no QUESTION and needs --json")
+        requests = list(_batch_requests(batch))
+        with opened(ctx) as index:
+            for request_id, text in requests:
+                click.echo(json.dumps({"id": request_id, **_answer_json(index, text, top, scopes)}, ensure_ascii=False))
+        return
+    if question is None:
+        raise click.UsageError("give a QUESTION, or --batch FILE --json")
+    try:
+        text = validate_question(question)
+    except QuestionError as error:
+        raise click.ClickException(str(error)) from error
+    with opened(ctx) as index:
+        answer = index.ask(text, top=top, scopes=scopes)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--server", help="Add to this Discord server's own sources instead of the shared ones.")
+@click.pass_context
+def add(ctx: click.Context, paths: tuple[Path, ...], server: str | None) -> None:
+    """Add text, Markdown, HTML or JSONL files, or directories of them."""
+    with opened(ctx) as index, _progress("Reading", len(paths)) as progress:
+        report = index.add_paths(paths, scope=scope_for(server), progress=progress)
+    _print_add_report(report)
+    if report.failed:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("source_id")
+@click.pass_context
+def remove(ctx: click.Context, source_id: str) -> None:
+    """Remove the source SOURCE_ID (see `storybot sources`)."""
+    with opened(ctx) as index:
+        record = index.remove(source_id)
+    click.echo(f"removed {record.id}: {record.title} ({record.paragraphs} paragraphs)")
+
+
+@cli.command()
+@click.option("--server", help="Only this Discord server's own sources.")
+@click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
+@click.pass_context
+def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
+    """List the indexed sources."""
+    with opened(ctx) as index:
+        records = index.sources([scope_for(server)] if server else None)
+    if as_json:
+        click.echo(json.dumps([_source_json(record) for record in records], ensure_ascii=False, indent=2))
+        return
+    if not records:
+        click.echo("no sources: `storybot add PATH` adds one")
+    for record in records:
+        status = "" if record.status == "ok" else f"  [{record.status}: {record.error}]"
+        click.echo(f"{record.id}\t{record.title}\t{record.paragraphs} paragraphs\tadded {record.added_at}{status}")
+
+
+@cli.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Re-read every source from where it came and rebuild the index."""
+    with opened(ctx) as index:
+        total = len(index.sources())
+        with _progress("Reindexing", total) as progress:
+            report = index.reindex(progress=progress)
+    click.echo(
+        f"reindexed {report.sources} sources, {report.paragraphs} paragraphs: {report.added} added, "
+        f"{report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
+    )
+    for origin, error in report.failed:
+        click.echo(f"stale (kept the last good copy): {origin}: {error}", err=True)
+
+
+@cli.command()
+@click.pass_context
+def stats(ctx: click.Context) -> None:
+    """Show the size of the index."""
+    with opened(ctx) as index:
+        info = index.stats()
+    click.echo(f"database: {index.path}")
+    for name, value in vars(info).items():
+        click.echo(f"{name.replace('_', ' ')}: {value if value is not None else '-'}")
+
+
+@cli.command()
+def run() -> None:
+    """Run the Discord bot (settings from the environment and .env)."""
+    from bot.runner import main as run_bot  # imported here: only `run` needs discord.py
+
+    run_bot(dict(os.environ))
+
+
+def main() -> None:
+    """Console entry point: read .env once, then dispatch."""
+    load_dotenv()
+    cli(prog_name="storybot")
+
+
+# -- printing ------------------------------------------------------------------------------------
+
+
+def _scopes(server: str | None) -> tuple[str, ...]:
+    return (SHARED_SCOPE, scope_for(server)) if server else (SHARED_SCOPE,)
+
+
+def _batch_requests(batch: TextIO) -> Iterator[tuple[Any, str]]:
+    for number, line in enumerate(batch, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise click.ClickException(f"line {number}: not valid JSON ({error.msg})") from error
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str) or "id" not in item:
+            raise click.ClickException(f'line {number}: expected {{"id": ..., "question": "..."}}')
+        yield item["id"], item["question"]
+
+
+def _answer_json(index: StoryIndex, question: str, top: int, scopes: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        return index.ask(question, top=top, scopes=scopes).to_json()
+    except StorybotError as error:
+        return {"question": question, "answered": False, "message": str(error), "results": []}
+
+
+def _print_answer(answer: Answer) -> None:
+    click.echo(answer.message if not answer.answered else f"Q: {answer.question}")
+    for passage in answer.results:
+        marker = "" if answer.answered else " (closest passage, not an answer)"
+        click.echo()
+        click.echo(f"{passage.rank}.{marker}")
+        click.echo(_highlighted(passage.text, passage.highlight))
+        source = passage.source
+        details = [part for part in (source.outlet, source.published) if part]
+        click.echo(f"   — {source.title}{' · ' + ', '.join(details) if details else ''}"
+                   f" · paragraph {passage.paragraph} of {passage.paragraphs}")
+        if source.url:
+            click.echo(f"     {source.url}")
+    if answer.answered and answer.results:
+        click.echo(f"\n{answer.message}")
+
+
+def _highlighted(text: str, sentence: str) -> str:
+    start = text.find(sentence)
+    if not sentence or start < 0:
+        return "   " + text
+    bold = click.style(sentence, bold=True) if sys.stdout.isatty() else f"**{sentence}**"
+    return "   " + text[:start] + bold + text[start + len(sentence) :]
+
+
+def _print_add_report(report: AddReport) -> None:
+    for verb, records in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged)):
+        for record in records:
+            click.echo(f"{verb} {record.id}: {record.title} ({record.paragraphs} paragraphs)")
+    for origin, error in report.failed:
+        click.echo(f"Error: {error}", err=True)
+
+
+def _source_json(record: SourceRecord) -> dict[str, Any]:
+    return dict(vars(record))
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on an interactive terminal for long jobs; nothing when piped."""
+    if total < 2 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        position = 0
+
+        def advance(done: int, _total: int) -> None:
+            nonlocal position
+            bar.update(done - position)
+            position = done
+
+        yield advance

@@ -1,0 +1,296 @@
+"""`StoryIndex`: the one object front-ends use to ask questions and manage sources.
+
+It owns the database path, opens a SQLite connection per thread (connections are bound to the thread
+that made them, and the bot asks from a thread pool), and builds the index from the built-in story the
+first time a database is opened, so a new install answers at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+from index.answers import compose
+from index.errors import QuestionError, SourceError, UnknownSource
+from index.models import (
+    SHARED_SCOPE,
+    AddReport,
+    Answer,
+    Article,
+    IndexStats,
+    Paragraph,
+    ReindexReport,
+    SourceRecord,
+)
+from index.ranking import BM25Parameters
+from index.readers import read_path, read_text_source
+from index.schema import SCHEMA_VERSION, connect
+from index.searcher import Searcher
+from index.store import IndexWriter, now, write_transaction
+from index.tokenizer import Tokenizer
+
+MAX_QUESTION_CHARS = 1000
+BUILTIN_STORY = "musk-twitter-ai-gpus.txt"
+BUILTIN_PREFIX = "builtin:"
+
+Progress = Callable[[int, int], None]
+"""Called with (done, total) as sources are processed."""
+
+Loader = Callable[[str], list[Article]]
+"""Reads the articles of one origin (a path, a link, the built-in story) again, for a reindex."""
+
+
+def validate_question(question: str) -> str:
+    """The question, stripped; QuestionError if it is empty or over the length limit."""
+    text = question.strip()
+    if not text:
+        raise QuestionError("the question is empty: ask about the story, e.g. 'why did Musk leave OpenAI?'")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+    return text
+
+
+def read_builtin_story() -> list[Article]:
+    """The story that ships inside the package."""
+    text = resources.files("index").joinpath("data", BUILTIN_STORY).read_text(encoding="utf-8")
+    return read_text_source(text, origin=BUILTIN_PREFIX + BUILTIN_STORY, name=BUILTIN_STORY, kind="text")
+
+
+def load_origin(origin: str) -> list[Article]:
+    """Read an origin again: the built-in story or a file path. Links need the fetcher of the front-end."""
+    if origin.startswith(BUILTIN_PREFIX):
+        return read_builtin_story()
+    if origin.startswith(("http://", "https://")):
+        raise SourceError(f"{origin}: links are re-fetched by the bot or `storybot reindex` with fetching enabled")
+    return read_path(Path(origin))
+
+
+class StoryIndex:
+    """The index in one SQLite file: ask questions, add, remove and list sources, reindex."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        params: BM25Parameters | None = None,
+        with_builtin_story: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.params = params or BM25Parameters()
+        self.tokenizer = Tokenizer()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        conn = self._connection()
+        if with_builtin_story:
+            self._load_builtin_once(conn)
+
+    # -- questions ---------------------------------------------------------------------------------
+
+    def ask(self, question: str, top: int = 3, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0) -> Answer:
+        """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
+        text = validate_question(question)
+        conn = self._connection()
+        result = Searcher(conn, self.tokenizer, self.params).search(text, top, scopes, skip=skip)
+        paragraphs = self._paragraph_count(scopes)
+        return compose(text, result, self.tokenizer, paragraphs)
+
+    def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
+        """The paragraph and its neighbours in its article, in order."""
+        conn = self._connection()
+        row = conn.execute("SELECT source_id, position FROM paragraphs WHERE id = ?", (paragraph_id,)).fetchone()
+        if row is None:
+            return []
+        source_id, position = row
+        rows = conn.execute(
+            "SELECT id, source_id, position, text FROM paragraphs WHERE source_id = ? AND position BETWEEN ? AND ?"
+            " ORDER BY position",
+            (source_id, position - before, position + after),
+        ).fetchall()
+        return [Paragraph(*row) for row in rows]
+
+    # -- sources -----------------------------------------------------------------------------------
+
+    def add_paths(self, paths: Iterable[Path], scope: str = SHARED_SCOPE, progress: Progress | None = None) -> AddReport:
+        """Read files and directories and store their articles; unreadable ones are reported, not fatal."""
+        path_list = list(paths)
+        articles: list[Article] = []
+        failed: list[tuple[str, str]] = []
+        for done, path in enumerate(path_list, start=1):
+            try:
+                articles.extend(read_path(path))
+            except SourceError as error:
+                failed.append((str(path), str(error)))
+            if progress:
+                progress(done, len(path_list))
+        report = self.add_articles(articles, scope)
+        return AddReport(report.added, report.updated, report.unchanged, report.removed, tuple(failed))
+
+    def add_articles(self, articles: Sequence[Article], scope: str = SHARED_SCOPE) -> AddReport:
+        """Store articles in one transaction: new ones added, changed ones replaced, unchanged left alone."""
+        outcome: dict[str, list[SourceRecord]] = {"added": [], "updated": [], "unchanged": []}
+        conn = self._connection()
+        with write_transaction(conn):
+            writer = IndexWriter(conn, self.tokenizer)
+            for article in articles:
+                status, record = writer.upsert(article, scope)
+                outcome[status].append(record)
+            writer.merge_small_segments(scope)
+        return AddReport(tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]))
+
+    def remove(self, source_id: str, scopes: Sequence[str] | None = None) -> SourceRecord:
+        """Remove a source; with `scopes`, only if it belongs to one of them (a server removes its own)."""
+        conn = self._connection()
+        with write_transaction(conn):
+            writer = IndexWriter(conn, self.tokenizer)
+            record = writer.find_source(source_id)
+            if record is None or (scopes is not None and record.scope not in scopes):
+                raise UnknownSource(f"no source with id {source_id!r}; `storybot sources` lists them")
+            writer.remove(source_id)
+            writer.merge_small_segments(record.scope)
+        return record
+
+    def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
+        """The stored sources, oldest first; only those of `scopes` when given."""
+        conn = self._connection()
+        writer = IndexWriter(conn, self.tokenizer)
+        query = "SELECT id FROM sources"
+        params: list[str] = []
+        if scopes is not None:
+            query += f" WHERE scope IN ({','.join('?' * len(scopes))})"
+            params = list(scopes)
+        ids = [row[0] for row in conn.execute(query + " ORDER BY added_at, id", params)]
+        return [record for source_id in ids if (record := writer.find_source(source_id))]
+
+    def reindex(self, progress: Progress | None = None, load: Loader = load_origin) -> ReindexReport:
+        """Re-read every source from where it came and rebuild, atomically.
+
+        A source that cannot be read keeps its last good copy and is marked stale. Any other failure
+        rolls the whole transaction back, and questions go on being answered from the previous index.
+        """
+        started = time.perf_counter()
+        conn = self._connection()
+        origins = conn.execute("SELECT origin, MIN(scope) FROM sources GROUP BY origin ORDER BY MIN(added_at)").fetchall()
+        loaded: list[tuple[str, str, list[Article]]] = []
+        failed: list[tuple[str, str]] = []
+        for done, (origin, scope) in enumerate(origins, start=1):
+            try:
+                loaded.append((origin, scope, load(origin)))
+            except SourceError as error:
+                failed.append((origin, str(error)))
+            if progress:
+                progress(done, len(origins))
+        counts = {"added": 0, "updated": 0, "removed": 0}
+        with write_transaction(conn):
+            writer = IndexWriter(conn, self.tokenizer)
+            for origin, scope, articles in loaded:
+                before = {record.id for record in writer.sources_from(origin)}
+                kept: set[str] = set()
+                for article in articles:
+                    status, record = writer.upsert(article, scope)
+                    kept.add(record.id)
+                    if status in counts:
+                        counts[status] += 1
+                for gone in before - kept:
+                    writer.remove(gone)
+                    counts["removed"] += 1
+            for origin, error in failed:
+                for record in writer.sources_from(origin):
+                    writer.mark_stale(record.id, error)
+            for (scope,) in conn.execute("SELECT DISTINCT scope FROM segments").fetchall():
+                writer.merge_all(scope)
+            seconds = time.perf_counter() - started
+            _set_meta(conn, "last_reindex_at", now())
+            _set_meta(conn, "last_reindex_seconds", f"{seconds:.3f}")
+        sources, paragraphs = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources"
+        ).fetchone()
+        return ReindexReport(
+            sources=sources,
+            paragraphs=paragraphs,
+            added=counts["added"],
+            removed=counts["removed"],
+            changed=counts["updated"],
+            seconds=time.perf_counter() - started,
+            failed=tuple(failed),
+        )
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def stats(self) -> IndexStats:
+        """Size and health of the index."""
+        conn = self._connection()
+        sources, paragraphs = conn.execute("SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources").fetchone()
+        terms = conn.execute("SELECT COUNT(*) FROM terms").fetchone()[0]
+        segments = conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+        page_count = conn.execute("PRAGMA page_count").fetchone()[0]
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        last_at = _get_meta(conn, "last_reindex_at")
+        last_seconds = _get_meta(conn, "last_reindex_seconds")
+        return IndexStats(
+            sources=sources,
+            paragraphs=paragraphs,
+            terms=terms,
+            segments=segments,
+            database_bytes=page_count * page_size,
+            schema_version=SCHEMA_VERSION,
+            last_reindex_at=last_at,
+            last_reindex_seconds=float(last_seconds) if last_seconds else None,
+        )
+
+    def close(self) -> None:
+        """Close every connection this object opened (each thread's)."""
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> StoryIndex:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _paragraph_count(self, scopes: Sequence[str]) -> int:
+        conn = self._connection()
+        marks = ",".join("?" * len(scopes))
+        row = conn.execute(f"SELECT COALESCE(SUM(paragraphs), 0) FROM scope_stats WHERE scope IN ({marks})", list(scopes))
+        return int(row.fetchone()[0])
+
+    def _load_builtin_once(self, conn: sqlite3.Connection) -> None:
+        # Only a brand-new database gets the story; one whose owner removed it stays without.
+        if _get_meta(conn, "builtin_loaded") is not None:
+            return
+        articles = read_builtin_story()
+        with write_transaction(conn):
+            if _get_meta(conn, "builtin_loaded") is not None:
+                return
+            writer = IndexWriter(conn, self.tokenizer)
+            for article in articles:
+                writer.upsert(article, SHARED_SCOPE)
+            _set_meta(conn, "builtin_loaded", now())
+
+
+def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value)
+    )
