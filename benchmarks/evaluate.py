@@ -35,7 +35,9 @@ def storybot(db: Path, *args: str) -> str:
     return done.stdout
 
 
-def ask_batch(db: Path, questions: list[tuple[str, str]], top: int, workdir: Path) -> tuple[dict[str, Any], float]:
+def ask_batch(
+    db: Path, questions: list[tuple[str, str]], top: int, workdir: Path
+) -> tuple[dict[str, Any], float]:
     """Answers keyed by question id, and the wall-clock seconds of the batch (one process)."""
     batch = workdir / "questions.jsonl"
     batch.write_text("".join(json.dumps({"id": qid, "question": text}) + "\n" for qid, text in questions))
@@ -53,7 +55,9 @@ def _normalise(text: str) -> str:
 
 def evaluate_story(workdir: Path) -> dict[str, Any]:
     """The story development questions: top-1 and top-3 hits, abstentions."""
-    items = [json.loads(line) for line in (SHARED / "eval" / "story_qa_dev.jsonl").read_text().splitlines() if line]
+    items = [
+        json.loads(line) for line in (SHARED / "eval" / "story_qa_dev.jsonl").read_text().splitlines() if line
+    ]
     db = workdir / "story.db"
     answers, seconds = ask_batch(db, [(str(i), item["q"]) for i, item in enumerate(items)], 3, workdir)
     top1 = top3 = abstained_right = refused_wrongly = answerable = 0
@@ -102,7 +106,10 @@ def evaluate_collection(name: str, queries_file: str, qrels_file: str, workdir: 
         for line in (folder / "corpus.jsonl").read_text().splitlines():
             doc = json.loads(line)
             if doc["text"].strip():  # Cranfield has two empty documents; nothing can retrieve them
-                out.write(json.dumps({"id": doc["_id"], "title": doc["title"] or doc["_id"], "text": doc["text"]}) + "\n")
+                out.write(
+                    json.dumps({"id": doc["_id"], "title": doc["title"] or doc["_id"], "text": doc["text"]})
+                    + "\n"
+                )
     qrels: dict[str, dict[str, int]] = defaultdict(dict)
     for row in (folder / qrels_file).read_text().splitlines()[1:]:
         query_id, doc_id, grade = row.split("\t")
@@ -145,7 +152,9 @@ def main() -> None:
         if "story" in chosen:
             results["story"] = evaluate_story(workdir)
         if "scifact" in chosen:
-            results["scifact"] = evaluate_collection("scifact", "queries-train.jsonl", "qrels-train.tsv", workdir)
+            results["scifact"] = evaluate_collection(
+                "scifact", "queries-train.jsonl", "qrels-train.tsv", workdir
+            )
         if "cranfield" in chosen:
             results["cranfield"] = evaluate_collection("cranfield", "queries.jsonl", "qrels.tsv", workdir)
     print("| evaluation | figure | value |")
@@ -154,14 +163,19 @@ def main() -> None:
         story = results["story"]
         print(f"| story dev | top-1 | {story['top1']} of {story['answerable']} |")
         print(f"| story dev | top-3 | {story['top3']} of {story['answerable']} |")
-        print(f"| story dev | off-topic not answered | {story['off_topic_abstained']} of {story['off_topic']} |")
+        print(
+            f"| story dev | off-topic not answered | {story['off_topic_abstained']} of {story['off_topic']} |"
+        )
         print(f"| story dev | answerable refused | {story['answerable_refused']} |")
         for failure in story["failures"]:
             print(f"| story dev | failure | {failure} |")
     for name in ("scifact", "cranfield"):
         if name in results:
             figures = results[name]
-            print(f"| {name} ({figures['documents']} docs, {figures['queries']} queries) | nDCG@10 | {figures['ndcg@10']:.4f} |")
+            print(
+                f"| {name} ({figures['documents']} docs, {figures['queries']} queries)"
+                f" | nDCG@10 | {figures['ndcg@10']:.4f} |"
+            )
             print(f"| {name} | Recall@100 | {figures['recall@100']:.4f} |")
             print(f"| {name} | add (s) | {figures['ingest_seconds']:.2f} |")
             print(f"| {name} | ask --batch, all queries (s) | {figures['batch_seconds']:.2f} |")

@@ -18,7 +18,7 @@ import click
 from dotenv import load_dotenv
 from platformdirs import user_data_dir
 
-from index import SHARED_SCOPE, Answer, StoryIndex, StorybotError, validate_question
+from index import SHARED_SCOPE, Answer, StorybotError, StoryIndex, validate_question
 from index.errors import QuestionError
 from index.models import AddReport, SourceRecord
 
@@ -61,12 +61,23 @@ def cli(ctx: click.Context, db: Path) -> None:
 
 @cli.command()
 @click.argument("question", required=False)
-@click.option("--top", "-k", type=click.IntRange(1, 50), default=3, show_default=True, help="Passages to show.")
+@click.option(
+    "--top", "-k", type=click.IntRange(1, 100), default=3, show_default=True, help="Passages to show."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-@click.option("--batch", type=click.File("r", encoding="utf-8"), help='JSONL of {"id", "question"}; needs --json.')
+@click.option(
+    "--batch", type=click.File("r", encoding="utf-8"), help='JSONL of {"id", "question"}; needs --json.'
+)
 @click.option("--server", help="Also search this Discord server's own sources.")
 @click.pass_context
-def ask(ctx: click.Context, question: str | None, top: int, as_json: bool, batch: TextIO | None, server: str | None) -> None:
+def ask(
+    ctx: click.Context,
+    question: str | None,
+    top: int,
+    as_json: bool,
+    batch: TextIO | None,
+    server: str | None,
+) -> None:
     """Answer QUESTION from the indexed articles."""
     scopes = _scopes(server)
     if batch is not None:
@@ -75,7 +86,11 @@ def ask(ctx: click.Context, question: str | None, top: int, as_json: bool, batch
         requests = list(_batch_requests(batch))
         with opened(ctx) as index:
             for request_id, text in requests:
-                click.echo(json.dumps({"id": request_id, **_answer_json(index, text, top, scopes)}, ensure_ascii=False))
+                click.echo(
+                    json.dumps(
+                        {"id": request_id, **_answer_json(index, text, top, scopes)}, ensure_ascii=False
+                    )
+                )
         return
     if question is None:
         raise click.UsageError("give a QUESTION, or --batch FILE --json")
@@ -111,7 +126,7 @@ def remove(ctx: click.Context, source_id: str) -> None:
     """Remove the source SOURCE_ID (see `storybot sources`)."""
     with opened(ctx) as index:
         record = index.remove(source_id)
-    click.echo(f"removed {record.id}: {record.title} ({record.paragraphs} paragraphs)")
+    click.echo(f"removed {record.id}: {record.title} ({_paragraphs(record.paragraphs)})")
 
 
 @cli.command()
@@ -129,7 +144,9 @@ def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
         click.echo("no sources: `storybot add PATH` adds one")
     for record in records:
         status = "" if record.status == "ok" else f"  [{record.status}: {record.error}]"
-        click.echo(f"{record.id}\t{record.title}\t{record.paragraphs} paragraphs\tadded {record.added_at}{status}")
+        click.echo(
+            f"{record.id}\t{record.title}\t{_paragraphs(record.paragraphs)}\tadded {record.added_at}{status}"
+        )
 
 
 @cli.command()
@@ -162,7 +179,7 @@ def stats(ctx: click.Context) -> None:
 @cli.command()
 def run() -> None:
     """Run the Discord bot (settings from the environment and .env)."""
-    from bot.runner import main as run_bot  # imported here: only `run` needs discord.py
+    from bot.runner import main as run_bot  # noqa: PLC0415 (only `run` may load discord.py)
 
     run_bot(dict(os.environ))
 
@@ -209,8 +226,10 @@ def _print_answer(answer: Answer) -> None:
         click.echo(_highlighted(passage.text, passage.highlight))
         source = passage.source
         details = [part for part in (source.outlet, source.published) if part]
-        click.echo(f"   — {source.title}{' · ' + ', '.join(details) if details else ''}"
-                   f" · paragraph {passage.paragraph} of {passage.paragraphs}")
+        click.echo(
+            f"   — {source.title}{' · ' + ', '.join(details) if details else ''}"
+            f" · paragraph {passage.paragraph} of {passage.paragraphs}"
+        )
         if source.url:
             click.echo(f"     {source.url}")
     if answer.answered and answer.results:
@@ -226,11 +245,19 @@ def _highlighted(text: str, sentence: str) -> str:
 
 
 def _print_add_report(report: AddReport) -> None:
-    for verb, records in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged)):
+    for verb, records in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+    ):
         for record in records:
-            click.echo(f"{verb} {record.id}: {record.title} ({record.paragraphs} paragraphs)")
-    for origin, error in report.failed:
+            click.echo(f"{verb} {record.id}: {record.title} ({_paragraphs(record.paragraphs)})")
+    for _origin, error in report.failed:
         click.echo(f"Error: {error}", err=True)
+
+
+def _paragraphs(count: int) -> str:
+    return "1 paragraph" if count == 1 else f"{count:,} paragraphs"
 
 
 def _source_json(record: SourceRecord) -> dict[str, Any]:

@@ -5,7 +5,16 @@ Nothing here knows Discord; the bot and the command line are front-ends over `St
 
 from index.errors import DatabaseError, QuestionError, SourceError, StorybotError, UnknownSource
 from index.library import MAX_QUESTION_CHARS, StoryIndex, validate_question
-from index.models import SHARED_SCOPE, AddReport, Answer, Article, Citation, Passage, ReindexReport, SourceRecord
+from index.models import (
+    SHARED_SCOPE,
+    AddReport,
+    Answer,
+    Article,
+    Citation,
+    Passage,
+    ReindexReport,
+    SourceRecord,
+)
 
 __all__ = [
     "MAX_QUESTION_CHARS",

@@ -25,6 +25,7 @@ from index.models import (
     Paragraph,
     ReindexReport,
     SourceRecord,
+    Usage,
 )
 from index.ranking import BM25Parameters
 from index.readers import read_path, read_text_source
@@ -50,7 +51,9 @@ def validate_question(question: str) -> str:
     if not text:
         raise QuestionError("the question is empty: ask about the story, e.g. 'why did Musk leave OpenAI?'")
     if len(text) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+        raise QuestionError(
+            f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}"
+        )
     return text
 
 
@@ -65,7 +68,9 @@ def load_origin(origin: str) -> list[Article]:
     if origin.startswith(BUILTIN_PREFIX):
         return read_builtin_story()
     if origin.startswith(("http://", "https://")):
-        raise SourceError(f"{origin}: links are re-fetched by the bot or `storybot reindex` with fetching enabled")
+        raise SourceError(
+            f"{origin}: links are re-fetched by the bot or `storybot reindex` with fetching enabled"
+        )
     return read_path(Path(origin))
 
 
@@ -91,23 +96,28 @@ class StoryIndex:
 
     # -- questions ---------------------------------------------------------------------------------
 
-    def ask(self, question: str, top: int = 3, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0) -> Answer:
+    def ask(
+        self, question: str, top: int = 3, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
+    ) -> Answer:
         """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
         text = validate_question(question)
         conn = self._connection()
         result = Searcher(conn, self.tokenizer, self.params).search(text, top, scopes, skip=skip)
         paragraphs = self._paragraph_count(scopes)
-        return compose(text, result, self.tokenizer, paragraphs)
+        return compose(text, result, paragraphs)
 
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
         """The paragraph and its neighbours in its article, in order."""
         conn = self._connection()
-        row = conn.execute("SELECT source_id, position FROM paragraphs WHERE id = ?", (paragraph_id,)).fetchone()
+        row = conn.execute(
+            "SELECT source_id, position FROM paragraphs WHERE id = ?", (paragraph_id,)
+        ).fetchone()
         if row is None:
             return []
         source_id, position = row
         rows = conn.execute(
-            "SELECT id, source_id, position, text FROM paragraphs WHERE source_id = ? AND position BETWEEN ? AND ?"
+            "SELECT id, source_id, position, text FROM paragraphs"
+            " WHERE source_id = ? AND position BETWEEN ? AND ?"
             " ORDER BY position",
             (source_id, position - before, position + after),
         ).fetchall()
@@ -115,7 +125,9 @@ class StoryIndex:
 
     # -- sources -----------------------------------------------------------------------------------
 
-    def add_paths(self, paths: Iterable[Path], scope: str = SHARED_SCOPE, progress: Progress | None = None) -> AddReport:
+    def add_paths(
+        self, paths: Iterable[Path], scope: str = SHARED_SCOPE, progress: Progress | None = None
+    ) -> AddReport:
         """Read files and directories and store their articles; unreadable ones are reported, not fatal."""
         path_list = list(paths)
         articles: list[Article] = []
@@ -163,7 +175,7 @@ class StoryIndex:
         if scopes is not None:
             query += f" WHERE scope IN ({','.join('?' * len(scopes))})"
             params = list(scopes)
-        ids = [row[0] for row in conn.execute(query + " ORDER BY added_at, id", params)]
+        ids = [row[0] for row in conn.execute(query + " ORDER BY added_at, rowid", params)]
         return [record for source_id in ids if (record := writer.find_source(source_id))]
 
     def reindex(self, progress: Progress | None = None, load: Loader = load_origin) -> ReindexReport:
@@ -174,14 +186,16 @@ class StoryIndex:
         """
         started = time.perf_counter()
         conn = self._connection()
-        origins = conn.execute("SELECT origin, MIN(scope) FROM sources GROUP BY origin ORDER BY MIN(added_at)").fetchall()
+        origins = conn.execute(
+            "SELECT origin, MIN(scope) FROM sources GROUP BY origin ORDER BY MIN(added_at)"
+        ).fetchall()
         loaded: list[tuple[str, str, list[Article]]] = []
         failed: list[tuple[str, str]] = []
         for done, (origin, scope) in enumerate(origins, start=1):
             try:
                 loaded.append((origin, scope, load(origin)))
-            except SourceError as error:
-                failed.append((origin, str(error)))
+            except SourceError as read_error:
+                failed.append((origin, str(read_error)))
             if progress:
                 progress(done, len(origins))
         counts = {"added": 0, "updated": 0, "removed": 0}
@@ -198,9 +212,10 @@ class StoryIndex:
                 for gone in before - kept:
                     writer.remove(gone)
                     counts["removed"] += 1
-            for origin, error in failed:
+            writer.flush()
+            for origin, reason in failed:
                 for record in writer.sources_from(origin):
-                    writer.mark_stale(record.id, error)
+                    writer.mark_stale(record.id, reason)
             for (scope,) in conn.execute("SELECT DISTINCT scope FROM segments").fetchall():
                 writer.merge_all(scope)
             seconds = time.perf_counter() - started
@@ -221,10 +236,64 @@ class StoryIndex:
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
+    def record_feedback(self, question: str, paragraph_ids: Sequence[int], vote: int, user_hash: str) -> None:
+        """Store a 👍 (vote 1) or 👎 (vote -1) on an answer; `user_hash` is never the raw user id."""
+        if vote not in (-1, 1):
+            raise ValueError("vote must be 1 or -1")
+        conn = self._connection()
+        with write_transaction(conn):
+            conn.execute(
+                "INSERT INTO feedback (question, paragraph_ids, vote, user_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (question, ",".join(map(str, paragraph_ids)), vote, user_hash, now()),
+            )
+
+    def record_question(self, answered: bool, seconds: float) -> None:
+        """Log that a question was answered (or not) and how long it took, for `/admin status`."""
+        conn = self._connection()
+        with write_transaction(conn):
+            conn.execute(
+                "INSERT INTO questions (answered, seconds, created_at) VALUES (?, ?, ?)",
+                (int(answered), seconds, now()),
+            )
+
+    def usage(self) -> Usage:
+        """Questions answered and not, feedback counts and answer latency percentiles."""
+        conn = self._connection()
+        answered, unanswered = conn.execute(
+            "SELECT COALESCE(SUM(answered), 0), COALESCE(SUM(1 - answered), 0) FROM questions"
+        ).fetchone()
+        up, down = conn.execute(
+            "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0) FROM feedback"
+        ).fetchone()
+        latencies = sorted(
+            row[0] for row in conn.execute("SELECT seconds FROM questions ORDER BY id DESC LIMIT 10000")
+        )
+        return Usage(
+            int(answered),
+            int(unanswered),
+            int(up),
+            int(down),
+            _percentile(latencies, 50),
+            _percentile(latencies, 95),
+        )
+
+    def get_setting(self, key: str) -> str | None:
+        """A value the front-end keeps in the database (e.g. the hash of the last synced commands)."""
+        return _get_meta(self._connection(), f"setting:{key}")
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Keep a front-end value in the database."""
+        conn = self._connection()
+        with write_transaction(conn):
+            _set_meta(conn, f"setting:{key}", value)
+
     def stats(self) -> IndexStats:
         """Size and health of the index."""
         conn = self._connection()
-        sources, paragraphs = conn.execute("SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources").fetchone()
+        sources, paragraphs = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources"
+        ).fetchone()
         terms = conn.execute("SELECT COUNT(*) FROM terms").fetchone()[0]
         segments = conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
         page_count = conn.execute("PRAGMA page_count").fetchone()[0]
@@ -268,7 +337,9 @@ class StoryIndex:
     def _paragraph_count(self, scopes: Sequence[str]) -> int:
         conn = self._connection()
         marks = ",".join("?" * len(scopes))
-        row = conn.execute(f"SELECT COALESCE(SUM(paragraphs), 0) FROM scope_stats WHERE scope IN ({marks})", list(scopes))
+        row = conn.execute(
+            f"SELECT COALESCE(SUM(paragraphs), 0) FROM scope_stats WHERE scope IN ({marks})", list(scopes)
+        )
         return int(row.fetchone()[0])
 
     def _load_builtin_once(self, conn: sqlite3.Connection) -> None:
@@ -282,7 +353,15 @@ class StoryIndex:
             writer = IndexWriter(conn, self.tokenizer)
             for article in articles:
                 writer.upsert(article, SHARED_SCOPE)
+            writer.flush()
             _set_meta(conn, "builtin_loaded", now())
+
+
+def _percentile(sorted_values: list[float], percent: int) -> float | None:
+    if not sorted_values:
+        return None
+    rank = max(0, min(len(sorted_values) - 1, round(percent / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
 
 
 def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -292,5 +371,6 @@ def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value)
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
     )

@@ -159,3 +159,15 @@ class IndexStats:
     schema_version: int
     last_reindex_at: str | None
     last_reindex_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How the bot is used: questions answered and not, feedback, and answer latency."""
+
+    answered: int
+    unanswered: int
+    thumbs_up: int
+    thumbs_down: int
+    latency_p50: float | None
+    latency_p95: float | None

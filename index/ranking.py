@@ -107,7 +107,7 @@ def score(
     ids, inverse = np.unique(docs, return_inverse=True)
     scores = np.bincount(inverse, weights=np.concatenate(score_parts), minlength=len(ids))
     coverage = np.bincount(inverse, weights=np.concatenate(coverage_parts), minlength=len(ids))
-    return ScoredParagraphs(ids.astype(np.int64), scores, coverage)
+    return ScoredParagraphs(ids.astype(np.int64), scores.astype(np.float64), coverage.astype(np.float64))
 
 
 def top(scored: ScoredParagraphs, count: int, exclude: npt.NDArray[np.int64] | None = None) -> list[int]:

@@ -49,6 +49,7 @@ CREATE TABLE paragraphs (
     text TEXT NOT NULL,
     length INTEGER NOT NULL,
     segment_id INTEGER NOT NULL,
+    sentences TEXT NOT NULL DEFAULT '',
     UNIQUE (source_id, position)
 );
 CREATE TABLE terms (
@@ -167,7 +168,9 @@ def _check_and_migrate(conn: sqlite3.Connection, target: Path) -> None:
         _create(conn)
         return
     if application_id != APPLICATION_ID:
-        raise DatabaseError(f"{target} is not a storybot database (it has other tables: {', '.join(tables[:5])})")
+        raise DatabaseError(
+            f"{target} is not a storybot database (it has other tables: {', '.join(tables[:5])})"
+        )
     if version > SCHEMA_VERSION:
         raise DatabaseError(
             f"{target} was written by a newer storybot (schema {version}, this one knows {SCHEMA_VERSION}); "

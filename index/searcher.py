@@ -42,6 +42,7 @@ class StoredPassage:
     outlet: str | None
     published: str | None
     paragraphs: int
+    sentence_ends: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ class Searcher:
         self._tokenizer = tokenizer
         self._params = params
 
-    def search(self, question: str, top_k: int, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0) -> SearchResult:
+    def search(
+        self, question: str, top_k: int, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
+    ) -> SearchResult:
         """The `top_k` best paragraphs after the first `skip`, for the view made of `scopes`."""
         terms = tuple(self._tokenizer.tokenize(question, for_query=True))
         view = tuple(dict.fromkeys(scopes))
@@ -92,7 +95,9 @@ class Searcher:
         distinct = list(dict.fromkeys(terms))
         ids = self._term_ids(distinct)
         dfs = self._document_frequencies(list(ids.values()), view)
-        weights = {term: _coverage_weight(dfs.get(ids.get(term, -1), 0), stats.paragraphs) for term in distinct}
+        weights = {
+            term: _coverage_weight(dfs.get(ids.get(term, -1), 0), stats.paragraphs) for term in distinct
+        }
         postings = {term: self._postings(term_id, view) for term, term_id in ids.items()}
         query: list[tuple[float, float, PostingList]] = []
         seen: set[str] = set()
@@ -122,7 +127,8 @@ class Searcher:
     def _corpus_stats(self, view: tuple[str, ...]) -> CorpusStats:
         marks = ",".join("?" * len(view))
         paragraphs, tokens = self._conn.execute(
-            f"SELECT COALESCE(SUM(paragraphs), 0), COALESCE(SUM(tokens), 0) FROM scope_stats WHERE scope IN ({marks})",
+            "SELECT COALESCE(SUM(paragraphs), 0), COALESCE(SUM(tokens), 0) FROM scope_stats"
+            f" WHERE scope IN ({marks})",
             view,
         ).fetchone()
         return CorpusStats(int(paragraphs), int(tokens), self._average_idf(view, int(paragraphs)))
@@ -155,7 +161,9 @@ class Searcher:
         if not terms:
             return {}
         marks = ",".join("?" * len(terms))
-        return dict(self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", terms).fetchall())
+        return dict(
+            self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", terms).fetchall()
+        )
 
     def _document_frequencies(self, term_ids: list[int], view: tuple[str, ...]) -> dict[int, int]:
         if not term_ids:
@@ -169,7 +177,8 @@ class Searcher:
 
     def _postings(self, term_id: int, view: tuple[str, ...]) -> PostingList:
         rows = self._conn.execute(
-            f"SELECT docs, tfs, lengths FROM postings WHERE term_id = ? AND scope IN ({','.join('?' * len(view))})"
+            "SELECT docs, tfs, lengths FROM postings"
+            f" WHERE term_id = ? AND scope IN ({','.join('?' * len(view))})"
             " ORDER BY segment_id",
             [term_id, *view],
         ).fetchall()
@@ -187,17 +196,36 @@ class Searcher:
         if not paragraph_ids:
             return {}
         rows = self._conn.execute(
-            "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs"
+            "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs,"
+            " p.sentences"
             " FROM paragraphs p JOIN sources s ON s.id = p.source_id"
             f" WHERE p.id IN ({','.join('?' * len(paragraph_ids))})",
             paragraph_ids,
         ).fetchall()
-        return {int(row[0]): StoredPassage(*row) for row in rows}
+        return {
+            int(paragraph_id): StoredPassage(
+                int(paragraph_id),
+                text,
+                position,
+                source_id,
+                title,
+                url,
+                outlet,
+                published,
+                count,
+                _offsets(ends),
+            )
+            for paragraph_id, text, position, source_id, title, url, outlet, published, count, ends in rows
+        }
 
 
 def _coverage_weight(df: int, paragraphs: int) -> float:
     """How informative a question term is: rarer is more. A term the index never saw counts as the rarest."""
     return max(math.log((paragraphs + 1) / (max(df, 1) + 0.5)), 1e-6)
+
+
+def _offsets(stored: str) -> tuple[int, ...]:
+    return tuple(int(offset) for offset in stored.split(",")) if stored else ()
 
 
 def _count_live(scored: ScoredParagraphs, dead: np.ndarray) -> int:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from index.answers import sentence_ends
 from index.models import Article, SourceRecord
 from index.postings import PostingList, SegmentBuilder
 from index.tokenizer import Tokenizer
@@ -38,7 +39,14 @@ def now() -> str:
 
 def content_hash(article: Article) -> str:
     """A stable fingerprint of what an article says, to tell a changed source from an unchanged one."""
-    payload = [article.title, list(article.paragraphs), article.url, article.outlet, article.author, article.published]
+    payload = [
+        article.title,
+        list(article.paragraphs),
+        article.url,
+        article.outlet,
+        article.author,
+        article.published,
+    ]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -69,12 +77,16 @@ class IndexWriter:
     def __init__(self, conn: sqlite3.Connection, tokenizer: Tokenizer) -> None:
         self._conn = conn
         self._tokenizer = tokenizer
+        # New paragraphs of a batch go into one segment per scope, written by `flush`.
+        self._pending: dict[str, tuple[int, SegmentBuilder]] = {}
 
     # -- sources -----------------------------------------------------------------------------------
 
     def find_source(self, source_id: str) -> SourceRecord | None:
         """The stored source with this id, if any."""
-        row = self._conn.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,)
+        ).fetchone()
         return _source_from_row(row) if row else None
 
     def sources_from(self, origin: str) -> list[SourceRecord]:
@@ -90,7 +102,9 @@ class IndexWriter:
         existing = self._existing_for(article)
         if existing and existing.content_hash == digest and existing.scope == scope:
             if existing.status != "ok":
-                self._conn.execute("UPDATE sources SET status = 'ok', error = NULL WHERE id = ?", (existing.id,))
+                self._conn.execute(
+                    "UPDATE sources SET status = 'ok', error = NULL WHERE id = ?", (existing.id,)
+                )
                 existing = self.find_source(existing.id)
                 assert existing is not None
             return "unchanged", existing
@@ -127,6 +141,7 @@ class IndexWriter:
 
     def remove(self, source_id: str) -> bool:
         """Take a source and its paragraphs out of the index; False if there was no such source."""
+        self.flush()
         row = self._conn.execute("SELECT scope, title FROM sources WHERE id = ?", (source_id,)).fetchone()
         if row is None:
             return False
@@ -154,10 +169,13 @@ class IndexWriter:
         if same_id is not None and same_id.origin == article.origin:
             return same_id
         # The id may have been suffixed ("story-2") when another origin held it first.
-        for candidate in self.sources_from(article.origin):
-            if candidate.id.startswith(article.source_id + "-") or candidate.id == article.source_id:
-                return candidate
-        return None
+        pattern = article.source_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+        row = self._conn.execute(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources"
+            " WHERE origin = ? AND id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 1",
+            (article.origin, pattern),
+        ).fetchone()
+        return _source_from_row(row) if row else None
 
     def _free_id(self, wanted: str) -> str:
         candidate, counter = wanted, 1
@@ -169,25 +187,38 @@ class IndexWriter:
     # -- paragraphs and postings -------------------------------------------------------------------
 
     def _index_paragraphs(self, source_id: str, scope: str, article: Article) -> None:
-        segment_id = self._new_segment(scope, len(article.paragraphs))
+        if scope not in self._pending:
+            self._pending[scope] = (self._new_segment(scope, 0), SegmentBuilder())
+        segment_id, builder = self._pending[scope]
         first_id = self._reserve_paragraph_ids(len(article.paragraphs))
-        builder = SegmentBuilder()
         rows = []
         for offset, terms in enumerate(paragraph_terms(self._tokenizer, article.title, article.paragraphs)):
             paragraph_id = first_id + offset
             builder.add(paragraph_id, terms)
-            rows.append((paragraph_id, source_id, offset + 1, article.paragraphs[offset], len(terms), segment_id))
+            text = article.paragraphs[offset]
+            ends = ",".join(map(str, sentence_ends(text)))
+            rows.append((paragraph_id, source_id, offset + 1, text, len(terms), segment_id, ends))
         self._conn.executemany(
-            "INSERT INTO paragraphs (id, source_id, position, text, length, segment_id) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO paragraphs (id, source_id, position, text, length, segment_id, sentences)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        self._write_segment(scope, segment_id, builder.posting_lists())
-        self._change_document_frequencies(scope, builder.document_frequencies())
-        self._change_scope_totals(scope, builder.paragraphs, builder.tokens)
+
+    def flush(self) -> None:
+        """Write the pending segments: their postings and their share of the statistics."""
+        for scope, (segment_id, builder) in self._pending.items():
+            self._write_segment(scope, segment_id, builder.posting_lists())
+            self._change_document_frequencies(scope, builder.document_frequencies())
+            self._change_scope_totals(scope, builder.paragraphs, builder.tokens)
+            self._conn.execute(
+                "UPDATE segments SET paragraphs = ? WHERE id = ?", (builder.paragraphs, segment_id)
+            )
+        self._pending.clear()
 
     def _new_segment(self, scope: str, paragraphs: int) -> int:
         cursor = self._conn.execute(
-            "INSERT INTO segments (scope, paragraphs, created_at) VALUES (?, ?, ?)", (scope, paragraphs, now())
+            "INSERT INTO segments (scope, paragraphs, created_at) VALUES (?, ?, ?)",
+            (scope, paragraphs, now()),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -217,13 +248,17 @@ class IndexWriter:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            found.update(self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", chunk).fetchall())
+            found.update(
+                self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", chunk).fetchall()
+            )
         missing = [term for term in wanted if term not in found]
         if create and missing:
             row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM terms").fetchone()
             next_id = int(row[0]) + 1
             new_ids = {term: next_id + offset for offset, term in enumerate(missing)}
-            self._conn.executemany("INSERT INTO terms (id, term) VALUES (?, ?)", [(i, t) for t, i in new_ids.items()])
+            self._conn.executemany(
+                "INSERT INTO terms (id, term) VALUES (?, ?)", [(i, t) for t, i in new_ids.items()]
+            )
             found.update(new_ids)
         return found
 
@@ -242,7 +277,8 @@ class IndexWriter:
             marks = ",".join("?" * len(chunk))
             current.update(
                 self._conn.execute(
-                    f"SELECT term_id, df FROM term_stats WHERE scope = ? AND term_id IN ({marks})", [scope, *chunk]
+                    f"SELECT term_id, df FROM term_stats WHERE scope = ? AND term_id IN ({marks})",
+                    [scope, *chunk],
                 ).fetchall()
             )
         histogram: Counter[int] = Counter()
@@ -282,6 +318,7 @@ class IndexWriter:
 
     def merge_small_segments(self, scope: str, limit: int = MAX_SEGMENTS_PER_SCOPE) -> None:
         """Keep the number of segments in a scope bounded by merging its smallest ones."""
+        self.flush()
         sizes = self._conn.execute(
             "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY paragraphs, id", (scope,)
         ).fetchall()
@@ -292,8 +329,12 @@ class IndexWriter:
 
     def merge_all(self, scope: str) -> None:
         """Rewrite a scope's postings as one segment without dead paragraphs."""
+        self.flush()
         ids = [row[0] for row in self._conn.execute("SELECT id FROM segments WHERE scope = ?", (scope,))]
-        if len(ids) > 1 or self._conn.execute("SELECT 1 FROM tombstones WHERE scope = ? LIMIT 1", (scope,)).fetchone():
+        if (
+            len(ids) > 1
+            or self._conn.execute("SELECT 1 FROM tombstones WHERE scope = ? LIMIT 1", (scope,)).fetchone()
+        ):
             self.merge_segments(scope, ids)
 
     def merge_segments(self, scope: str, segment_ids: Sequence[int]) -> None:
@@ -320,7 +361,7 @@ class IndexWriter:
             list(segment_ids),
         )
         batch: list[tuple[int, int, str, bytes, bytes, bytes]] = []
-        current_term, parts = -1, []
+        current_term, parts = -1, list[PostingList]()
         for term_id, docs, tfs, lengths in rows:
             if term_id != current_term and parts:
                 batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
@@ -331,9 +372,12 @@ class IndexWriter:
             batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
         self._conn.execute(f"DELETE FROM postings WHERE segment_id IN ({marks})", list(segment_ids))
         self._conn.executemany(
-            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)", batch
+            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
+            batch,
         )
-        self._conn.execute(f"UPDATE paragraphs SET segment_id = ? WHERE segment_id IN ({marks})", [merged_id, *segment_ids])
+        self._conn.execute(
+            f"UPDATE paragraphs SET segment_id = ? WHERE segment_id IN ({marks})", [merged_id, *segment_ids]
+        )
         self._conn.execute(f"DELETE FROM tombstones WHERE segment_id IN ({marks})", list(segment_ids))
         self._conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", list(segment_ids))
 
@@ -348,7 +392,8 @@ def _merged_row(
 
 
 _SOURCE_COLUMNS = (
-    "id, title, origin, scope, paragraphs, content_hash, added_at, updated_at, url, outlet, author, published,"
+    "id, title, origin, scope, paragraphs, content_hash, added_at, updated_at,"
+    " url, outlet, author, published,"
     " status, error"
 )
 

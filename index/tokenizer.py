@@ -21,16 +21,16 @@ import Stemmer
 STOPWORDS: frozenset[str] = frozenset(
     """
     a about above after again against ain all am an and any are aren arent as at be because been before
-    being below between both but by can couldn couldnt d did didn didnt do does doesn doesnt doing don dont
-    down during each few for from further had hadn hadnt has hasn hasnt have haven havent having he her here
-    hers herself him himself his how i if in into is isn isnt it its itself just ll m ma me mightn mightnt
-    more most mustn mustnt my myself needn neednt no nor not now o of off on once only or other our ours
-    ourselves out over own re s same shan shant she shes should shouldn shouldnt shouldve so some such t
-    than that thatll the their theirs them themselves then there these they this those through to too
-    under until up ve very was wasn wasnt we were weren werent what when where which while who whom why will
-    with won wont wouldn wouldnt y you youd youll your youre yours yourself yourselves youve
-    also would could may might must shall us
-    """.split()
+    being below between both but by can couldn couldnt d did didn didnt do does doesn doesnt doing don
+    dont down during each few for from further had hadn hadnt has hasn hasnt have haven havent having he
+    her here hers herself him himself his how i if in into is isn isnt it its itself just ll m ma me
+    mightn mightnt more most mustn mustnt my myself needn neednt no nor not now o of off on once only or
+    other our ours ourselves out over own re s same shan shant she shes should shouldn shouldnt shouldve
+    so some such t than that thatll the their theirs them themselves then there these they this those
+    through to too under until up ve very was wasn wasnt we were weren werent what when where which
+    while who whom why will with won wont wouldn wouldnt y you youd youll your youre yours yourself
+    yourselves youve also would could may might must shall us
+    """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 
 # Characters that Unicode treats as quotes or dashes but NFKC leaves alone.
@@ -74,18 +74,29 @@ _NAME_IN_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)([A-Z][\w'’-]*)")
 _ACRONYM_PLURAL = re.compile(r"^([A-Z]{2,})s$")
 
 
+_CACHE_LIMIT = 500_000
+
+
 class Tokenizer:
     """Normalise, split, drop stopwords and stem; `for_query` decides whether glued parts are added."""
 
     def __init__(self, language: str = "english") -> None:
         self._stemmer = Stemmer.Stemmer(language)
         self._stem = lru_cache(maxsize=200_000)(self._stemmer.stemWord)
+        # Words repeat far more than they vary: remembering each word's terms makes indexing fast.
+        self._cache: tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]] = ({}, {})
 
     def tokenize(self, text: str, *, for_query: bool = False) -> list[str]:
         """Return the terms of `text` in order; a paragraph (`for_query=False`) also yields glued parts."""
+        cache = self._cache[for_query]
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
         terms: list[str] = []
         for word in _words(text):
-            terms.extend(self._terms_of_word(word, with_parts=not for_query))
+            known = cache.get(word)
+            if known is None:
+                known = cache[word] = tuple(self._terms_of_word(word, with_parts=not for_query))
+            terms.extend(known)
         return terms
 
     def named_terms(self, question: str) -> dict[str, str]:
@@ -141,15 +152,19 @@ class Tokenizer:
             return None
         if folded.isdigit():
             return folded
-        return self._stem(folded)
+        stem: str = self._stem(folded)
+        return stem
 
 
 def _words(text: str) -> Iterator[str]:
     """Yield the raw words of `text` after Unicode normalisation, keeping case for the glued-word split."""
-    normal = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
-    # Strip accents so "café" meets "cafe"; NFKD splits a letter from its combining marks.
-    decomposed = unicodedata.normalize("NFKD", normal)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():
+        plain = text.replace("`", "'")
+    else:
+        normal = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
+        # Strip accents so "café" meets "cafe"; NFKD splits a letter from its combining marks.
+        decomposed = unicodedata.normalize("NFKD", normal)
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     for match in _WORD.finditer(plain):
         word = match.group().strip("'_")
         # A trailing plural possessive ("founders'") is stripped by the strip above.
@@ -158,7 +173,7 @@ def _words(text: str) -> Iterator[str]:
 
 
 def _normalise_number(number: str) -> str:
-    """"10,000" and "10000" are the same number; "3.5" keeps its point; "1,5" (decimal comma) its digits."""
+    """ "10,000" and "10000" are the same number; "3.5" keeps its point; "1,5" (decimal comma) its digits."""
     if _THOUSANDS.match(number):
         return number.replace(",", "")
     return number.replace(",", ".")

@@ -32,7 +32,8 @@ def test_index_imports_neither_discord_nor_bot() -> None:
 def test_storybot_ask_does_not_import_discord(tmp_path: Path) -> None:
     code = (
         "import sys; from click.testing import CliRunner; from bot.cli import cli;"
-        f"result = CliRunner().invoke(cli, ['--db', {str(tmp_path / 'x.db')!r}, 'ask', 'why did Musk leave OpenAI?']);"
+        f"args = ['--db', {str(tmp_path / 'x.db')!r}, 'ask', 'why did Musk leave OpenAI?'];"
+        "result = CliRunner().invoke(cli, args);"
         "assert result.exit_code == 0, result.output;"
         "print(sorted(m for m in sys.modules if m == 'discord' or m.startswith('discord.')))"
     )

@@ -32,8 +32,12 @@ def our_scores(corpus: list[list[str]], query: list[str], params: BM25Parameters
     lists = builder.posting_lists()
     dfs = builder.document_frequencies()
     histogram = Counter(dfs.values())
-    stats = CorpusStats(builder.paragraphs, builder.tokens, average_idf_from_histogram(histogram.items(), len(corpus)))
-    weighted = [(term_idf(dfs.get(term, 0), stats, params), 1.0, lists[term]) for term in query if term in lists]
+    stats = CorpusStats(
+        builder.paragraphs, builder.tokens, average_idf_from_histogram(histogram.items(), len(corpus))
+    )
+    weighted = [
+        (term_idf(dfs.get(term, 0), stats, params), 1.0, lists[term]) for term in query if term in lists
+    ]
     scored = score(weighted, stats, params)
     full = np.zeros(len(corpus))
     full[scored.ids] = scored.scores
@@ -42,7 +46,9 @@ def our_scores(corpus: list[list[str]], query: list[str], params: BM25Parameters
 
 @settings(max_examples=300, deadline=None)
 @given(corpus=corpora, query=queries, params=parameters)
-def test_scores_equal_rank_bm25_on_random_corpora(corpus: list[list[str]], query: list[str], params: BM25Parameters) -> None:
+def test_scores_equal_rank_bm25_on_random_corpora(
+    corpus: list[list[str]], query: list[str], params: BM25Parameters
+) -> None:
     reference = BM25Okapi(corpus, k1=params.k1, b=params.b, epsilon=params.epsilon).get_scores(query)
     np.testing.assert_allclose(our_scores(corpus, query, params), reference, rtol=0, atol=1e-9)
 
@@ -51,7 +57,9 @@ def test_a_term_in_exactly_half_the_paragraphs_weighs_zero_as_in_rank_bm25() -> 
     corpus = [["a", "b"], ["a", "c"], ["d"], ["e"]]
     reference = BM25Okapi(corpus).get_scores(["a"])
     assert reference.tolist() == [0.0, 0.0, 0.0, 0.0]
-    np.testing.assert_allclose(our_scores(corpus, ["a"], BM25Parameters(1.5, 0.75, 0.25)), reference, atol=1e-12)
+    np.testing.assert_allclose(
+        our_scores(corpus, ["a"], BM25Parameters(1.5, 0.75, 0.25)), reference, atol=1e-12
+    )
 
 
 def test_a_common_term_gets_the_epsilon_floor() -> None:
