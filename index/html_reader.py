@@ -9,9 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-import trafilatura
-from trafilatura.settings import Document
-
 from index.cleaning import normalize_text
 from index.errors import SourceError
 
@@ -41,6 +38,10 @@ def extract_html(html: str, *, name: str, url: str | None = None) -> HtmlPage:
     Navigation, ads, comments and other boilerplate are left out. Raises SourceError naming `name` when the
     page has no article text.
     """
+    # Imported here: trafilatura takes a fifth of a second to load, and `storybot ask` never needs it.
+    import trafilatura  # noqa: PLC0415
+    from trafilatura.settings import Document  # noqa: PLC0415
+
     if "<html" not in html[:_HTML_PROBE].lower():
         html = f"<html><body>{html}</body></html>"
     document = trafilatura.bare_extraction(
@@ -76,7 +77,9 @@ def _body_text(body: Any) -> str:
         else:
             parent.text = (parent.text or "") + tail
         parent.remove(heading)
-    text = trafilatura.xml.xmltotxt(body, False)
+    from trafilatura.xml import xmltotxt  # noqa: PLC0415 (see extract_html)
+
+    text = xmltotxt(body, False)
     # trafilatura puts each block (paragraph, list item, quote, cell row) on its own line.
     lines = (_LIST_MARKER.sub("", line.strip(), count=1) for line in normalize_text(text).split("\n"))
     return "\n\n".join(line for line in lines if line)

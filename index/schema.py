@@ -40,7 +40,7 @@ CREATE TABLE sources (
     status TEXT NOT NULL DEFAULT 'ok',
     error TEXT
 );
-CREATE INDEX sources_origin ON sources(origin);
+CREATE INDEX sources_origin ON sources(origin, id);
 CREATE INDEX sources_scope ON sources(scope);
 CREATE TABLE paragraphs (
     id INTEGER PRIMARY KEY,

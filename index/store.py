@@ -79,6 +79,7 @@ class IndexWriter:
         self._tokenizer = tokenizer
         # New paragraphs of a batch go into one segment per scope, written by `flush`.
         self._pending: dict[str, tuple[int, SegmentBuilder]] = {}
+        self._next_paragraph_id: int | None = None
 
     # -- sources -----------------------------------------------------------------------------------
 
@@ -112,6 +113,7 @@ class IndexWriter:
         source_id = existing.id if existing else self._free_id(article.source_id)
         if existing:
             self.remove(existing.id)
+        updated_at = now()
         self._conn.execute(
             "INSERT INTO sources (id, scope, title, url, outlet, author, published, origin, content_hash,"
             " paragraphs, added_at, updated_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok')",
@@ -127,12 +129,24 @@ class IndexWriter:
                 digest,
                 len(article.paragraphs),
                 added_at,
-                now(),
+                updated_at,
             ),
         )
         self._index_paragraphs(source_id, scope, article)
-        stored = self.find_source(source_id)
-        assert stored is not None
+        stored = SourceRecord(
+            id=source_id,
+            title=article.title,
+            origin=article.origin,
+            scope=scope,
+            paragraphs=len(article.paragraphs),
+            content_hash=digest,
+            added_at=added_at,
+            updated_at=updated_at,
+            url=article.url,
+            outlet=article.outlet,
+            author=article.author,
+            published=article.published,
+        )
         return ("updated" if existing else "added"), stored
 
     def mark_stale(self, source_id: str, error: str) -> None:
@@ -168,12 +182,13 @@ class IndexWriter:
         same_id = self.find_source(article.source_id)
         if same_id is not None and same_id.origin == article.origin:
             return same_id
-        # The id may have been suffixed ("story-2") when another origin held it first.
-        pattern = article.source_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+        # The id may have been suffixed ("story-2") when another origin held it first: a range on the
+        # (origin, id) index finds it without scanning the other articles of a big JSONL file.
+        prefix = article.source_id + "-"
         row = self._conn.execute(
             f"SELECT {_SOURCE_COLUMNS} FROM sources"
-            " WHERE origin = ? AND id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 1",
-            (article.origin, pattern),
+            " WHERE origin = ? AND id >= ? AND id < ? ORDER BY id LIMIT 1",
+            (article.origin, prefix, prefix + "\U0010ffff"),
         ).fetchone()
         return _source_from_row(row) if row else None
 
@@ -206,6 +221,12 @@ class IndexWriter:
 
     def flush(self) -> None:
         """Write the pending segments: their postings and their share of the statistics."""
+        if self._next_paragraph_id is not None:
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('next_paragraph_id', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(self._next_paragraph_id),),
+            )
         for scope, (segment_id, builder) in self._pending.items():
             self._write_segment(scope, segment_id, builder.posting_lists())
             self._change_document_frequencies(scope, builder.document_frequencies())
@@ -225,13 +246,11 @@ class IndexWriter:
 
     def _reserve_paragraph_ids(self, count: int) -> int:
         # Ids are never reused: a tombstone names a paragraph id for as long as its segment lives.
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'next_paragraph_id'").fetchone()
-        first = int(row[0]) if row else 1
-        self._conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('next_paragraph_id', ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (str(first + count),),
-        )
+        if self._next_paragraph_id is None:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'next_paragraph_id'").fetchone()
+            self._next_paragraph_id = int(row[0]) if row else 1
+        first = self._next_paragraph_id
+        self._next_paragraph_id += count
         return first
 
     def _write_segment(self, scope: str, segment_id: int, lists: dict[str, PostingList]) -> None:

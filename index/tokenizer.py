@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
+from itertools import chain
 
 import Stemmer
 
@@ -91,13 +92,16 @@ class Tokenizer:
         cache = self._cache[for_query]
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        terms: list[str] = []
-        for word in _words(text):
-            known = cache.get(word)
-            if known is None:
-                known = cache[word] = tuple(self._terms_of_word(word, with_parts=not for_query))
-            terms.extend(known)
-        return terms
+        words = _WORD.findall(_plain(text))
+        # The common case runs in C: every word already known, its terms looked up and chained.
+        known = list(map(cache.get, words))
+        if None in known:
+            for index, raw in enumerate(words):
+                if known[index] is None:
+                    word = raw.strip("'_")  # a trailing plural possessive ("founders'") goes with the quote
+                    found = self._terms_of_word(word, with_parts=not for_query) if word else ()
+                    known[index] = cache[raw] = tuple(found)
+        return list(chain.from_iterable(known))  # type: ignore[arg-type]
 
     def named_terms(self, question: str) -> dict[str, str]:
         """Terms of the names a question mentions (capitalised words inside a sentence), with the word.
@@ -156,18 +160,20 @@ class Tokenizer:
         return stem
 
 
-def _words(text: str) -> Iterator[str]:
-    """Yield the raw words of `text` after Unicode normalisation, keeping case for the glued-word split."""
+def _plain(text: str) -> str:
+    """`text` after Unicode normalisation, quotes and dashes unified and accents stripped; case is kept."""
     if text.isascii():
-        plain = text.replace("`", "'")
-    else:
-        normal = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
-        # Strip accents so "café" meets "cafe"; NFKD splits a letter from its combining marks.
-        decomposed = unicodedata.normalize("NFKD", normal)
-        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    for match in _WORD.finditer(plain):
+        return text.replace("`", "'")
+    normal = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
+    # Strip accents so "café" meets "cafe"; NFKD splits a letter from its combining marks.
+    decomposed = unicodedata.normalize("NFKD", normal)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _words(text: str) -> Iterator[str]:
+    """Yield the raw words of `text`, keeping case for the glued-word split."""
+    for match in _WORD.finditer(_plain(text)):
         word = match.group().strip("'_")
-        # A trailing plural possessive ("founders'") is stripped by the strip above.
         if word:
             yield word
 
