@@ -1,0 +1,110 @@
+"""`StoryBot`: the discord.py client. It receives its collaborators (settings, the index); no global state.
+
+Intents: guilds, guild messages and DMs, none of them privileged. Without the message content intent Discord
+still delivers the text of DMs and of messages that mention the bot, which is all the bot reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.admin import AdminCommands
+from bot.commands import QuestionCommands
+from bot.cooldown import Cooldown
+from bot.errors import handle_interaction_error, new_error_id
+from bot.service import StoryService
+from bot.settings import Settings
+from bot.sync import SyncResult, sync_commands
+from bot.views import DYNAMIC_ITEMS
+from index import StoryIndex
+
+log = logging.getLogger("storybot")
+
+
+def bot_intents() -> discord.Intents:
+    """Servers, server messages and DMs; no privileged intent."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    return intents
+
+
+class StoryTree(app_commands.CommandTree[Any]):
+    """The command tree, sending every command failure through the one error path."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        """A polite private reply, and the traceback in the log for unexpected errors."""
+        await handle_interaction_error(interaction, error)
+
+
+class StoryBot(commands.AutoShardedBot):
+    """The storybot Discord client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: StoryIndex,
+        *,
+        cooldown: Cooldown | None = None,
+        progress_interval: float = 1.5,
+        **options: Any,
+    ) -> None:
+        # With a gateway of its own and no shard count, one shard connects there directly instead of asking
+        # the REST API where to connect.
+        shard_count = settings.shard_count or (1 if settings.gateway_url else None)
+        if settings.shard_ids is not None:
+            options["shard_ids"] = list(settings.shard_ids)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=bot_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=StoryTree,
+            shard_count=shard_count,
+            **options,
+        )
+        self.settings = settings
+        self.story = StoryService(index)
+        self.cooldown = cooldown or Cooldown()
+        self.progress_interval = progress_interval
+        self.started_at = time.monotonic()
+
+    async def setup_hook(self) -> None:
+        """Register the persistent buttons and the commands; sync the commands if they changed."""
+        await self.register_commands()
+        await self.sync_commands()
+
+    async def register_commands(self) -> None:
+        """Add the slash commands and persistent buttons (no network: a docs test can list `self.tree`)."""
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        await self.add_cog(QuestionCommands(self))
+        await self.add_cog(AdminCommands(self, progress_interval=self.progress_interval))
+
+    async def sync_commands(self, *, force: bool = False) -> SyncResult:
+        """Sync the slash commands to DEV_GUILD_ID or globally, when they changed (or when forced)."""
+        return await sync_commands(self.tree, self.story, self.settings.dev_guild_id, force=force)
+
+    async def is_owner(self, user: discord.abc.User, /) -> bool:
+        """OWNER_IDS, or the application's owner or team (admins and developers)."""
+        return user.id in self.settings.owner_ids or await super().is_owner(user)
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: questions in messages are handled by `QuestionCommands`."""
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Log a failed event handler with an error id; the bot keeps running."""
+        log.exception("error %s in event %s", new_error_id(), event_method)
+
+    async def close(self) -> None:
+        """Disconnect, then let background bookkeeping finish."""
+        await super().close()
+        await self.story.drain()

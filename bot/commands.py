@@ -1,0 +1,143 @@
+"""Questions: /ask, /sources, /help, and questions sent as DMs or mentions. Each handler is a few lines:
+check, defer, run the core off the event loop, format, reply. Failures go to the one error path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cooldown import Cooldown
+from bot.errors import PUBLIC_DEFERRAL, Refusal, handle_message_error
+from bot.formatting import (
+    answer_reply,
+    cooldown_notice,
+    help_reply,
+    page_count,
+    question_problem,
+    sources_reply,
+)
+from bot.service import scopes_for
+from bot.views import answer_view, sources_view
+from index import MAX_QUESTION_CHARS, QuestionError, validate_question
+
+if TYPE_CHECKING:
+    from bot.client import StoryBot
+
+DEFAULT_RESULTS = 3
+MAX_RESULTS = 5
+
+
+def admit_question(cooldown: Cooldown, user_id: int, question: str) -> str:
+    """The question, validated, if the user may ask now; else a `Refusal` saying why not."""
+    try:
+        text = validate_question(question)
+    except QuestionError as error:
+        raise Refusal(question_problem(str(error))) from error
+    wait = cooldown.retry_after(user_id)
+    if wait > 0:
+        raise Refusal(cooldown_notice(wait))
+    return text
+
+
+def question_in(message: discord.Message, me: discord.abc.Snowflake | None) -> str | None:
+    """The question a message asks the bot: any DM, or a server message mentioning it; None otherwise."""
+    if me is None or message.author.bot:
+        return None
+    if message.guild is None:
+        return message.content
+    if not any(user.id == me.id for user in message.mentions):
+        return None
+    return re.sub(rf"<@!?{me.id}>", " ", message.content)
+
+
+def command_list(tree: app_commands.CommandTree[Any]) -> list[tuple[str, str]]:
+    """(name, description) of every slash command and subcommand, for /help."""
+    listed: list[tuple[str, str]] = []
+    for command in tree.get_commands(type=discord.AppCommandType.chat_input):
+        if isinstance(command, app_commands.Group):
+            listed += [(f"{command.name} {sub.name}", sub.description) for sub in command.commands]
+        else:
+            listed.append((command.name, command.description))
+    return listed
+
+
+class QuestionCommands(commands.Cog):
+    """What members use: asking, listing the sources, help."""
+
+    def __init__(self, bot: StoryBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="ask")
+    @app_commands.describe(
+        question="Your question about the story, e.g. why did Musk leave OpenAI?",
+        results="How many passages to show, 1 to 5 (default 3)",
+        private="Show the answer only to you (default: no, everyone in the channel sees it)",
+    )
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+        results: app_commands.Range[int, 1, MAX_RESULTS] = DEFAULT_RESULTS,
+        private: bool = False,
+    ) -> None:
+        """Ask about the story: I answer with the passages that say so, and their sources."""
+        text = admit_question(self.bot.cooldown, interaction.user.id, question)
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        interaction.extras[PUBLIC_DEFERRAL] = not private
+        answer = await self.bot.story.ask(text, results, scopes_for(interaction.guild_id))
+        view = answer_view(
+            answer, asker_id=interaction.user.id, offset=0, top=results, answered=answer.answered
+        )
+        await interaction.followup.send(**answer_reply(answer).send_kwargs(), view=view, ephemeral=private)
+        interaction.extras.pop(PUBLIC_DEFERRAL, None)
+
+    @app_commands.command(name="sources")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def sources(self, interaction: discord.Interaction) -> None:
+        """List the indexed articles: title, outlet, date and paragraphs."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        records = await self.bot.story.sources(scopes_for(interaction.guild_id))
+        view = sources_view(0, page_count(len(records)))
+        reply = sources_reply(records, 0).send_kwargs()
+        if view is None:
+            await interaction.followup.send(**reply, ephemeral=True)
+        else:
+            await interaction.followup.send(**reply, view=view, ephemeral=True)
+
+    @app_commands.command(name="help")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def help(self, interaction: discord.Interaction) -> None:
+        """What I do, my commands, and example questions."""
+        reply = help_reply(command_list(self.bot.tree))
+        await interaction.response.send_message(**reply.send_kwargs(), ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A DM, or a server message that mentions the bot, is a question answered as a reply."""
+        question = question_in(message, self.bot.user)
+        if question is None:
+            return
+        try:
+            await self._answer_message(message, question)
+        except Exception as error:  # the one error path: every failure gets an answer
+            await handle_message_error(message, error)
+
+    async def _answer_message(self, message: discord.Message, question: str) -> None:
+        text = admit_question(self.bot.cooldown, message.author.id, question)
+        async with message.channel.typing():
+            answer = await self.bot.story.ask(
+                text, DEFAULT_RESULTS, scopes_for(message.guild.id if message.guild else None)
+            )
+        view = answer_view(
+            answer, asker_id=message.author.id, offset=0, top=DEFAULT_RESULTS, answered=answer.answered
+        )
+        await message.reply(**answer_reply(answer).send_kwargs(), view=view, mention_author=False)

@@ -1,0 +1,118 @@
+"""The one error path: expected refusals become a polite private reply, anything else an apology with an id.
+
+The id appears in the user's apology and beside the traceback in the log, so an admin can find what happened.
+The handlers raise; `handle_interaction_error` (slash commands and buttons) and `handle_message_error`
+(DMs and mentions) decide what the user sees. The bot keeps running whatever a handler raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+import discord
+from discord import app_commands
+
+from bot.formatting import apology, notice, question_problem
+from bot.markdown import escape
+from index import QuestionError, StorybotError
+
+log = logging.getLogger("storybot")
+
+PUBLIC_DEFERRAL = "storybot_public_deferral"
+"""`Interaction.extras` key set when the bot deferred publicly (its next follow-up would be public)."""
+
+
+class Refusal(app_commands.CheckFailure):
+    """An expected refusal (no permission, on cooldown, not the asker), shown to the user as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def new_error_id() -> str:
+    """A short id that ties a user's apology to a traceback in the log."""
+    return secrets.token_hex(4)
+
+
+def user_message(error: Exception) -> str | None:
+    """What to tell the user about an expected error, or None for an unexpected one."""
+    if isinstance(error, Refusal):
+        return error.message
+    if isinstance(error, QuestionError):
+        return question_problem(str(error))
+    if isinstance(error, StorybotError):
+        return notice(escape(str(error)))
+    if isinstance(error, app_commands.CheckFailure) and not isinstance(
+        error, app_commands.BotMissingPermissions
+    ):
+        return notice("You can't use this command here.")
+    return None
+
+
+async def handle_interaction_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Answer a failed slash command or button privately; log unexpected errors with an id."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    text = user_message(error)
+    if text is None:
+        error_id = new_error_id()
+        log.error(
+            "error %s in interaction %s from user %s",
+            error_id,
+            interaction.id,
+            interaction.user.id,
+            exc_info=error,
+        )
+        text = apology(error_id)
+    try:
+        await reply_privately(interaction, text)
+    except discord.HTTPException:
+        log.exception("could not tell user %s about a failed interaction", interaction.user.id)
+
+
+async def reply_privately(interaction: discord.Interaction, text: str) -> None:
+    """An ephemeral reply at any stage of an interaction.
+
+    After a public deferral the next follow-up would replace the public "thinking" message, so that message
+    is deleted first and the reply sent as a new, ephemeral follow-up.
+    """
+    if not interaction.response.is_done():
+        await interaction.response.send_message(text, ephemeral=True)
+        return
+    if interaction.extras.pop(PUBLIC_DEFERRAL, False):
+        with contextlib.suppress(discord.NotFound):
+            await interaction.delete_original_response()
+    await interaction.followup.send(text, ephemeral=True)
+
+
+async def guarded(
+    interaction: discord.Interaction, action: Callable[[discord.Interaction], Awaitable[None]]
+) -> None:
+    """Run a button's action through the error path (discord.py would only log its exceptions)."""
+    try:
+        await action(interaction)
+    except Exception as error:  # the one error path: every failure gets an answer
+        await handle_interaction_error(interaction, error)
+
+
+async def handle_message_error(message: discord.Message, error: Exception) -> None:
+    """Answer a failed DM or mention in the channel (there is nothing private there); log with an id."""
+    text = user_message(error)
+    if text is None:
+        error_id = new_error_id()
+        log.error(
+            "error %s answering message %s from user %s",
+            error_id,
+            message.id,
+            message.author.id,
+            exc_info=error,
+        )
+        text = apology(error_id)
+    try:
+        await message.reply(text, mention_author=False)
+    except discord.HTTPException:
+        log.exception("could not tell user %s about a failed message", message.author.id)

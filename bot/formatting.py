@@ -1,0 +1,361 @@
+"""The one formatter: every message the bot sends is built here, within Discord's limits.
+
+Answers, context, sources, help, status and notices become `Reply` values (content and/or one embed). All
+untrusted text goes through `bot.markdown.escape`; every length is clipped to the limits below, and an answer
+embed that would pass 6,000 characters in all is rebuilt with smaller excerpts until it fits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot.markdown import ELLIPSIS, clip, emphasised, escape, safe_url, unescape
+from index import Answer, Passage, ReindexReport, SourceRecord
+from index.models import IndexStats, Paragraph, Usage
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_COUNT_LIMIT = 25
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+
+SOURCES_PER_PAGE = 10
+EXAMPLE_QUESTIONS = (
+    "Why did Musk leave OpenAI?",
+    "How many GPUs did Musk buy for Twitter?",
+    "What will Twitter's generative AI be used for?",
+)
+
+_ANSWERED_COLOUR = discord.Colour.blurple()
+_NOT_ANSWERED_COLOUR = discord.Colour.light_grey()
+_QUESTION_PREFIX = "**Q:** "
+_SCALES = (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.0)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What one message shows: plain content, one embed, or both."""
+
+    content: str | None = None
+    embed: discord.Embed | None = None
+
+    def send_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `send`/`followup.send` (only what is set)."""
+        kwargs: dict[str, Any] = {}
+        if self.content is not None:
+            kwargs["content"] = self.content
+        if self.embed is not None:
+            kwargs["embed"] = self.embed
+        return kwargs
+
+    def edit_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `edit`: replaces both content and embed."""
+        return {"content": self.content, "embed": self.embed}
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+
+def answer_reply(answer: Answer, *, offset: int = 0, answered: bool | None = None) -> Reply:
+    """An answer as users see it; `offset` passages were shown on earlier pages.
+
+    `answered` overrides `answer.answered` for later pages, which keep the verdict of the first.
+    """
+    is_answer = answer.answered if answered is None else answered
+    content = None if is_answer else clip(escape(answer.message), CONTENT_LIMIT)
+    for scale in _SCALES:
+        embed = _answer_embed(answer, offset, is_answer, scale)
+        if not embed_problems(embed):
+            return Reply(content, embed)
+    raise AssertionError("the smallest answer layout is within the embed limits")  # pragma: no cover
+
+
+def embed_problems(embed: discord.Embed) -> list[str]:
+    """Every Discord embed limit `embed` breaks (an empty list when it can be sent)."""
+    problems = []
+    if len(embed.title or "") > TITLE_LIMIT:
+        problems.append("title")
+    if len(embed.description or "") > DESCRIPTION_LIMIT:
+        problems.append("description")
+    if len(embed.fields) > FIELD_COUNT_LIMIT:
+        problems.append("field count")
+    for index, field in enumerate(embed.fields):
+        if not field.name or len(field.name) > FIELD_NAME_LIMIT:
+            problems.append(f"field {index} name")
+        if not field.value or len(field.value) > FIELD_VALUE_LIMIT:
+            problems.append(f"field {index} value")
+    if len(embed.footer.text or "") > FOOTER_LIMIT:
+        problems.append("footer")
+    if len(embed) > EMBED_TOTAL_LIMIT:
+        problems.append("total")
+    return problems
+
+
+def question_of(embed: discord.Embed) -> str | None:
+    """The question an answer embed was made for (what the More and feedback buttons need)."""
+    description = embed.description or ""
+    if description.startswith(_QUESTION_PREFIX):
+        return unescape(description[len(_QUESTION_PREFIX) :].split("\n", 1)[0])
+    return unescape(embed.title) if embed.title else None
+
+
+def _answer_embed(answer: Answer, offset: int, is_answer: bool, scale: float) -> discord.Embed:
+    question = escape(answer.question)
+    title = clip(question, TITLE_LIMIT)
+    # A question too long for the title is repeated whole, so the buttons can recover it.
+    lead = "" if title == question else f"{_QUESTION_PREFIX}{question}\n\n"
+    colour = _ANSWERED_COLOUR if is_answer else _NOT_ANSWERED_COLOUR
+    embed = discord.Embed(title=title, colour=colour)
+    passages = answer.results
+    if is_answer and passages:
+        first, passages = passages[0], passages[1:]
+        excerpt = emphasised(first.text, first.highlight, _scaled(1500, scale, 60))
+        embed.description = f"{lead}{excerpt}\n{citation(first, scale)}"
+    elif passages:
+        embed.description = f"{lead}**The closest passages, not an answer:**"
+    elif offset:
+        embed.description = f"{lead}No more passages match this question."
+    else:
+        embed.description = f"{lead}Try asking:\n{_examples()}"
+    for passage in passages:
+        rank = offset + passage.rank
+        name = f"Passage {rank}" if is_answer else f"Closest passage {rank} (not an answer)"
+        excerpt = emphasised(passage.text, passage.highlight, _scaled(450, scale, 40))
+        embed.add_field(name=name, value=f"{excerpt}\n{citation(passage, scale)}", inline=False)
+    if not is_answer and answer.results:
+        embed.add_field(name="Try asking", value=_examples(), inline=False)
+    embed.set_footer(text=_matched_footer(answer, offset))
+    return embed
+
+
+def citation(passage: Passage, scale: float = 1.0) -> str:
+    """`— [title](url) · outlet · date · paragraph n of m`, the line that lets a reader check a passage."""
+    source = passage.source
+    title = clip(escape(source.title), _scaled(120, scale, 30)) or "Untitled"
+    url = safe_url(source.url)
+    if url is not None and len(url) <= _scaled(400, scale, 0):
+        title = f"[{title}]({url})"
+    parts = [title]
+    if source.outlet:
+        parts.append(clip(escape(source.outlet), 60))
+    if source.published:
+        parts.append(clip(escape(_date(source.published)), 30))
+    parts.append(f"paragraph {passage.paragraph} of {passage.paragraphs}")
+    return "— " + " · ".join(parts)
+
+
+def _matched_footer(answer: Answer, offset: int) -> str:
+    noun = "passage" if answer.matched == 1 else "passages"
+    footer = f"{answer.matched} {noun} matched"
+    if offset and answer.results:
+        footer += f" · showing {offset + 1}–{offset + len(answer.results)}"
+    return footer
+
+
+def _examples() -> str:
+    return "\n".join(f"• {escape(question)}" for question in EXAMPLE_QUESTIONS)
+
+
+def _scaled(size: int, scale: float, minimum: int) -> int:
+    return max(minimum, int(size * scale))
+
+
+def _date(published: str) -> str:
+    return published[:10] if _ISO_DATE.match(published) else published
+
+
+# -- context, sources, help ---------------------------------------------------------------------------
+
+
+def context_reply(paragraphs: Sequence[Paragraph], focus_id: int, source: SourceRecord | None) -> Reply:
+    """The paragraphs around a passage, the passage itself marked."""
+    if not paragraphs:
+        return Reply("That passage is no longer in the index (it changed at the last reindex).")
+    title = source.title if source else "the article"
+    embed = discord.Embed(title=clip(escape(f"Context from {title}"), TITLE_LIMIT), colour=_ANSWERED_COLOUR)
+    if source is not None:
+        details = [
+            clip(escape(part), 60)
+            for part in (source.outlet, source.published and _date(source.published))
+            if part
+        ]
+        url = safe_url(source.url)
+        if url is not None and len(url) <= 1000:
+            details.append(f"[read the article]({url})")
+        embed.description = " · ".join(details) or None
+    for paragraph in paragraphs:
+        marker = " (the passage)" if paragraph.id == focus_id else ""
+        embed.add_field(
+            name=f"Paragraph {paragraph.position}{marker}",
+            value=clip(escape(paragraph.text), FIELD_VALUE_LIMIT) or ELLIPSIS,
+            inline=False,
+        )
+    return Reply(embed=embed)
+
+
+def page_count(total: int) -> int:
+    """How many /sources pages `total` sources fill (at least one)."""
+    return max(1, -(-total // SOURCES_PER_PAGE))
+
+
+def sources_reply(records: Sequence[SourceRecord], page: int) -> Reply:
+    """One page (0-based, clamped) of the indexed articles."""
+    pages = page_count(len(records))
+    page = min(max(page, 0), pages - 1)
+    embed = discord.Embed(title="Indexed articles", colour=_ANSWERED_COLOUR)
+    if not records:
+        embed.description = "No articles are indexed yet: an admin can add sources with `storybot add`."
+        return Reply(embed=embed)
+    lines = []
+    first = page * SOURCES_PER_PAGE
+    for number, record in enumerate(records[first : first + SOURCES_PER_PAGE], start=first + 1):
+        title = clip(escape(record.title), 150) or "Untitled"
+        url = safe_url(record.url)
+        if url is not None and len(url) <= 200:
+            title = f"[{title}]({url})"
+        details = [
+            clip(escape(part), 60)
+            for part in (record.outlet, record.published and _date(record.published))
+            if part
+        ]
+        details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
+        if record.status != "ok":
+            details.append(clip(escape(f"stale: {record.error or record.status}"), 120))
+        lines.append(f"**{number}.** {title} — " + " · ".join(details))
+    embed.description = "\n".join(lines)
+    noun = "article" if len(records) == 1 else "articles"
+    embed.set_footer(text=f"Page {page + 1} of {pages} · {len(records)} {noun}")
+    return Reply(embed=embed)
+
+
+def help_reply(commands: Sequence[tuple[str, str]]) -> Reply:
+    """What the bot does, its commands (name, description) and example questions."""
+    embed = discord.Embed(
+        title="storybot",
+        description=(
+            "I answer questions about the news stories indexed here, quoting the passages that answer them "
+            "with their sources: title, outlet, date and paragraph. Ask with `/ask`, by mentioning me in a "
+            "server, or by sending me a direct message."
+        ),
+        colour=_ANSWERED_COLOUR,
+    )
+    listing = "\n".join(f"`/{name}` — {clip(escape(description), 150)}" for name, description in commands)
+    embed.add_field(name="Commands", value=clip(listing, FIELD_VALUE_LIMIT), inline=False)
+    embed.add_field(name="Examples", value=_examples(), inline=False)
+    embed.add_field(
+        name="Buttons",
+        value="**More** shows the next passages, **Context** the paragraphs around the top one; 👍 and 👎 "
+        "tell the admins how good an answer was. Only the person who asked can page or delete an answer.",
+        inline=False,
+    )
+    return Reply(embed=embed)
+
+
+# -- admin --------------------------------------------------------------------------------------------
+
+
+def reindex_progress(done: int, total: int) -> str:
+    """The progress line of a running reindex."""
+    return f"Reindexing… {done} of {total} sources read."
+
+
+def reindex_summary(report: ReindexReport) -> str:
+    """The end summary of a reindex, with the sources that could not be read."""
+    text = (
+        f"Reindex done in {report.seconds:.2f} s: {report.sources} sources, {report.paragraphs} paragraphs; "
+        f"{report.added} added, {report.removed} removed, {report.changed} changed."
+    )
+    if report.failed:
+        text += "\nCould not read these (kept their last good copy):"
+        for origin, error in report.failed:
+            text += "\n• " + clip(escape(f"{origin}: {error}"), 300)
+    return clip(text, CONTENT_LIMIT)
+
+
+def reindex_failed(reason: str) -> str:
+    """What an admin sees when a reindex fails: the old index is still answering."""
+    return clip(
+        f"Reindex failed: {escape(reason)}. The previous index is unchanged and still answering.",
+        CONTENT_LIMIT,
+    )
+
+
+def status_reply(stats: IndexStats, usage: Usage, uptime_seconds: float) -> Reply:
+    """`/admin status`: the index, its last reindex, questions, feedback, latency and uptime."""
+    embed = discord.Embed(title="storybot status", colour=_ANSWERED_COLOUR)
+    embed.add_field(
+        name="Index",
+        value=f"{stats.sources} sources · {stats.paragraphs} paragraphs · {stats.terms} terms · "
+        f"{stats.database_bytes / 1_048_576:.1f} MB",
+        inline=False,
+    )
+    if stats.last_reindex_at:
+        duration = f" in {stats.last_reindex_seconds:.2f} s" if stats.last_reindex_seconds is not None else ""
+        last = f"{escape(stats.last_reindex_at)}{duration}"
+    else:
+        last = "never"
+    embed.add_field(name="Last reindex", value=last, inline=False)
+    embed.add_field(
+        name="Questions", value=f"{usage.answered} answered · {usage.unanswered} not answered", inline=False
+    )
+    embed.add_field(name="Feedback", value=f"👍 {usage.thumbs_up} · 👎 {usage.thumbs_down}", inline=False)
+    embed.add_field(
+        name="/ask latency",
+        value=f"p50 {_ms(usage.latency_p50)} · p95 {_ms(usage.latency_p95)}",
+        inline=False,
+    )
+    embed.add_field(name="Uptime", value=duration_text(uptime_seconds), inline=False)
+    return Reply(embed=embed)
+
+
+def duration_text(seconds: float) -> str:
+    """`3d 4h 5m 6s`, leaving out leading zero units."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m")]
+    shown = [f"{value}{unit}" for value, unit in parts if value]
+    return " ".join([*shown, f"{secs}s"])
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+# -- notices ------------------------------------------------------------------------------------------
+
+
+def notice(text: str) -> str:
+    """A short message from the bot itself (already safe), clipped to the content limit."""
+    return clip(text, CONTENT_LIMIT)
+
+
+def question_problem(problem: str) -> str:
+    """Why a question cannot be asked (empty, too long), from the core's message."""
+    return notice(f"I can't search for that: {escape(problem)}.")
+
+
+def cooldown_notice(retry_after: float) -> str:
+    """The friendly message of the per-user question limit."""
+    seconds = max(1, round(retry_after))
+    return notice(
+        f"You're asking faster than I can keep up! Please wait {seconds} s before the next question."
+    )
+
+
+def apology(error_id: str) -> str:
+    """The reply to an unexpected failure; the log has the traceback under the same id."""
+    return notice(
+        f"Sorry, something went wrong on my side. The error id is `{error_id}`: "
+        "an admin can find the details in the bot's log. Please try again."
+    )

@@ -1,0 +1,115 @@
+"""The bot's use of the core: each call runs the blocking `StoryIndex` in a worker thread.
+
+`StoryIndex` opens one SQLite connection per thread, so calling it from the default thread pool is safe.
+Bookkeeping that users need not wait for (the question log) runs after the answer, in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from index import SHARED_SCOPE, Answer, ReindexReport, SourceRecord, StoryIndex
+from index.models import IndexStats, Paragraph, Usage
+
+FEEDBACK_KEY_SETTING = "feedback_key"
+
+log = logging.getLogger(__name__)
+
+
+def scopes_for(guild_id: int | None) -> tuple[str, ...]:
+    """What a question searches: the shared sources, and in a server that server's own too."""
+    return (SHARED_SCOPE,) if guild_id is None else (SHARED_SCOPE, f"guild:{guild_id}")
+
+
+class StoryService:
+    """Async front of the index for the bot's handlers."""
+
+    def __init__(self, index: StoryIndex) -> None:
+        self.index = index
+        self._background: set[asyncio.Task[None]] = set()
+        self._key_lock = threading.Lock()
+
+    async def ask(self, question: str, top: int, scopes: Sequence[str]) -> Answer:
+        """Answer a new question, and log whether it was answered and how long the search took."""
+        started = time.perf_counter()
+        answer = await asyncio.to_thread(self.index.ask, question, top, scopes)
+        seconds = time.perf_counter() - started
+        self._in_background(asyncio.to_thread(self.index.record_question, answer.answered, seconds))
+        return answer
+
+    async def page(self, question: str, top: int, scopes: Sequence[str], skip: int) -> Answer:
+        """Later passages of a question already asked (not logged again)."""
+        return await asyncio.to_thread(self.index.ask, question, top, scopes, skip)
+
+    async def context(self, paragraph_id: int) -> tuple[list[Paragraph], SourceRecord | None]:
+        """The paragraph with one neighbour on each side, and the article it comes from."""
+        return await asyncio.to_thread(self._context, paragraph_id)
+
+    async def sources(self, scopes: Sequence[str]) -> list[SourceRecord]:
+        """The sources a question asked here would search."""
+        return await asyncio.to_thread(self.index.sources, list(scopes))
+
+    async def reindex(self, progress: Callable[[int, int], None]) -> ReindexReport:
+        """Re-read every source and rebuild; `progress` is called from the worker thread."""
+        return await asyncio.to_thread(self.index.reindex, progress)
+
+    async def status(self) -> tuple[IndexStats, Usage]:
+        """Index size and usage, for /admin status."""
+        return await asyncio.to_thread(lambda: (self.index.stats(), self.index.usage()))
+
+    async def record_feedback(
+        self, question: str, paragraph_ids: Sequence[int], vote: int, user_id: int
+    ) -> None:
+        """Store a 👍 (1) or 👎 (-1) under a keyed hash of the user id, never the id itself."""
+        await asyncio.to_thread(self._record_feedback, question, paragraph_ids, vote, user_id)
+
+    async def get_setting(self, key: str) -> str | None:
+        """A value the bot keeps in the database."""
+        return await asyncio.to_thread(self.index.get_setting, key)
+
+    async def set_setting(self, key: str, value: str) -> None:
+        """Keep a value in the database."""
+        await asyncio.to_thread(self.index.set_setting, key, value)
+
+    async def drain(self) -> None:
+        """Wait for background bookkeeping (before closing the index)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def user_hash(self, user_id: int) -> str:
+        """A stable pseudonym for a user: HMAC-SHA256 of the id under a key kept in the database."""
+        with self._key_lock:
+            key = self.index.get_setting(FEEDBACK_KEY_SETTING)
+            if key is None:
+                key = secrets.token_hex(32)
+                self.index.set_setting(FEEDBACK_KEY_SETTING, key)
+        return hmac.new(bytes.fromhex(key), str(user_id).encode(), hashlib.sha256).hexdigest()
+
+    def _record_feedback(self, question: str, paragraph_ids: Sequence[int], vote: int, user_id: int) -> None:
+        self.index.record_feedback(question, paragraph_ids, vote, self.user_hash(user_id))
+
+    def _context(self, paragraph_id: int) -> tuple[list[Paragraph], SourceRecord | None]:
+        paragraphs = self.index.context(paragraph_id, before=1, after=1)
+        if not paragraphs:
+            return paragraphs, None
+        source_id = paragraphs[0].source_id
+        source = next((record for record in self.index.sources() if record.id == source_id), None)
+        return paragraphs, source
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("background bookkeeping failed", exc_info=error)
