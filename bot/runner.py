@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,12 +49,5 @@ async def serve(settings: Settings, **options: Any) -> None:
 
 
 def close_index(index: StoryIndex) -> None:
-    """Close the index, tolerating connections that worker threads opened.
-
-    `StoryIndex.close` closes every thread's connection from the calling thread, which SQLite refuses for
-    connections made in the thread pool (`check_same_thread`); those are released when the process ends.
-    """
-    try:
-        index.close()
-    except sqlite3.ProgrammingError:
-        log.debug("some index connections belong to worker threads; they close with the process")
+    """Close the index and every connection its worker threads opened."""
+    index.close()

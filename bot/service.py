@@ -101,7 +101,7 @@ class StoryService:
         if not paragraphs:
             return paragraphs, None
         source_id = paragraphs[0].source_id
-        source = next((record for record in self.index.sources() if record.id == source_id), None)
+        source = self.index.source(source_id)
         return paragraphs, source
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:

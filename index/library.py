@@ -166,6 +166,10 @@ class StoryIndex:
             writer.merge_small_segments(record.scope)
         return record
 
+    def source(self, source_id: str) -> SourceRecord | None:
+        """The stored source with this id, if any."""
+        return IndexWriter(self._connection(), self.tokenizer).find_source(source_id)
+
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
         """The stored sources, oldest first; only those of `scopes` when given."""
         conn = self._connection()

@@ -129,7 +129,10 @@ def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
             except OSError as error:
                 raise DatabaseError(f"cannot create a database at {target}: {error.strerror}") from error
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        # Each thread opens its own connection; check_same_thread=False only lets the owner close them all.
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
     except sqlite3.Error as error:
         raise DatabaseError(f"cannot open {target}: {error}") from error
     try:
