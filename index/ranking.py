@@ -18,6 +18,9 @@ import numpy.typing as npt
 
 from index.postings import PostingList
 
+_DENSE_LIMIT = 4_000_000
+"""Below this paragraph id, scores are summed in a dense array (32 MB at most); above, ids are sorted."""
+
 
 @dataclass(frozen=True)
 class BM25Parameters:
@@ -104,10 +107,22 @@ def score(
         score_parts.append(part)
         coverage_parts.append(np.full(len(postings), weight))
     docs = np.concatenate(doc_parts)
-    ids, inverse = np.unique(docs, return_inverse=True)
-    scores = np.bincount(inverse, weights=np.concatenate(score_parts), minlength=len(ids))
-    coverage = np.bincount(inverse, weights=np.concatenate(coverage_parts), minlength=len(ids))
-    return ScoredParagraphs(ids.astype(np.int64), scores.astype(np.float64), coverage.astype(np.float64))
+    score_column, coverage_column = np.concatenate(score_parts), np.concatenate(coverage_parts)
+    highest = int(docs.max())
+    if highest < _DENSE_LIMIT or highest < 16 * docs.size:
+        # Summing into an array indexed by paragraph id is linear; sorting the ids would not be.
+        dense_scores = np.bincount(docs, weights=score_column, minlength=highest + 1)
+        dense_coverage = np.bincount(docs, weights=coverage_column, minlength=highest + 1)
+        ids = np.flatnonzero(np.bincount(docs, minlength=highest + 1))
+        return ScoredParagraphs(
+            ids.astype(np.int64), dense_scores[ids].astype(np.float64), dense_coverage[ids].astype(np.float64)
+        )
+    unique_ids, inverse = np.unique(docs, return_inverse=True)
+    scores = np.bincount(inverse, weights=score_column, minlength=len(unique_ids))
+    coverage = np.bincount(inverse, weights=coverage_column, minlength=len(unique_ids))
+    return ScoredParagraphs(
+        unique_ids.astype(np.int64), scores.astype(np.float64), coverage.astype(np.float64)
+    )
 
 
 def top(scored: ScoredParagraphs, count: int, exclude: npt.NDArray[np.int64] | None = None) -> list[int]:
