@@ -102,7 +102,10 @@ class StoryIndex:
         """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
         text = validate_question(question)
         conn = self._connection()
-        result = Searcher(conn, self.tokenizer, self.params).search(text, top, scopes, skip=skip)
+        cache = getattr(self._local, "stats_cache", None)
+        if cache is None:
+            cache = self._local.stats_cache = {}
+        result = Searcher(conn, self.tokenizer, self.params, cache).search(text, top, scopes, skip=skip)
         paragraphs = self._paragraph_count(scopes)
         return compose(text, result, paragraphs)
 

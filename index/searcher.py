@@ -70,10 +70,18 @@ class SearchResult:
 class Searcher:
     """Ranks paragraphs for questions; one per thread, since it holds a SQLite connection."""
 
-    def __init__(self, conn: sqlite3.Connection, tokenizer: Tokenizer, params: BM25Parameters) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        tokenizer: Tokenizer,
+        params: BM25Parameters,
+        stats_cache: dict[tuple[str, ...], tuple[tuple[int, int], CorpusStats]] | None = None,
+    ) -> None:
         self._conn = conn
         self._tokenizer = tokenizer
         self._params = params
+        # A view's statistics change only when some connection commits: cached per (data_version, own writes).
+        self._stats_cache = {} if stats_cache is None else stats_cache
 
     def search(
         self, question: str, top_k: int, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
@@ -125,6 +133,15 @@ class Searcher:
     # -- statistics of a view ----------------------------------------------------------------------
 
     def _corpus_stats(self, view: tuple[str, ...]) -> CorpusStats:
+        version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._conn.total_changes)
+        cached = self._stats_cache.get(view)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        stats = self._read_corpus_stats(view)
+        self._stats_cache[view] = (version, stats)
+        return stats
+
+    def _read_corpus_stats(self, view: tuple[str, ...]) -> CorpusStats:
         marks = ",".join("?" * len(view))
         paragraphs, tokens = self._conn.execute(
             "SELECT COALESCE(SUM(paragraphs), 0), COALESCE(SUM(tokens), 0) FROM scope_stats"

@@ -292,3 +292,19 @@ def test_an_empty_index_says_so(empty_index: StoryIndex) -> None:
     answer = empty_index.ask("why did Musk leave OpenAI?")
     assert not answer.answered
     assert "No articles" in answer.message
+
+
+def test_a_change_from_another_connection_is_seen_by_the_next_question(
+    story_index: StoryIndex, tmp_path: Path
+) -> None:
+    question = "Musk lunar base GPUs"
+    before = story_index.ask(question, top=50)
+    with StoryIndex(story_index.path) as writer:  # another process would hold its own connection like this
+        writer.add_paths([write_jsonl(tmp_path / "a.jsonl", [ARTICLE])])
+    after = story_index.ask(question, top=50)
+    expected, _ = reference_scores(story_index, question, (SHARED_SCOPE,))
+    assert after.results[0].source.id == "moon"
+    assert {p.paragraph_id: p.score for p in after.results} == pytest.approx(
+        {p.paragraph_id: expected[p.paragraph_id] for p in after.results}, abs=1e-9
+    )
+    assert before.results[0].score != pytest.approx(expected[before.results[0].paragraph_id], abs=1e-9)
