@@ -86,7 +86,7 @@ def test_a_hostile_file_is_refused_and_changes_nothing(
     assert _snapshot(story_index) == before
 
 
-def test_deeply_nested_html_is_read_or_refused_without_crashing(story_index: StoryIndex, tmp_path: Path) -> None:
+def test_deeply_nested_html_is_read_or_refused_safely(story_index: StoryIndex, tmp_path: Path) -> None:
     before = _snapshot(story_index)
     report = story_index.add_paths([_deep_html(tmp_path)])
     if report.failed:
