@@ -69,6 +69,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 # A glued join: a lower-case letter followed by an upper-case one ("InsiderElon", "OpenAI").
 _CASE_JOIN = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# Combining marks (accents) as NFKD separates them: the blocks that Latin, Greek and Cyrillic use.
+_COMBINING_MARK = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # A capitalised word that does not start a sentence: most likely a name.
 _NAME_IN_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)([A-Z][\w'’-]*)")
 # An acronym's plural ("GPUs", "CEOs"): the Snowball stemmer keeps the "s" of "gpus", so drop it here.
@@ -165,9 +167,10 @@ def _plain(text: str) -> str:
     if text.isascii():
         return text.replace("`", "'")
     normal = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
+    if normal.isascii():  # curly quotes and dashes were the only non-ASCII characters
+        return normal
     # Strip accents so "café" meets "cafe"; NFKD splits a letter from its combining marks.
-    decomposed = unicodedata.normalize("NFKD", normal)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _COMBINING_MARK.sub("", unicodedata.normalize("NFKD", normal))
 
 
 def _words(text: str) -> Iterator[str]:
