@@ -95,34 +95,42 @@ def score(
         return ScoredParagraphs(np.zeros(0, dtype=np.int64), empty, empty)
     avgdl = stats.average_length
     k1, b = params.k1, params.b
-    doc_parts: list[npt.NDArray[np.uint32]] = []
-    score_parts: list[npt.NDArray[np.float64]] = []
-    coverage_parts: list[npt.NDArray[np.float64]] = []
+    highest = max(int(postings.docs.max()) for _, _, postings in live)
+    if highest >= _DENSE_LIMIT:
+        return _score_sparse(live, avgdl, params)
+    # Scores are summed in arrays indexed by paragraph id: a term's postings hold each paragraph once,
+    # so `array[docs] += part` adds without collisions, in the query's term order, as rank-bm25 does.
+    scores = np.zeros(highest + 1)
+    coverage = np.zeros(highest + 1)
+    hit = np.zeros(highest + 1, dtype=bool)
+    length_factor, constant = k1 * b / avgdl, k1 * (1 - b)
     for idf, weight, postings in live:
-        tf = postings.tfs.astype(np.float64)
-        length = postings.lengths.astype(np.float64)
-        # The same expression, in the same order of operations, as rank_bm25.BM25Okapi.get_scores.
-        part = idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgdl)))
-        doc_parts.append(postings.docs)
-        score_parts.append(part)
-        coverage_parts.append(np.full(len(postings), weight))
-    docs = np.concatenate(doc_parts)
-    score_column, coverage_column = np.concatenate(score_parts), np.concatenate(coverage_parts)
-    highest = int(docs.max())
-    if highest < _DENSE_LIMIT or highest < 16 * docs.size:
-        # Summing into an array indexed by paragraph id is linear; sorting the ids would not be.
-        dense_scores = np.bincount(docs, weights=score_column, minlength=highest + 1)
-        dense_coverage = np.bincount(docs, weights=coverage_column, minlength=highest + 1)
-        ids = np.flatnonzero(np.bincount(docs, minlength=highest + 1))
-        return ScoredParagraphs(
-            ids.astype(np.int64), dense_scores[ids].astype(np.float64), dense_coverage[ids].astype(np.float64)
-        )
-    unique_ids, inverse = np.unique(docs, return_inverse=True)
-    scores = np.bincount(inverse, weights=score_column, minlength=len(unique_ids))
-    coverage = np.bincount(inverse, weights=coverage_column, minlength=len(unique_ids))
-    return ScoredParagraphs(
-        unique_ids.astype(np.int64), scores.astype(np.float64), coverage.astype(np.float64)
+        docs, tf = postings.docs, postings.tfs
+        # rank-bm25's idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))), with its constants folded.
+        scores[docs] += (idf * (k1 + 1)) * tf / (tf + (constant + length_factor * postings.lengths))
+        coverage[docs] += weight
+        hit[docs] = True
+    ids = np.flatnonzero(hit)
+    return ScoredParagraphs(ids.astype(np.int64), scores[ids], coverage[ids])
+
+
+def _score_sparse(
+    live: list[tuple[float, float, PostingList]], avgdl: float, params: BM25Parameters
+) -> ScoredParagraphs:
+    """The same sums for huge paragraph ids, grouping the postings by sorting instead of by position."""
+    k1, b = params.k1, params.b
+    docs = np.concatenate([postings.docs for _, _, postings in live])
+    parts = np.concatenate(
+        [
+            idf * (postings.tfs * (k1 + 1) / (postings.tfs + k1 * (1 - b + b * postings.lengths / avgdl)))
+            for idf, _, postings in live
+        ]
     )
+    weights = np.concatenate([np.full(len(postings), weight) for _, weight, postings in live])
+    ids, inverse = np.unique(docs, return_inverse=True)
+    scores = np.bincount(inverse, weights=parts, minlength=len(ids))
+    coverage = np.bincount(inverse, weights=weights, minlength=len(ids))
+    return ScoredParagraphs(ids.astype(np.int64), scores.astype(np.float64), coverage.astype(np.float64))
 
 
 def top(scored: ScoredParagraphs, count: int, exclude: npt.NDArray[np.int64] | None = None) -> list[int]:
