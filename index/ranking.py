@@ -87,7 +87,8 @@ def score(
     """Score paragraphs for a query given as (idf, coverage weight, postings) per query token.
 
     A token repeated in the question counts once per repeat, as in rank-bm25. The coverage weight of a
-    distinct term is added once per paragraph holding it; it feeds the decision to answer or abstain.
+    distinct term is added once per paragraph holding it; it feeds the decision to answer or abstain, and
+    must be positive for a term's first occurrence (zero for its repeats).
     """
     live = [(idf, weight, postings) for idf, weight, postings in query if len(postings)]
     if not live or stats.paragraphs == 0:
@@ -98,19 +99,23 @@ def score(
     highest = max(int(postings.docs.max()) for _, _, postings in live)
     if highest >= _DENSE_LIMIT:
         return _score_sparse(live, avgdl, params)
-    # Scores are summed in arrays indexed by paragraph id: a term's postings hold each paragraph once,
-    # so `array[docs] += part` adds without collisions, in the query's term order, as rank-bm25 does.
+    # Scores are summed in arrays indexed by paragraph id, term after term in the question's order, as
+    # rank-bm25 sums them. np.add.at is the fast unbuffered scatter (three times `array[docs] += part`).
     scores = np.zeros(highest + 1)
     coverage = np.zeros(highest + 1)
-    hit = np.zeros(highest + 1, dtype=bool)
     length_factor, constant = k1 * b / avgdl, k1 * (1 - b)
     for idf, weight, postings in live:
-        docs, tf = postings.docs, postings.tfs
+        tf = postings.tfs
         # rank-bm25's idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))), with its constants folded.
-        scores[docs] += (idf * (k1 + 1)) * tf / (tf + (constant + length_factor * postings.lengths))
-        coverage[docs] += weight
-        hit[docs] = True
-    ids = np.flatnonzero(hit)
+        np.add.at(
+            scores,
+            postings.docs,
+            (idf * (k1 + 1)) * tf / (tf + (constant + length_factor * postings.lengths)),
+        )
+        if weight:
+            np.add.at(coverage, postings.docs, weight)
+    # A paragraph holds a query term exactly when its coverage is positive (weights of first occurrences are).
+    ids = np.flatnonzero(coverage > 0)
     return ScoredParagraphs(ids.astype(np.int64), scores[ids], coverage[ids])
 
 
