@@ -122,6 +122,8 @@ class Tokenizer:
         return named
 
     def _terms_of_word(self, word: str, *, with_parts: bool) -> Iterator[str]:
+        if not word:  # "_-x" strips to "-x": an empty piece before the hyphen
+            return
         if word[0].isdigit() and _NUMBER.fullmatch(word):
             yield _normalise_number(word)
             return
@@ -130,7 +132,7 @@ class Tokenizer:
             # "co-founded": the pieces are the words; a paragraph also indexes the joined form.
             for piece in pieces:
                 yield from self._terms_of_word(piece, with_parts=with_parts)
-            if with_parts:
+            if with_parts and sum(1 for piece in pieces if piece) > 1:
                 joined = self._term("".join(pieces))
                 if joined:
                     yield joined

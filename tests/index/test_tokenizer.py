@@ -59,7 +59,7 @@ def test_accents_and_invisible_characters(tokenizer: Tokenizer) -> None:
     assert tokenizer.tokenize("ﬁnance") == tokenizer.tokenize("finance")  # NFKC folds the ligature
 
 
-@pytest.mark.parametrize("text", ["", "   ", "?!", "the of and", "...", "'''", "- - -"])
+@pytest.mark.parametrize("text", ["", "   ", "?!", "the of and", "...", "'''", "- - -", "_-", "'_-_'"])
 def test_text_without_words_gives_no_terms(tokenizer: Tokenizer, text: str) -> None:
     assert tokenizer.tokenize(text) == []
     assert tokenizer.tokenize(text, for_query=True) == []
