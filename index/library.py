@@ -11,11 +11,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
 from index.answers import compose
 from index.errors import QuestionError, SourceError, UnknownSource
+from index.feed_registry import FeedRegistry
 from index.models import (
     SHARED_SCOPE,
     AddReport,
@@ -37,6 +39,8 @@ from index.tokenizer import Tokenizer
 MAX_QUESTION_CHARS = 1000
 BUILTIN_STORY = "musk-twitter-ai-gpus.txt"
 BUILTIN_PREFIX = "builtin:"
+UPLOAD_PREFIX = "upload:"
+"""Origins of files uploaded to the bot: there is nowhere to read them again, so a reindex keeps them."""
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) as sources are processed."""
@@ -69,7 +73,7 @@ def load_origin(origin: str) -> list[Article]:
         return read_builtin_story()
     if origin.startswith(("http://", "https://")):
         raise SourceError(
-            f"{origin}: links are re-fetched by the bot or `storybot reindex` with fetching enabled"
+            f"{origin}: a link is read again by a loader that fetches it (`index.remote.link_loader`)"
         )
     return read_path(Path(origin))
 
@@ -83,13 +87,18 @@ class StoryIndex:
         *,
         params: BM25Parameters | None = None,
         with_builtin_story: bool = True,
+        loader: Loader = load_origin,
     ) -> None:
         self.path = Path(path)
         self.params = params or BM25Parameters()
         self.tokenizer = Tokenizer()
+        self.loader = loader
+        """How `reindex` reads an origin again; a front-end that can fetch links installs one that does."""
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.feeds = FeedRegistry(self._connection)
+        """The followed feeds and their polling state."""
         conn = self._connection()
         if with_builtin_story:
             self._load_builtin_once(conn)
@@ -146,14 +155,20 @@ class StoryIndex:
         return AddReport(report.added, report.updated, report.unchanged, report.removed, tuple(failed))
 
     def add_articles(self, articles: Sequence[Article], scope: str = SHARED_SCOPE) -> AddReport:
-        """Store articles in one transaction: new ones added, changed ones replaced, unchanged left alone."""
+        """Store articles in one transaction: new ones added, changed ones replaced, unchanged left alone.
+
+        Each scope keeps its own copy of an origin: a server adding a link another server (or the shared
+        sources) already holds gets a source of its own, and never takes the other one over.
+        """
         outcome: dict[str, list[SourceRecord]] = {"added": [], "updated": [], "unchanged": []}
         conn = self._connection()
         with write_transaction(conn):
             writer = IndexWriter(conn, self.tokenizer)
+            fetched_at = now()
             for article in articles:
-                status, record = writer.upsert(article, scope)
-                outcome[status].append(record)
+                status, record = writer.upsert(_placed(conn, article, scope), scope)
+                _set_fetched(conn, record.id, fetched_at)
+                outcome[status].append(replace(record, fetched_at=fetched_at))
             writer.merge_small_segments(scope)
         return AddReport(tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]))
 
@@ -171,48 +186,55 @@ class StoryIndex:
 
     def source(self, source_id: str) -> SourceRecord | None:
         """The stored source with this id, if any."""
-        return IndexWriter(self._connection(), self.tokenizer).find_source(source_id)
+        conn = self._connection()
+        record = IndexWriter(conn, self.tokenizer).find_source(source_id)
+        if record is None:
+            return None
+        row = conn.execute("SELECT fetched_at FROM sources WHERE id = ?", (source_id,)).fetchone()
+        return replace(record, fetched_at=row[0] if row else None)
 
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
         """The stored sources, oldest first; only those of `scopes` when given."""
         conn = self._connection()
         writer = IndexWriter(conn, self.tokenizer)
-        query = "SELECT id FROM sources"
+        query = "SELECT id, fetched_at FROM sources"
         params: list[str] = []
         if scopes is not None:
             query += f" WHERE scope IN ({','.join('?' * len(scopes))})"
             params = list(scopes)
-        ids = [row[0] for row in conn.execute(query + " ORDER BY added_at, rowid", params)]
-        return [record for source_id in ids if (record := writer.find_source(source_id))]
+        rows = conn.execute(query + " ORDER BY added_at, rowid", params).fetchall()
+        return [
+            replace(record, fetched_at=fetched_at)
+            for source_id, fetched_at in rows
+            if (record := writer.find_source(source_id))
+        ]
 
-    def reindex(self, progress: Progress | None = None, load: Loader = load_origin) -> ReindexReport:
-        """Re-read every source from where it came and rebuild, atomically.
+    def reindex(self, progress: Progress | None = None, load: Loader | None = None) -> ReindexReport:
+        """Re-read every source from where it came (with `load`, else `self.loader`) and rebuild, atomically.
 
-        A source that cannot be read keeps its last good copy and is marked stale. Any other failure
-        rolls the whole transaction back, and questions go on being answered from the previous index.
+        A changed article is updated and an unchanged one left alone. A source that cannot be read keeps its
+        last good copy and is marked stale; an uploaded file has nowhere to be read from and is kept as is.
+        Any other failure rolls the whole transaction back, and questions go on being answered from the
+        previous index.
         """
         started = time.perf_counter()
+        read = load or self.loader
         conn = self._connection()
-        origins = conn.execute(
-            "SELECT origin, MIN(scope) FROM sources GROUP BY origin ORDER BY MIN(added_at)"
+        # Each scope's copy of an origin is its own source; the origin is read once for all of them.
+        groups = conn.execute(
+            "SELECT origin, scope FROM sources GROUP BY origin, scope ORDER BY MIN(added_at), MIN(rowid)"
         ).fetchall()
-        loaded: list[tuple[str, str, list[Article]]] = []
-        failed: list[tuple[str, str]] = []
-        for done, (origin, scope) in enumerate(origins, start=1):
-            try:
-                loaded.append((origin, scope, load(origin)))
-            except SourceError as read_error:
-                failed.append((origin, str(read_error)))
-            if progress:
-                progress(done, len(origins))
+        loaded, failed = _read_again(groups, read, progress)
         counts = {"added": 0, "updated": 0, "removed": 0}
         with write_transaction(conn):
             writer = IndexWriter(conn, self.tokenizer)
+            fetched_at = now()
             for origin, scope, articles in loaded:
-                before = {record.id for record in writer.sources_from(origin)}
+                before = {record.id for record in writer.sources_from(origin) if record.scope == scope}
                 kept: set[str] = set()
                 for article in articles:
-                    status, record = writer.upsert(article, scope)
+                    status, record = writer.upsert(_placed(conn, article, scope), scope)
+                    _set_fetched(conn, record.id, fetched_at)
                     kept.add(record.id)
                     if status in counts:
                         counts[status] += 1
@@ -220,9 +242,11 @@ class StoryIndex:
                     writer.remove(gone)
                     counts["removed"] += 1
             writer.flush()
-            for origin, reason in failed:
+            stale: list[tuple[str, str]] = []
+            for origin, reason in failed.items():
                 for record in writer.sources_from(origin):
                     writer.mark_stale(record.id, reason)
+                    stale.append((origin, record.scope))
             for (scope,) in conn.execute("SELECT DISTINCT scope FROM segments").fetchall():
                 writer.merge_all(scope)
             seconds = time.perf_counter() - started
@@ -238,7 +262,8 @@ class StoryIndex:
             removed=counts["removed"],
             changed=counts["updated"],
             seconds=time.perf_counter() - started,
-            failed=tuple(failed),
+            failed=tuple(failed.items()),
+            failed_scopes=tuple(stale),
         )
 
     # -- bookkeeping -------------------------------------------------------------------------------
@@ -362,6 +387,71 @@ class StoryIndex:
                 writer.upsert(article, SHARED_SCOPE)
             writer.flush()
             _set_meta(conn, "builtin_loaded", now())
+
+
+def _read_again(
+    groups: Sequence[tuple[str, str]], read: Loader, progress: Progress | None
+) -> tuple[list[tuple[str, str, list[Article]]], dict[str, str]]:
+    """Read each group's origin (once for all its scopes): articles per group, and why origins failed."""
+    loaded: list[tuple[str, str, list[Article]]] = []
+    failed: dict[str, str] = {}
+    results: dict[str, list[Article] | SourceError] = {}
+    for done, (origin, scope) in enumerate(groups, start=1):
+        if not origin.startswith(UPLOAD_PREFIX):
+            if origin not in results:
+                try:
+                    results[origin] = read(origin)
+                except SourceError as read_error:
+                    results[origin] = read_error
+            result = results[origin]
+            if isinstance(result, SourceError):
+                failed[origin] = str(result)
+            else:
+                loaded.append((origin, scope, result))
+        if progress:
+            progress(done, len(groups))
+    return loaded, failed
+
+
+def _placed(conn: sqlite3.Connection, article: Article, scope: str) -> Article:
+    """The article under the id its scope knows it by, so that the writer updates that scope's own source.
+
+    The writer finds an article's stored copy by origin and id, whatever the scope. A server re-adding a link
+    keeps its own source; a server adding a link that only another scope holds gets a fresh id, so it never
+    takes the other one's source over.
+    """
+    wanted = article.source_id
+    rows = conn.execute(
+        "SELECT id, scope FROM sources WHERE origin = ? AND (id = ? OR (id >= ? AND id < ?))",
+        (article.origin, wanted, wanted + "-", wanted + "-\U0010ffff"),
+    ).fetchall()
+    if not rows:
+        return article
+    numbered = f"{wanted}-"
+    mine = sorted(
+        (
+            source_id
+            for source_id, source_scope in rows
+            if source_scope == scope and (source_id == wanted or source_id.removeprefix(numbered).isdigit())
+        ),
+        key=lambda source_id: (source_id != wanted, len(source_id), source_id),
+    )
+    if mine:
+        return replace(article, source_id=mine[0])
+    counter = 2
+    while True:
+        candidate = f"{wanted}-{counter}"
+        taken = conn.execute(
+            "SELECT 1 FROM sources WHERE id = ? OR (origin = ? AND id >= ? AND id < ?) LIMIT 1",
+            (candidate, article.origin, candidate + "-", candidate + "-\U0010ffff"),
+        ).fetchone()
+        if taken is None:
+            return replace(article, source_id=candidate)
+        counter += 1
+
+
+def _set_fetched(conn: sqlite3.Connection, source_id: str, when: str) -> None:
+    conn.execute("UPDATE sources SET fetched_at = ? WHERE id = ?", (when, source_id))
 
 
 def _percentile(sorted_values: list[float], percent: int) -> float | None:

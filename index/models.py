@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 SHARED_SCOPE = "shared"
 """The scope of sources every server and every DM sees (the built-in story among them)."""
+
+GUILD_SCOPE_PREFIX = "guild:"
+"""A Discord server's own sources are in the scope `guild:<server id>`."""
+
+
+def guild_scope(guild_id: int | str) -> str:
+    """The scope of one Discord server's own sources."""
+    return f"{GUILD_SCOPE_PREFIX}{guild_id}"
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,53 @@ class SourceRecord:
     author: str | None = None
     published: str | None = None
     status: str = "ok"
+    """"ok"; "stale" when the last re-read failed and the last good copy is kept."""
     error: str | None = None
+    fetched_at: str | None = None
+    """When the source was last read successfully (added, or re-read by a reindex)."""
+
+
+@dataclass(frozen=True)
+class FeedRecord:
+    """A followed RSS or Atom feed: where its new articles go, and where polling stands."""
+
+    id: int
+    url: str
+    scope: str
+    channel_id: int | None
+    title: str | None
+    added_at: str
+    polled_at: str | None = None
+    status: str = "ok"
+    """"ok", or "failed" when the last poll could not read the feed."""
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry of a feed: the article it links to."""
+
+    key: str
+    """The entry's id (guid), else its link: what tells a new entry from one already seen."""
+    title: str
+    link: str | None
+
+
+@dataclass(frozen=True)
+class PollReport:
+    """What one poll of a feed did: the articles it indexed, and what went wrong."""
+
+    feed: FeedRecord
+    indexed: tuple[SourceRecord, ...] = ()
+    new_items: tuple[FeedItem, ...] = ()
+    """The new entries whose articles were indexed, in feed order (what an announcement lists)."""
+    not_modified: bool = False
+    error: str | None = None
+    """Why the feed itself could not be read (the feed is then marked failed)."""
+    failed: tuple[tuple[str, str], ...] = ()
+    """(link, reason) for new entries whose article could not be read; they are tried again later."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +200,14 @@ class ReindexReport:
     changed: int
     seconds: float
     failed: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    """(origin, reason) for each origin that could not be read again (its sources were marked stale)."""
+    failed_scopes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    """(origin, scope) of each source marked stale: whose sources failed."""
+
+    def failures_in(self, scopes: Sequence[str]) -> tuple[tuple[str, str], ...]:
+        """The (origin, reason) failures of sources in `scopes`: what one server's admins may see."""
+        visible = {origin for origin, scope in self.failed_scopes if scope in scopes}
+        return tuple((origin, reason) for origin, reason in self.failed if origin in visible)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import sqlite_utils
 from index.errors import DatabaseError
 
 APPLICATION_ID = 0x53544259  # "STBY": marks the file as storybot's in its header (PRAGMA application_id)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA_V1 = """
@@ -111,8 +111,40 @@ CREATE TABLE questions (
 );
 """
 
+_V2_FEEDS = """
+ALTER TABLE sources ADD COLUMN fetched_at TEXT;
+CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    channel_id INTEGER,
+    title TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    added_at TEXT NOT NULL,
+    polled_at TEXT,
+    status TEXT NOT NULL DEFAULT 'ok',
+    error TEXT,
+    UNIQUE (url, scope)
+);
+CREATE TABLE feed_items (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    link TEXT,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (feed_id, key)
+) WITHOUT ROWID;
+"""
+"""Version 2: when each source was last read successfully, and the followed feeds with their polling state
+(conditional GET validators, items already seen), so polling carries on where it stopped after a restart."""
+
+
+def _migrate_to_v2(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _V2_FEEDS)
+
+
 # Each migration takes the database from version N to N + 1; index i migrates from i + 1 to i + 2.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_v2]
 
 
 def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
@@ -168,8 +200,10 @@ def _check_and_migrate(conn: sqlite3.Connection, target: Path) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = db.table_names()
     if application_id == 0 and version == 0 and not tables:
+        # A new database is made as version 1 and migrated like any old one: one layout, one code path.
         _create(conn)
-        return
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
     if application_id != APPLICATION_ID:
         raise DatabaseError(
             f"{target} is not a storybot database (it has other tables: {', '.join(tables[:5])})"
@@ -182,9 +216,12 @@ def _check_and_migrate(conn: sqlite3.Connection, target: Path) -> None:
     while version < SCHEMA_VERSION:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            MIGRATIONS[version - 1](conn)
-            version += 1
-            conn.execute(f"PRAGMA user_version = {version}")
+            # Another process may have migrated between our look and our lock.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                MIGRATIONS[version - 1](conn)
+                version += 1
+                conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -198,14 +235,18 @@ def _create(conn: sqlite3.Connection) -> None:
         if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
             conn.execute("COMMIT")
             return
-        # executescript() would commit first; statements one by one keep the creation atomic.
-        for statement in _SCHEMA_V1.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+        _run_script(conn, _SCHEMA_V1)
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("PRAGMA user_version = 1")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would commit first; statements one by one keep a creation or migration atomic.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
