@@ -6,21 +6,25 @@ Expected errors become one line on stderr and exit status 1; `storybot ask` neve
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from dotenv import load_dotenv
 from platformdirs import user_data_dir
 
-from index import SHARED_SCOPE, Answer, StorybotError, StoryIndex, validate_question
-from index.errors import QuestionError
-from index.models import AddReport, SourceRecord
+from index import SHARED_SCOPE, Answer, Article, StorybotError, StoryIndex, validate_question
+from index.errors import QuestionError, SourceError
+from index.models import AddReport, FeedRecord, SourceRecord, guild_scope
+
+if TYPE_CHECKING:
+    from index.fetcher import FetchPolicy
 
 
 def default_database() -> Path:
@@ -30,7 +34,22 @@ def default_database() -> Path:
 
 def scope_for(server: str | None) -> str:
     """The index scope of a Discord server id, or the shared scope."""
-    return f"guild:{server}" if server else SHARED_SCOPE
+    return guild_scope(server) if server else SHARED_SCOPE
+
+
+def is_link(source: str) -> bool:
+    """Whether a source on the command line is a link (fetched) rather than a path (read)."""
+    return "://" in source
+
+
+def fetch_policy_from_env() -> FetchPolicy:
+    """The operator's fetch settings (STORYBOT_ALLOW_PRIVATE_URLS, ...), as `storybot run` reads them."""
+    from bot.fetching import fetch_policy  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
+
+    try:
+        return fetch_policy(os.environ)
+    except ValueError as error:
+        raise click.ClickException(f"bad settings in the environment or .env: {error}") from error
 
 
 @contextmanager
@@ -107,13 +126,29 @@ def ask(
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True)
 @click.option("--server", help="Add to this Discord server's own sources instead of the shared ones.")
 @click.pass_context
-def add(ctx: click.Context, paths: tuple[Path, ...], server: str | None) -> None:
-    """Add text, Markdown, HTML or JSONL files, or directories of them."""
+def add(ctx: click.Context, sources: tuple[str, ...], server: str | None) -> None:
+    """Add links to articles (http/https) and text, Markdown, HTML or JSONL files or directories."""
+    links = [source for source in sources if is_link(source)]
+    paths = [Path(source) for source in sources if not is_link(source)]
+    articles, failed = _read_links(links) if links else ([], [])
+    scope = scope_for(server)
     with opened(ctx) as index, _progress("Reading", len(paths)) as progress:
-        report = index.add_paths(paths, scope=scope_for(server), progress=progress)
+        report = index.add_paths(paths, scope=scope, progress=progress) if paths else AddReport()
+        if articles:
+            fetched = index.add_articles(articles, scope)
+            report = AddReport(
+                report.added + fetched.added,
+                report.updated + fetched.updated,
+                report.unchanged + fetched.unchanged,
+                report.removed,
+                report.failed,
+            )
+    report = AddReport(
+        report.added, report.updated, report.unchanged, report.removed, (*failed, *report.failed)
+    )
     _print_add_report(report)
     if report.failed:
         ctx.exit(1)
@@ -134,9 +169,11 @@ def remove(ctx: click.Context, source_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
 @click.pass_context
 def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
-    """List the indexed sources."""
+    """List the indexed sources (where each came from, when fetched, status) and the followed feeds."""
+    scopes = [scope_for(server)] if server else None
     with opened(ctx) as index:
-        records = index.sources([scope_for(server)] if server else None)
+        records = index.sources(scopes)
+        feeds = index.feeds.followed(scopes)
     if as_json:
         click.echo(json.dumps([_source_json(record) for record in records], ensure_ascii=False, indent=2))
         return
@@ -145,24 +182,66 @@ def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
     for record in records:
         status = "" if record.status == "ok" else f"  [{record.status}: {record.error}]"
         click.echo(
-            f"{record.id}\t{record.title}\t{_paragraphs(record.paragraphs)}\tadded {record.added_at}{status}"
+            f"{record.id}\t{record.title}\t{_paragraphs(record.paragraphs)}\tadded {record.added_at}"
+            f"\tfetched {record.fetched_at or '-'}\t{record.origin}{status}"
         )
+    if feeds:
+        click.echo("followed feeds:")
+    for feed in feeds:
+        click.echo(_feed_line(feed))
 
 
 @cli.command()
 @click.pass_context
 def reindex(ctx: click.Context) -> None:
-    """Re-read every source from where it came and rebuild the index."""
+    """Re-read every source from where it came (links fetched again) and rebuild the index."""
+    from index.remote import link_loader  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
+
+    loader = link_loader(fetch_policy_from_env())
     with opened(ctx) as index:
         total = len(index.sources())
         with _progress("Reindexing", total) as progress:
-            report = index.reindex(progress=progress)
+            report = index.reindex(progress=progress, load=loader)
     click.echo(
         f"reindexed {report.sources} sources, {report.paragraphs} paragraphs: {report.added} added, "
         f"{report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
     )
     for origin, error in report.failed:
-        click.echo(f"stale (kept the last good copy): {origin}: {error}", err=True)
+        reason = error if error.startswith(origin) else f"{origin}: {error}"
+        click.echo(f"stale (kept the last good copy): {reason}", err=True)
+
+
+@cli.command()
+@click.argument("feed")
+@click.option("--server", help="Index its articles into this Discord server's sources, not the shared ones.")
+@click.option("--channel", type=int, help="A Discord channel id where the bot announces new articles.")
+@click.pass_context
+def follow(ctx: click.Context, feed: str, server: str | None, channel: int | None) -> None:
+    """Follow the RSS or Atom FEED: its articles are indexed now, and new ones when the bot polls it."""
+    from index.feeds import FeedPoller  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
+
+    policy = fetch_policy_from_env()
+    with opened(ctx) as index:
+        try:
+            report = asyncio.run(FeedPoller(index, policy).follow(feed, scope_for(server), channel))
+        except SourceError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"following {report.feed.title or feed} ({feed}) for {_where(server)}")
+    for record in report.indexed:
+        click.echo(f"indexed {record.id}: {record.title} ({_paragraphs(record.paragraphs)})")
+    for link, reason in report.failed:
+        click.echo(f"not indexed yet (tried again when the feed changes): {link}: {reason}", err=True)
+
+
+@cli.command()
+@click.argument("feed")
+@click.option("--server", help="The Discord server that follows it (default: the shared sources).")
+@click.pass_context
+def unfollow(ctx: click.Context, feed: str, server: str | None) -> None:
+    """Stop following FEED; the articles it brought stay indexed."""
+    with opened(ctx) as index:
+        record = index.feeds.unfollow(feed, [scope_for(server)])
+    click.echo(f"stopped following {record.title or record.url} ({record.url})")
 
 
 @cli.command()
@@ -191,6 +270,36 @@ def main() -> None:
 
 
 # -- printing ------------------------------------------------------------------------------------
+
+
+def _read_links(links: list[str]) -> tuple[list[Article], list[tuple[str, str]]]:
+    """Fetch and read each link; the failures as (link, reason) so the other sources are still added."""
+    from index.remote import read_link  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
+
+    policy = fetch_policy_from_env()
+
+    async def read_all() -> tuple[list[Article], list[tuple[str, str]]]:
+        articles: list[Article] = []
+        failed: list[tuple[str, str]] = []
+        for link in links:
+            try:
+                articles.extend(await read_link(link, policy))
+            except SourceError as error:
+                failed.append((link, str(error)))
+        return articles, failed
+
+    return asyncio.run(read_all())
+
+
+def _where(server: str | None) -> str:
+    return f"server {server}" if server else "the shared sources"
+
+
+def _feed_line(feed: FeedRecord) -> str:
+    channel = f"\tchannel {feed.channel_id}" if feed.channel_id else ""
+    status = "" if feed.status == "ok" else f"  [failed: {feed.error}]"
+    checked = feed.polled_at or "not yet"
+    return f"{feed.url}\t{feed.title or '-'}\t{feed.scope}{channel}\tchecked {checked}{status}"
 
 
 def _scopes(server: str | None) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from bot.admin import AdminCommands
 from bot.commands import QuestionCommands
 from bot.cooldown import Cooldown
 from bot.errors import handle_interaction_error, new_error_id
+from bot.feeds import FeedWatcher
 from bot.service import StoryService
 from bot.settings import Settings
 from bot.sync import SyncResult, sync_commands
@@ -73,15 +74,18 @@ class StoryBot(commands.AutoShardedBot):
             **options,
         )
         self.settings = settings
-        self.story = StoryService(index)
+        self.story = StoryService(index, settings.fetch, feed_interval=settings.feed_poll_minutes * 60)
+        self.feeds = FeedWatcher(self, self.story.poller)
         self.cooldown = cooldown or Cooldown()
         self.progress_interval = progress_interval
         self.started_at = time.monotonic()
 
     async def setup_hook(self) -> None:
-        """Register the persistent buttons and the commands; sync the commands if they changed."""
+        """Register the persistent buttons and the commands; sync the commands if they changed; start
+        polling the followed feeds."""
         await self.register_commands()
         await self.sync_commands()
+        self.feeds.start()
 
     async def register_commands(self) -> None:
         """Add the slash commands and persistent buttons (no network: a docs test can list `self.tree`)."""
@@ -105,6 +109,7 @@ class StoryBot(commands.AutoShardedBot):
         log.exception("error %s in event %s", new_error_id(), event_method)
 
     async def close(self) -> None:
-        """Disconnect, then let background bookkeeping finish."""
+        """Stop polling feeds, disconnect, then let background bookkeeping finish."""
+        await self.feeds.stop()
         await super().close()
         await self.story.drain()

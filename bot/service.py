@@ -2,6 +2,7 @@
 
 `StoryIndex` opens one SQLite connection per thread, so calling it from the default thread pool is safe.
 Bookkeeping that users need not wait for (the question log) runs after the answer, in the background.
+Links are fetched on the event loop (aiohttp, never blocking it); parsing and indexing run in threads.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from index import SHARED_SCOPE, Answer, ReindexReport, SourceRecord, StoryIndex
-from index.models import IndexStats, Paragraph, Usage
+from index.feeds import FeedPoller
+from index.fetcher import FetchPolicy
+from index.models import AddReport, FeedRecord, IndexStats, Paragraph, PollReport, Usage, guild_scope
+from index.remote import link_loader, read_link, read_upload
 
 FEEDBACK_KEY_SETTING = "feedback_key"
 
@@ -26,14 +30,24 @@ log = logging.getLogger(__name__)
 
 def scopes_for(guild_id: int | None) -> tuple[str, ...]:
     """What a question searches: the shared sources, and in a server that server's own too."""
-    return (SHARED_SCOPE,) if guild_id is None else (SHARED_SCOPE, f"guild:{guild_id}")
+    return (SHARED_SCOPE,) if guild_id is None else (SHARED_SCOPE, guild_scope(guild_id))
 
 
 class StoryService:
     """Async front of the index for the bot's handlers."""
 
-    def __init__(self, index: StoryIndex) -> None:
+    def __init__(
+        self,
+        index: StoryIndex,
+        fetch_policy: FetchPolicy | None = None,
+        *,
+        feed_interval: float = 3600.0,
+    ) -> None:
         self.index = index
+        self.fetch_policy = fetch_policy or FetchPolicy()
+        # A reindex run for the bot fetches links again, within the operator's fetch policy.
+        index.loader = link_loader(self.fetch_policy)
+        self.poller = FeedPoller(index, self.fetch_policy, interval=feed_interval)
         self._background: set[asyncio.Task[None]] = set()
         self._key_lock = threading.Lock()
 
@@ -58,8 +72,37 @@ class StoryService:
         return await asyncio.to_thread(self.index.sources, list(scopes))
 
     async def reindex(self, progress: Callable[[int, int], None]) -> ReindexReport:
-        """Re-read every source and rebuild; `progress` is called from the worker thread."""
+        """Re-read every source (links fetched again) and rebuild; `progress` is called from a thread."""
         return await asyncio.to_thread(self.index.reindex, progress)
+
+    async def add_link(self, url: str, scope: str) -> AddReport:
+        """Fetch a link and index its article into `scope`; SourceError says why not."""
+        articles = await read_link(url, self.fetch_policy)
+        return await asyncio.to_thread(self.index.add_articles, articles, scope)
+
+    async def add_upload(self, data: bytes, filename: str, scope: str) -> AddReport:
+        """Index an uploaded file (txt, md, html, jsonl) into `scope`; SourceError says why not."""
+        max_bytes = self.fetch_policy.max_bytes
+        articles = await asyncio.to_thread(read_upload, data, filename, scope=scope, max_bytes=max_bytes)
+        return await asyncio.to_thread(self.index.add_articles, articles, scope)
+
+    async def remove(self, source_id: str, scopes: Sequence[str]) -> SourceRecord:
+        """Remove a source of one of `scopes`; UnknownSource for any other id, whoever holds it."""
+        return await asyncio.to_thread(self.index.remove, source_id, list(scopes))
+
+    async def managed(self, scopes: Sequence[str]) -> tuple[list[SourceRecord], list[FeedRecord]]:
+        """The sources and followed feeds of `scopes`, for /admin sources and its autocompletes."""
+        return await asyncio.to_thread(
+            lambda: (self.index.sources(list(scopes)), self.index.feeds.followed(list(scopes)))
+        )
+
+    async def follow(self, url: str, scope: str, channel_id: int | None) -> PollReport:
+        """Follow a feed in `scope` and index its current articles; SourceError if it is no feed."""
+        return await self.poller.follow(url, scope, channel_id)
+
+    async def unfollow(self, url: str, scopes: Sequence[str]) -> FeedRecord:
+        """Stop following a feed of one of `scopes`; UnknownFeed if there is none."""
+        return await asyncio.to_thread(self.index.feeds.unfollow, url, list(scopes))
 
     async def status(self) -> tuple[IndexStats, Usage]:
         """Index size and usage, for /admin status."""

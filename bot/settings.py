@@ -14,6 +14,8 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from bot.cli import default_database
+from bot.fetching import DEFAULT_FEED_POLL_MINUTES, FEED_POLL_MINUTES, fetch_policy, positive_number
+from index.fetcher import FetchPolicy
 
 T = TypeVar("T")
 
@@ -37,6 +39,9 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     api_base: str | None = None
     gateway_url: str | None = None
+    fetch: FetchPolicy = field(default_factory=FetchPolicy)
+    """How links and feeds are fetched: allowed private networks, size cap (uploads too), timeout."""
+    feed_poll_minutes: float = DEFAULT_FEED_POLL_MINUTES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -51,6 +56,8 @@ class Settings:
         shard_ids = reader.get("SHARD_IDS", _shard_ids)
         api_base = reader.get("DISCORD_API_BASE", _api_base)
         gateway_url = reader.get("DISCORD_GATEWAY_URL", _gateway_url)
+        fetch = fetch_policy(environ, reader.get)
+        feed_poll_minutes = reader.get(FEED_POLL_MINUTES, positive_number)
         if shard_ids is not None and "SHARD_IDS" not in reader.errors:
             if shard_count is None:
                 reader.errors["SHARD_IDS"] = "needs SHARD_COUNT, the total number of shards"
@@ -69,6 +76,8 @@ class Settings:
             shard_ids=shard_ids,
             api_base=api_base,
             gateway_url=gateway_url,
+            fetch=fetch,
+            feed_poll_minutes=feed_poll_minutes or DEFAULT_FEED_POLL_MINUTES,
         )
 
 
