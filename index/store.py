@@ -26,8 +26,14 @@ from index.tokenizer import Tokenizer
 TITLE_WEIGHT = 2
 """How many times an article's title terms count in its first paragraph (measured; see the README)."""
 
-MAX_SEGMENTS_PER_SCOPE = 12
+MAX_SEGMENTS_PER_SCOPE = 8
 """Above this many segments in a scope, the smallest ones are merged after a write."""
+
+MERGE_BUDGET = 20_000
+"""Paragraphs a write may rewrite when merging segments, at the least (well under a second's work)."""
+
+MERGE_BUDGET_PER_ADDED = 4
+"""A big write may rewrite this many paragraphs per paragraph it adds: bulk loads merge as they go."""
 
 _CHUNK = 500  # rows per `IN (...)` lookup, well under SQLite's variable limit
 
@@ -80,6 +86,7 @@ class IndexWriter:
         # New paragraphs of a batch go into one segment per scope, written by `flush`.
         self._pending: dict[str, tuple[int, SegmentBuilder]] = {}
         self._next_paragraph_id: int | None = None
+        self._added = 0  # paragraphs this writer added: the measure of how much merging it may do
 
     # -- sources -----------------------------------------------------------------------------------
 
@@ -228,6 +235,7 @@ class IndexWriter:
                 (str(self._next_paragraph_id),),
             )
         for scope, (segment_id, builder) in self._pending.items():
+            self._added += builder.paragraphs
             self._write_segment(scope, segment_id, builder.posting_lists())
             self._change_document_frequencies(scope, builder.document_frequencies())
             self._change_scope_totals(scope, builder.paragraphs, builder.tokens)
@@ -336,15 +344,29 @@ class IndexWriter:
     # -- merging segments --------------------------------------------------------------------------
 
     def merge_small_segments(self, scope: str, limit: int = MAX_SEGMENTS_PER_SCOPE) -> None:
-        """Keep the number of segments in a scope bounded by merging its smallest ones."""
+        """Keep a scope's segments few by merging its smallest ones, within a budget of work.
+
+        The budget is what keeps one small add fast in a big index: a write rewrites at most
+        MERGE_BUDGET paragraphs, or MERGE_BUDGET_PER_ADDED times what it added when that is more, so
+        bulk loads merge as they go (each paragraph is rewritten a logarithmic number of times) while
+        adding one article never pays for rewriting the big segments. `reindex` merges everything.
+        """
         self.flush()
         sizes = self._conn.execute(
             "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY paragraphs, id", (scope,)
         ).fetchall()
         if len(sizes) <= limit:
             return
-        # Merge the smallest half: the big segments stay untouched, so the cost tracks the small ones.
-        self.merge_segments(scope, [segment_id for segment_id, _ in sizes[: max(2, len(sizes) // 2)]])
+        budget = max(MERGE_BUDGET, MERGE_BUDGET_PER_ADDED * self._added)
+        chosen: list[int] = []
+        total = 0
+        for segment_id, paragraphs in sizes:
+            if total + paragraphs > budget and len(chosen) >= 2:
+                break
+            chosen.append(segment_id)
+            total += paragraphs
+        if len(chosen) >= 2 and total <= 2 * budget:
+            self.merge_segments(scope, chosen)
 
     def merge_all(self, scope: str) -> None:
         """Rewrite a scope's postings as one segment without dead paragraphs."""
