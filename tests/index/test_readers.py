@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import socket
-import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -392,19 +391,17 @@ def test_jsonl_of_blank_lines_is_empty(tmp_path: Path) -> None:
     assert error_of(path) == f"{path}: empty file"
 
 
-def test_ten_megabyte_jsonl_reads_quickly(tmp_path: Path) -> None:
+def test_ten_megabyte_jsonl_reads_every_article(tmp_path: Path) -> None:
+    # How fast is for the benchmarks to say (benchmarks/scale.py), not for a timed test.
     text = STORY.read_text(encoding="utf-8")
     line_count = 10_000_000 // len(record(title=STORY_TITLE, text=text)) + 1
     path = write(
         tmp_path / "big.jsonl",
         "\n".join(record(id=f"a{n}", title=STORY_TITLE, text=text) for n in range(line_count)),
     )
-    start = time.perf_counter()
     articles = read_path(path)
-    elapsed = time.perf_counter() - start
     assert len(articles) == line_count
     assert articles[-1].paragraphs[0].startswith("Twitter is currently preparing")
-    assert elapsed < 5, f"reading 10 MB of JSONL took {elapsed:.1f}s"
 
 
 # -- directories --------------------------------------------------------------------------------------------
