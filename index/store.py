@@ -26,8 +26,8 @@ from index.tokenizer import Tokenizer
 TITLE_WEIGHT = 2
 """How many times an article's title terms count in its first paragraph (measured; see the README)."""
 
-MAX_SEGMENTS_PER_SCOPE = 8
-"""Above this many segments in a scope, the smallest ones are merged after a write."""
+SEGMENTS_PER_TIER = 8
+"""Segments of about the same size (a tier: a power of 8 in paragraphs) are merged once this many exist."""
 
 MERGE_BUDGET = 20_000
 """Paragraphs a write may rewrite when merging segments, at the least (well under a second's work)."""
@@ -343,30 +343,32 @@ class IndexWriter:
 
     # -- merging segments --------------------------------------------------------------------------
 
-    def merge_small_segments(self, scope: str, limit: int = MAX_SEGMENTS_PER_SCOPE) -> None:
-        """Keep a scope's segments few by merging its smallest ones, within a budget of work.
+    def merge_small_segments(self, scope: str) -> None:
+        """Keep a scope's segments few by merging segments of about the same size, within a budget of work.
 
-        The budget is what keeps one small add fast in a big index: a write rewrites at most
-        MERGE_BUDGET paragraphs, or MERGE_BUDGET_PER_ADDED times what it added when that is more, so
-        bulk loads merge as they go (each paragraph is rewritten a logarithmic number of times) while
-        adding one article never pays for rewriting the big segments. `reindex` merges everything.
+        A tier holds the segments of 8**t to 8**(t+1) paragraphs; when one holds SEGMENTS_PER_TIER of
+        them they become one segment of the next tier, as in a log-structured merge. A write rewrites at
+        most MERGE_BUDGET paragraphs, or MERGE_BUDGET_PER_ADDED times what it added when that is more: so
+        adding one article to a big index never pays for rewriting its big segments (those wait for a
+        bulk load or `reindex`), while bulk loads merge as they go.
         """
         self.flush()
-        sizes = self._conn.execute(
-            "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY paragraphs, id", (scope,)
-        ).fetchall()
-        if len(sizes) <= limit:
-            return
         budget = max(MERGE_BUDGET, MERGE_BUDGET_PER_ADDED * self._added)
-        chosen: list[int] = []
-        total = 0
-        for segment_id, paragraphs in sizes:
-            if total + paragraphs > budget and len(chosen) >= 2:
-                break
-            chosen.append(segment_id)
-            total += paragraphs
-        if len(chosen) >= 2 and total <= 2 * budget:
-            self.merge_segments(scope, chosen)
+        while True:
+            tiers: dict[int, list[tuple[int, int]]] = {}
+            for segment_id, paragraphs in self._conn.execute(
+                "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY id", (scope,)
+            ):
+                tiers.setdefault(_tier(paragraphs), []).append((segment_id, paragraphs))
+            full = [
+                members
+                for _, members in sorted(tiers.items())
+                if len(members) >= SEGMENTS_PER_TIER and sum(size for _, size in members) <= budget
+            ]
+            if not full:
+                return
+            budget -= sum(size for _, size in full[0])
+            self.merge_segments(scope, [segment_id for segment_id, _ in full[0]])
 
     def merge_all(self, scope: str) -> None:
         """Rewrite a scope's postings as one segment without dead paragraphs."""
@@ -421,6 +423,14 @@ class IndexWriter:
         )
         self._conn.execute(f"DELETE FROM tombstones WHERE segment_id IN ({marks})", list(segment_ids))
         self._conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", list(segment_ids))
+
+
+def _tier(paragraphs: int) -> int:
+    """The size class of a segment: 0 below 8 paragraphs, 1 below 64, 2 below 512, and so on."""
+    tier, bound = 0, 8
+    while paragraphs >= bound:
+        tier, bound = tier + 1, bound * 8
+    return tier
 
 
 def _merged_row(

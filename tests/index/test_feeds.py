@@ -373,5 +373,7 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
         assert feed.title == "Example"
 
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    indexes = {row[1] for row in check.execute("PRAGMA index_list(paragraphs)")}
+    assert "paragraphs_segment" in indexes  # version 3
     check.close()
