@@ -29,6 +29,7 @@ from bot.formatting import (
     notice,
     reindex_failed,
     reindex_progress,
+    reindex_stopped,
     reindex_summary,
     removed_notice,
     source_choice,
@@ -38,7 +39,7 @@ from bot.formatting import (
     unknown_source,
 )
 from bot.progress import ProgressRelay
-from bot.service import scopes_for
+from bot.service import ReindexStopped, scopes_for
 from index import SHARED_SCOPE, SourceError, StorybotError, UnknownSource
 from index.feed_registry import UnknownFeed
 from index.models import guild_scope
@@ -231,6 +232,8 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
             shown = asyncio.create_task(relay.run())
             try:
                 report = await self.bot.story.reindex(relay)
+            except ReindexStopped:
+                text = reindex_stopped()
             except StorybotError as error:
                 text = reindex_failed(str(error))
             except Exception as error:  # a failed reindex is reported, and the old index keeps answering

@@ -2,10 +2,15 @@
 
 Intents: guilds, guild messages and DMs, none of them privileged. Without the message content intent Discord
 still delivers the text of DMs and of messages that mention the bot, which is all the bot reads.
+
+`close()` stops gracefully (see `bot.lifecycle`): new questions are refused, answers in flight finish or their
+users are told the bot is restarting, a running reindex gives up before writing, and only then does the bot
+disconnect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -15,10 +20,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.admin import AdminCommands
+from bot.admission import Admission
 from bot.commands import QuestionCommands
-from bot.cooldown import Cooldown
-from bot.errors import handle_interaction_error, new_error_id
+from bot.errors import handle_interaction_error, new_error_id, track_interaction
 from bot.feeds import FeedWatcher
+from bot.lifecycle import Lifecycle
 from bot.service import StoryService
 from bot.settings import Settings
 from bot.sync import SyncResult, sync_commands
@@ -40,6 +46,14 @@ def bot_intents() -> discord.Intents:
 class StoryTree(app_commands.CommandTree[Any]):
     """The command tree, sending every command failure through the one error path."""
 
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Track each command as work in flight; once the bot is stopping, refuse it politely."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            lifecycle = getattr(self.client, "lifecycle", None)
+            return not (isinstance(lifecycle, Lifecycle) and lifecycle.closing)
+        track_interaction(interaction)  # a Refusal once stopping, answered through `on_error`
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
     ) -> None:
@@ -55,8 +69,9 @@ class StoryBot(commands.AutoShardedBot):
         settings: Settings,
         index: StoryIndex,
         *,
-        cooldown: Cooldown | None = None,
+        admission: Admission | None = None,
         progress_interval: float = 1.5,
+        identify_delay: float = 5.0,
         **options: Any,
     ) -> None:
         # With a gateway of its own and no shard count, one shard connects there directly instead of asking
@@ -76,9 +91,12 @@ class StoryBot(commands.AutoShardedBot):
         self.settings = settings
         self.story = StoryService(index, settings.fetch, feed_interval=settings.feed_poll_minutes * 60)
         self.feeds = FeedWatcher(self, self.story.poller)
-        self.cooldown = cooldown or Cooldown()
+        self.admission = admission or Admission(settings.user_limit, settings.server_limit)
+        self.lifecycle = Lifecycle(settings.shutdown_seconds)
         self.progress_interval = progress_interval
+        self.identify_delay = identify_delay
         self.started_at = time.monotonic()
+        self._stopping: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         """Register the persistent buttons and the commands; sync the commands if they changed; start
@@ -104,12 +122,28 @@ class StoryBot(commands.AutoShardedBot):
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: questions in messages are handled by `QuestionCommands`."""
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait `identify_delay` seconds before identifying again (Discord limits identifies)."""
+        if not initial:
+            await asyncio.sleep(self.identify_delay)
+
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """Log a failed event handler with an error id; the bot keeps running."""
         log.exception("error %s in event %s", new_error_id(), event_method)
 
     async def close(self) -> None:
-        """Stop polling feeds, disconnect, then let background bookkeeping finish."""
+        """Stop gracefully (once, however often called): refuse new work, let the work in flight finish
+        within the grace period or tell its users, stop polling feeds, disconnect, then let background
+        bookkeeping finish."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
+        log.info("stopping: %d handlers in flight", self.lifecycle.running)
+        self.story.stop()
+        await self.lifecycle.stop()
         await self.feeds.stop()
         await super().close()
         await self.story.drain()
+        log.info("stopped")

@@ -1,24 +1,33 @@
 """Questions: /ask, /sources, /help, and questions sent as DMs or mentions. Each handler is a few lines:
-check, defer, run the core off the event loop, format, reply. Failures go to the one error path.
+admit, defer, run the core off the event loop (in the bounded work queue), format, reply. Failures go to the
+one error path.
+
+Replies are safe to retry: /ask edits its deferred response in place (an idempotent PATCH), and discord.py
+sends a message reply with a nonce Discord enforces, so a retried POST never posts twice. A message event
+delivered twice (Discord promises at least once) is answered once.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cooldown import Cooldown
+from bot.admission import Admission, Refused, Ticket
 from bot.errors import PUBLIC_DEFERRAL, Refusal, handle_message_error
 from bot.formatting import (
     answer_reply,
+    busy_notice,
     cooldown_notice,
     help_reply,
     page_count,
     question_problem,
+    restarting_notice,
+    server_limit_notice,
     sources_reply,
 )
 from bot.service import scopes_for
@@ -30,18 +39,34 @@ if TYPE_CHECKING:
 
 DEFAULT_RESULTS = 3
 MAX_RESULTS = 5
+SEEN_MESSAGES = 4096
+"""Message ids remembered, so that a message delivered twice is answered once."""
 
 
-def admit_question(cooldown: Cooldown, user_id: int, question: str) -> str:
-    """The question, validated, if the user may ask now; else a `Refusal` saying why not."""
+def admit(
+    admission: Admission, user_id: int, guild_id: int | None, question: str, *, sparing: bool = False
+) -> tuple[str, Ticket]:
+    """The question, validated, and its place in the work queue if the user may ask now; else a `Refusal`.
+
+    `sparing` (DMs and mentions, refused in a channel message): only the first refusal of a user in a window
+    is told, the others are quiet, so a flood gets one notice instead of one reply per message.
+    """
     try:
-        text = validate_question(question)
+        return validate_question(question), admission.admit(user_id, guild_id)
     except QuestionError as error:
-        raise Refusal(question_problem(str(error))) from error
-    wait = cooldown.retry_after(user_id)
-    if wait > 0:
-        raise Refusal(cooldown_notice(wait))
-    return text
+        text = question_problem(str(error))
+    except Refused as refused:
+        text = refusal_notice(refused)
+    raise Refusal(text, quiet=sparing and not admission.notice_due(user_id))
+
+
+def refusal_notice(refused: Refused) -> str:
+    """What a refused asker is told."""
+    if refused.reason == "user":
+        return cooldown_notice(refused.wait)
+    if refused.reason == "server":
+        return server_limit_notice(refused.wait)
+    return busy_notice()
 
 
 def question_in(message: discord.Message, me: discord.abc.Snowflake | None) -> str | None:
@@ -71,6 +96,7 @@ class QuestionCommands(commands.Cog):
 
     def __init__(self, bot: StoryBot) -> None:
         self.bot = bot
+        self._seen: OrderedDict[int, None] = OrderedDict()
 
     @app_commands.command(name="ask")
     @app_commands.describe(
@@ -88,14 +114,16 @@ class QuestionCommands(commands.Cog):
         private: bool = False,
     ) -> None:
         """Ask about the story: I answer with the passages that say so, and their sources."""
-        text = admit_question(self.bot.cooldown, interaction.user.id, question)
-        await interaction.response.defer(ephemeral=private, thinking=True)
-        interaction.extras[PUBLIC_DEFERRAL] = not private
-        answer = await self.bot.story.ask(text, results, scopes_for(interaction.guild_id))
+        scopes = scopes_for(interaction.guild_id)
+        text, ticket = admit(self.bot.admission, interaction.user.id, interaction.guild_id, question)
+        async with ticket:
+            await interaction.response.defer(ephemeral=private, thinking=True)
+            interaction.extras[PUBLIC_DEFERRAL] = not private
+            answer = await ticket.run(lambda: self.bot.story.ask(text, results, scopes))
         view = answer_view(
             answer, asker_id=interaction.user.id, offset=0, top=results, answered=answer.answered
         )
-        await interaction.followup.send(**answer_reply(answer).send_kwargs(), view=view, ephemeral=private)
+        await interaction.edit_original_response(**answer_reply(answer).edit_kwargs(), view=view)
         interaction.extras.pop(PUBLIC_DEFERRAL, None)
 
     @app_commands.command(name="sources")
@@ -124,20 +152,36 @@ class QuestionCommands(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         """A DM, or a server message that mentions the bot, is a question answered as a reply."""
         question = question_in(message, self.bot.user)
-        if question is None:
+        if question is None or not self._first_delivery(message.id):
             return
+        self.bot.lifecycle.track(lambda: _tell_restarting(message))
         try:
             await self._answer_message(message, question)
         except Exception as error:  # the one error path: every failure gets an answer
             await handle_message_error(message, error)
 
     async def _answer_message(self, message: discord.Message, question: str) -> None:
-        text = admit_question(self.bot.cooldown, message.author.id, question)
-        async with message.channel.typing():
-            answer = await self.bot.story.ask(
-                text, DEFAULT_RESULTS, scopes_for(message.guild.id if message.guild else None)
-            )
+        admission = self.bot.admission
+        if self.bot.lifecycle.closing:
+            raise Refusal(restarting_notice(), quiet=not admission.notice_due(message.author.id))
+        guild_id = message.guild.id if message.guild else None
+        text, ticket = admit(admission, message.author.id, guild_id, question, sparing=True)
+        async with ticket, message.channel.typing():
+            answer = await ticket.run(lambda: self.bot.story.ask(text, DEFAULT_RESULTS, scopes_for(guild_id)))
         view = answer_view(
             answer, asker_id=message.author.id, offset=0, top=DEFAULT_RESULTS, answered=answer.answered
         )
         await message.reply(**answer_reply(answer).send_kwargs(), view=view, mention_author=False)
+
+    def _first_delivery(self, message_id: int) -> bool:
+        """Whether this message is new (remembering the last `SEEN_MESSAGES` ids)."""
+        if message_id in self._seen:
+            return False
+        self._seen[message_id] = None
+        if len(self._seen) > SEEN_MESSAGES:
+            self._seen.popitem(last=False)
+        return True
+
+
+async def _tell_restarting(message: discord.Message) -> None:
+    await message.reply(restarting_notice(), mention_author=False)

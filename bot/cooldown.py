@@ -1,4 +1,4 @@
-"""A per-user limit on questions: at most `rate` in any `per` seconds, across /ask, DMs and mentions."""
+"""A limit on questions: at most `rate` in any `per` seconds for each key (a user, or a server)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 
 class Cooldown:
-    """A sliding window per user; `retry_after` counts a question when it is allowed."""
+    """A sliding window per key; `retry_after` counts a question when it is allowed."""
 
     def __init__(self, rate: int = 5, per: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         if rate < 1 or per <= 0:
@@ -17,21 +17,36 @@ class Cooldown:
         self.per = per
         self._clock = clock
         self._asked: dict[int, deque[float]] = {}
+        self._swept_at = clock()
 
-    def retry_after(self, user_id: int) -> float:
-        """0 when the user may ask now (and the question is counted), else the seconds left to wait."""
+    def retry_after(self, key: int) -> float:
+        """0 when `key` may ask now (and the question is counted), else the seconds left to wait."""
+        wait = self.wait(key)
+        if wait == 0:
+            self.take(key)
+        return wait
+
+    def wait(self, key: int) -> float:
+        """The seconds `key` must wait before its next question (0: it may ask now); counts nothing."""
         now = self._clock()
-        self._forget_before(now - self.per)
-        times = self._asked.setdefault(user_id, deque())
-        if len(times) >= self.rate:
-            return times[0] + self.per - now
-        times.append(now)
-        return 0.0
+        times = self._asked.get(key)
+        if times is None:
+            return 0.0
+        _forget(times, now - self.per)
+        return max(0.0, times[0] + self.per - now) if len(times) >= self.rate else 0.0
 
-    def _forget_before(self, horizon: float) -> None:
-        for user_id in list(self._asked):
-            times = self._asked[user_id]
-            while times and times[0] <= horizon:
-                times.popleft()
-            if not times:
-                del self._asked[user_id]
+    def take(self, key: int) -> None:
+        """Count a question of `key` now."""
+        now = self._clock()
+        self._asked.setdefault(key, deque()).append(now)
+        if now - self._swept_at >= self.per:  # keys that went quiet are dropped once per window
+            self._swept_at = now
+            for quiet in [k for k, times in self._asked.items() if not _forget(times, now - self.per)]:
+                del self._asked[quiet]
+
+
+def _forget(times: deque[float], horizon: float) -> deque[float]:
+    """`times` without the moments at or before `horizon` (in place)."""
+    while times and times[0] <= horizon:
+        times.popleft()
+    return times

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 import discord
 from discord import app_commands
 
-from bot.formatting import apology, notice, question_problem
+from bot.formatting import apology, notice, question_problem, restarting_notice
+from bot.lifecycle import Lifecycle
 from bot.markdown import escape
 from index import QuestionError, StorybotError
 
@@ -26,11 +27,16 @@ PUBLIC_DEFERRAL = "storybot_public_deferral"
 
 
 class Refusal(app_commands.CheckFailure):
-    """An expected refusal (no permission, on cooldown, not the asker), shown to the user as is."""
+    """An expected refusal (no permission, on cooldown, not the asker), shown to the user as is.
 
-    def __init__(self, message: str) -> None:
+    A `quiet` refusal of a channel message is not answered at all: its user was told already (a flood gets
+    one notice, not one reply per message).
+    """
+
+    def __init__(self, message: str, *, quiet: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.quiet = quiet
 
 
 def new_error_id() -> str:
@@ -89,11 +95,22 @@ async def reply_privately(interaction: discord.Interaction, text: str) -> None:
     await interaction.followup.send(text, ephemeral=True)
 
 
+def track_interaction(interaction: discord.Interaction) -> None:
+    """Register the interaction's task with the bot's `Lifecycle`; a `Refusal` if the bot is stopping."""
+    lifecycle: Lifecycle | None = getattr(interaction.client, "lifecycle", None)
+    if lifecycle is None:
+        return
+    lifecycle.track(lambda: reply_privately(interaction, restarting_notice()))
+    if lifecycle.closing:
+        raise Refusal(restarting_notice())
+
+
 async def guarded(
     interaction: discord.Interaction, action: Callable[[discord.Interaction], Awaitable[None]]
 ) -> None:
     """Run a button's action through the error path (discord.py would only log its exceptions)."""
     try:
+        track_interaction(interaction)
         await action(interaction)
     except Exception as error:  # the one error path: every failure gets an answer
         await handle_interaction_error(interaction, error)
@@ -101,6 +118,9 @@ async def guarded(
 
 async def handle_message_error(message: discord.Message, error: Exception) -> None:
     """Answer a failed DM or mention in the channel (there is nothing private there); log with an id."""
+    if isinstance(error, Refusal) and error.quiet:
+        log.debug("message %s from user %s refused quietly: %s", message.id, message.author.id, error.message)
+        return
     text = user_message(error)
     if text is None:
         error_id = new_error_id()

@@ -15,7 +15,7 @@ from typing import Any
 
 import discord
 
-from bot.markdown import ELLIPSIS, clip, emphasised, escape, safe_url, unescape
+from bot.markdown import ELLIPSIS, clip, emphasised, escape, escape_clipped, safe_url, unescape
 from index import Answer, Passage, ReindexReport, SourceRecord
 from index.models import AddReport, FeedItem, FeedRecord, IndexStats, Paragraph, PollReport, Usage
 
@@ -72,7 +72,7 @@ def answer_reply(answer: Answer, *, offset: int = 0, answered: bool | None = Non
     `answered` overrides `answer.answered` for later pages, which keep the verdict of the first.
     """
     is_answer = answer.answered if answered is None else answered
-    content = None if is_answer else clip(escape(answer.message), CONTENT_LIMIT)
+    content = None if is_answer else escape_clipped(answer.message, CONTENT_LIMIT)
     for scale in _SCALES:
         embed = _answer_embed(answer, offset, is_answer, scale)
         if not embed_problems(embed):
@@ -141,15 +141,15 @@ def _answer_embed(answer: Answer, offset: int, is_answer: bool, scale: float) ->
 def citation(passage: Passage, scale: float = 1.0) -> str:
     """`— [title](url) · outlet · date · paragraph n of m`, the line that lets a reader check a passage."""
     source = passage.source
-    title = clip(escape(source.title), _scaled(120, scale, 30)) or "Untitled"
+    title = escape_clipped(source.title, _scaled(120, scale, 30)) or "Untitled"
     url = safe_url(source.url)
     if url is not None and len(url) <= _scaled(400, scale, 0):
         title = f"[{title}]({url})"
     parts = [title]
     if source.outlet:
-        parts.append(clip(escape(source.outlet), 60))
+        parts.append(escape_clipped(source.outlet, 60))
     if source.published:
-        parts.append(clip(escape(_date(source.published)), 30))
+        parts.append(escape_clipped(_date(source.published), 30))
     parts.append(f"paragraph {passage.paragraph} of {passage.paragraphs}")
     return "— " + " · ".join(parts)
 
@@ -177,15 +177,21 @@ def _date(published: str) -> str:
 # -- context, sources, help ---------------------------------------------------------------------------
 
 
+CONTEXT_UNAVAILABLE = (
+    "I can't show that passage here: it is no longer in the index, or it isn't one of the sources "
+    "questions asked here search."
+)
+
+
 def context_reply(paragraphs: Sequence[Paragraph], focus_id: int, source: SourceRecord | None) -> Reply:
     """The paragraphs around a passage, the passage itself marked."""
     if not paragraphs:
-        return Reply("That passage is no longer in the index (it changed at the last reindex).")
+        return Reply(CONTEXT_UNAVAILABLE)
     title = source.title if source else "the article"
-    embed = discord.Embed(title=clip(escape(f"Context from {title}"), TITLE_LIMIT), colour=_ANSWERED_COLOUR)
+    embed = discord.Embed(title=escape_clipped(f"Context from {title}", TITLE_LIMIT), colour=_ANSWERED_COLOUR)
     if source is not None:
         details = [
-            clip(escape(part), 60)
+            escape_clipped(part, 60)
             for part in (source.outlet, source.published and _date(source.published))
             if part
         ]
@@ -197,7 +203,7 @@ def context_reply(paragraphs: Sequence[Paragraph], focus_id: int, source: Source
         marker = " (the passage)" if paragraph.id == focus_id else ""
         embed.add_field(
             name=f"Paragraph {paragraph.position}{marker}",
-            value=clip(escape(paragraph.text), FIELD_VALUE_LIMIT) or ELLIPSIS,
+            value=escape_clipped(paragraph.text, FIELD_VALUE_LIMIT) or ELLIPSIS,
             inline=False,
         )
     return Reply(embed=embed)
@@ -219,18 +225,18 @@ def sources_reply(records: Sequence[SourceRecord], page: int) -> Reply:
     lines = []
     first = page * SOURCES_PER_PAGE
     for number, record in enumerate(records[first : first + SOURCES_PER_PAGE], start=first + 1):
-        title = clip(escape(record.title), 150) or "Untitled"
+        title = escape_clipped(record.title, 150) or "Untitled"
         url = safe_url(record.url)
         if url is not None and len(url) <= 200:
             title = f"[{title}]({url})"
         details = [
-            clip(escape(part), 60)
+            escape_clipped(part, 60)
             for part in (record.outlet, record.published and _date(record.published))
             if part
         ]
         details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
         if record.status != "ok":
-            details.append(clip(escape(f"stale: {record.error or record.status}"), 120))
+            details.append(escape_clipped(f"stale: {record.error or record.status}", 120))
         lines.append(f"**{number}.** {title} — " + " · ".join(details))
     embed.description = "\n".join(lines)
     noun = "article" if len(records) == 1 else "articles"
@@ -249,7 +255,7 @@ def help_reply(commands: Sequence[tuple[str, str]]) -> Reply:
         ),
         colour=_ANSWERED_COLOUR,
     )
-    listing = "\n".join(f"`/{name}` — {clip(escape(description), 150)}" for name, description in commands)
+    listing = "\n".join(f"`/{name}` — {escape_clipped(description, 150)}" for name, description in commands)
     embed.add_field(name="Commands", value=clip(listing, FIELD_VALUE_LIMIT), inline=False)
     embed.add_field(name="Examples", value=_examples(), inline=False)
     embed.add_field(
@@ -280,8 +286,16 @@ def reindex_summary(report: ReindexReport) -> str:
         for origin, error in report.failed:
             # The core's reasons name what failed already; the origin is added only when they do not.
             reason = error if error.startswith(origin) else f"{origin}: {error}"
-            text += "\n• " + clip(escape(reason), 300)
+            text += "\n• " + escape_clipped(reason, 300)
     return clip(text, CONTENT_LIMIT)
+
+
+def reindex_stopped() -> str:
+    """What an admin sees when the bot stops during a reindex: nothing was written."""
+    return (
+        "Reindex stopped: the bot is restarting. Nothing was changed, the previous index stays; "
+        "run `/admin reindex` again once I'm back."
+    )
 
 
 def reindex_failed(reason: str) -> str:
@@ -345,9 +359,9 @@ _FEED_FIELDS = 5
 
 def source_line(record: SourceRecord) -> str:
     """`**title** — outlet · date · n paragraphs · id `x``: what was indexed, as an admin reads it."""
-    parts = [f"**{clip(escape(record.title), 200) or 'Untitled'}**"]
+    parts = [f"**{escape_clipped(record.title, 200) or 'Untitled'}**"]
     details = [
-        clip(escape(part), 60)
+        escape_clipped(part, 60)
         for part in (record.outlet, record.published and _date(record.published))
         if part
     ]
@@ -377,12 +391,14 @@ def add_failed(reason: str, action: str = "add") -> str:
 
 def unknown_feed(url: str) -> str:
     """The reply to unfollowing a feed this server does not follow."""
-    return notice(f"This server follows no feed {clip(escape(url), 300)}; `/admin sources` lists its feeds.")
+    return notice(
+        f"This server follows no feed {escape_clipped(url, 300)}; `/admin sources` lists its feeds."
+    )
 
 
 def unknown_source(source_id: str) -> str:
     """The reply to removing an id this server has no source under (whoever else may have it)."""
-    shown = clip(escape(source_id), 200)
+    shown = escape_clipped(source_id, 200)
     return notice(f"This server has no source with the id {shown}; `/admin sources` lists them.")
 
 
@@ -451,7 +467,7 @@ def admin_sources_reply(records: Sequence[SourceRecord], feeds: Sequence[FeedRec
 def followed_reply(report: PollReport, where: str, interval_minutes: float) -> str:
     """The reply to `/admin follow`: the feed, what it indexed now, and where new articles are announced."""
     feed = report.feed
-    title = clip(escape(feed.title or feed.url), 200)
+    title = escape_clipped(feed.title or feed.url, 200)
     count = len(report.indexed)
     lines = [
         f"Following **{title}** for {where}: {count} article{'s' if count != 1 else ''} indexed now. "
@@ -460,22 +476,22 @@ def followed_reply(report: PollReport, where: str, interval_minutes: float) -> s
     ]
     if report.failed:
         lines.append("Couldn't read these yet (tried again when the feed changes):")
-        lines += [f"• {clip(escape(f'{link}: {reason}'), 300)}" for link, reason in report.failed]
+        lines += [f"• {escape_clipped(f'{link}: {reason}', 300)}" for link, reason in report.failed]
     return clip("\n".join(lines), CONTENT_LIMIT)
 
 
 def unfollowed_notice(feed: FeedRecord) -> str:
     """The reply to `/admin unfollow`."""
-    title = clip(escape(feed.title or feed.url), 200)
+    title = escape_clipped(feed.title or feed.url, 200)
     return notice(f"Stopped following **{title}**. Its articles stay indexed; `/admin remove` takes one out.")
 
 
 def announcement(feed: FeedRecord, items: Sequence[FeedItem]) -> str:
     """The message posted in a feed's channel when a poll indexed new articles: their titles and links."""
-    title = clip(escape(feed.title or feed.url), 200)
+    title = escape_clipped(feed.title or feed.url, 200)
     lines = [f"📰 New from **{title}**:"]
     for shown, item in enumerate(items):
-        name = clip(escape(item.title), 200) or "Untitled"
+        name = escape_clipped(item.title, 200) or "Untitled"
         url = safe_url(item.link)
         line = f"• [{name}](<{url}>)" if url is not None and len(url) <= 500 else f"• {name}"
         if sum(len(text) + 1 for text in lines) + len(line) > CONTENT_LIMIT - 40:
@@ -486,14 +502,14 @@ def announcement(feed: FeedRecord, items: Sequence[FeedItem]) -> str:
 
 
 def _admin_source_line(record: SourceRecord) -> str:
-    title = clip(escape(record.title), 120) or "Untitled"
+    title = escape_clipped(record.title, 120) or "Untitled"
     url = safe_url(record.url)
     if url is not None and len(url) <= 300:
         title = f"[{title}](<{url}>)"
     status = (
         record.status
         if record.status == "ok"
-        else f"{record.status}: {clip(escape(record.error or ''), 150)}"
+        else f"{record.status}: {escape_clipped(record.error or '', 150)}"
     )
     fetched = _when(record.fetched_at) or "never"
     return (
@@ -503,12 +519,12 @@ def _admin_source_line(record: SourceRecord) -> str:
 
 
 def _feed_line(feed: FeedRecord) -> str:
-    title = clip(escape(feed.title or "untitled feed"), 100)
+    title = escape_clipped(feed.title or "untitled feed", 100)
     url = safe_url(feed.url)
     name = f"[{title}](<{url}>)" if url is not None and len(url) <= 300 else title
     where = f" → <#{feed.channel_id}>" if feed.channel_id else ""
     checked = _when(feed.polled_at) or "not yet"
-    status = "ok" if feed.status == "ok" else f"failed: {clip(escape(feed.error or ''), 150)}"
+    status = "ok" if feed.status == "ok" else f"failed: {escape_clipped(feed.error or '', 150)}"
     return clip(f"• {name}{where} · checked {checked} · {status}", FIELD_VALUE_LIMIT)
 
 
@@ -516,16 +532,16 @@ def _origin(origin: str) -> str:
     if origin.startswith("builtin:"):
         return "the built-in story"
     if origin.startswith("upload:"):
-        return "an upload, " + clip(escape(origin.rsplit("/", 1)[-1]), 100)
+        return "an upload, " + escape_clipped(origin.rsplit("/", 1)[-1], 100)
     url = safe_url(origin)
     if url is not None and len(url) <= 300:
         return f"<{url}>"
-    return clip(escape(origin), 200)
+    return escape_clipped(origin, 200)
 
 
 def _source_id(source_id: str) -> str:
     if "`" in source_id or len(source_id) > 100:
-        return f"id {clip(escape(source_id), 100)}"
+        return f"id {escape_clipped(source_id, 100)}"
     return f"id `{source_id}`"
 
 
@@ -536,7 +552,7 @@ def _when(stamp: str | None) -> str | None:
     try:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
-        return clip(escape(stamp), 40)
+        return escape_clipped(stamp, 40)
     return f"<t:{int(moment.timestamp())}:R>"
 
 
@@ -559,6 +575,25 @@ def cooldown_notice(retry_after: float) -> str:
     return notice(
         f"You're asking faster than I can keep up! Please wait {seconds} s before the next question."
     )
+
+
+def server_limit_notice(retry_after: float) -> str:
+    """The message of the per-server question limit."""
+    seconds = max(1, round(retry_after))
+    return notice(
+        f"This server is asking me more questions than I can answer right now. "
+        f"Please try again in {seconds} s."
+    )
+
+
+def busy_notice() -> str:
+    """The message when the work queue is full (or the asker already has questions waiting)."""
+    return notice("I'm answering a lot of questions right now. Please ask again in a few seconds.")
+
+
+def restarting_notice() -> str:
+    """What a user is told when the bot stops before (or while) answering them."""
+    return notice("I'm restarting right now, so I can't answer this. Please ask again in a minute.")
 
 
 def apology(error_id: str) -> str:

@@ -2,10 +2,13 @@
 
 Article text is untrusted: it can hold `@everyone`, `<@id>`, markdown that would restyle the answer, and
 zero-width or right-to-left characters that hide or reorder words. `escape` neutralises all of it with a
-reversible scheme (a backslash before each markdown character and before a leading `-`, `#` or `>`; a
-zero-width space after `@` in `@everyone`/`@here`), so `unescape` gives the text back, which is how a button
-recovers the question from its message. The clipping helpers cut between escape units, never inside one, so a
-clipped text renders the same.
+reversible scheme (a backslash before each markdown character, before a leading `-`, `#` or `>` and after
+a leading number of a list, `1\\.`; a zero-width space after `@` in `@everyone`/`@here`), so `unescape` gives
+the text back, which is how a button recovers the question from its message. The clipping helpers cut between
+escape units, never inside one, so a clipped text renders the same.
+
+Passages can be long (a hostile source can hold a 100,000-character paragraph) and the formatter runs on the
+event loop, so `escape_clipped` escapes only as much of a text as its clip can show.
 """
 
 from __future__ import annotations
@@ -17,22 +20,28 @@ from urllib.parse import quote, urlsplit
 ELLIPSIS = "…"
 ZERO_WIDTH_SPACE = "\u200b"
 
-_MARKDOWN_CHARS = frozenset("\\*_~`|<>[]")
-_LINE_START_CHARS = frozenset("-#>")
-"""Markdown only at the start of a line (lists, headings, quotes): escaped as the first character."""
+_MARKDOWN = str.maketrans({char: "\\" + char for char in "\\*_~`|<>[]"})
+_LINE_START = re.compile(r"(\s*)([-#>]|[0-9]+(?=[.)] ))")
+"""Markdown only at the start of a line (lists, headings, quotes, numbered lists): escaped there."""
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 """Letters that render as nothing (used to fake empty names); removed with the format characters."""
 _MASS_MENTION = re.compile(r"@(?=everyone|here)")
 _WHITESPACE = re.compile(r"\s+")
-_UNIT = re.compile(r"\\.|.", re.DOTALL)
+_BLANK = re.compile("[\u115f\u1160\u3164\uffa0\u2800]")
+_WINDOW_MARGIN = 32
+"""Raw characters escaped past a clip's limit, so that a cut window clips exactly like the whole text."""
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
 
 def neutralise(text: str) -> str:
     """Whitespace runs made one space; control, format (zero-width, bidi) and blank characters gone."""
+    collapsed = _WHITESPACE.sub(" ", text)
+    # Fast path: printable text (no Cc, Cf or Cs) without blank letters has nothing to remove.
+    if collapsed.isprintable() and not _BLANK.search(collapsed):
+        return collapsed
     return "".join(
         char
-        for char in _WHITESPACE.sub(" ", text)
+        for char in collapsed
         if char not in _BLANK_LETTERS and unicodedata.category(char) not in ("Cc", "Cf", "Cs")
     )
 
@@ -42,8 +51,40 @@ def escape(text: str, *, strip: bool = True) -> str:
     safe = _MASS_MENTION.sub("@" + ZERO_WIDTH_SPACE, neutralise(text))
     if strip:
         safe = safe.strip()
-    escaped = "".join("\\" + char if char in _MARKDOWN_CHARS else char for char in safe)
-    return "\\" + escaped if escaped[:1] in _LINE_START_CHARS else escaped
+    escaped = safe.translate(_MARKDOWN)
+    line_start = _LINE_START.match(escaped)
+    if line_start is None:
+        return escaped
+    space, mark = line_start.groups()
+    mark = f"{mark}\\" if mark[0].isdigit() else f"\\{mark}"  # `1\. x`, `\# x`
+    return space + mark + escaped[line_start.end() :]
+
+
+def escape_head(text: str, limit: int, *, strip: bool = True) -> str:
+    """`escape(text)`, or the escape of a start of it long enough that `clip(..., limit)` gives the same."""
+    size = limit + _WINDOW_MARGIN
+    while size < len(text):
+        escaped = escape(text[:size], strip=strip)
+        if len(escaped) > limit + _WINDOW_MARGIN // 2:
+            return escaped
+        size *= 2
+    return escape(text, strip=strip)
+
+
+def escape_tail(text: str, limit: int, *, strip: bool = True) -> str:
+    """Like `escape_head`, for the end of `text` and `clip_start`."""
+    size = limit + _WINDOW_MARGIN
+    while size < len(text):
+        escaped = escape(text[-size:], strip=strip)
+        if len(escaped) > limit + _WINDOW_MARGIN // 2:
+            return escaped
+        size *= 2
+    return escape(text, strip=strip)
+
+
+def escape_clipped(text: str, limit: int) -> str:
+    """`clip(escape(text), limit)`, escaping no more of `text` than the clip can show."""
+    return clip(escape_head(text, limit), limit)
 
 
 def unescape(text: str) -> str:
@@ -57,14 +98,10 @@ def clip(escaped: str, limit: int) -> str:
         return escaped
     if limit < len(ELLIPSIS):
         return ""
-    kept: list[str] = []
-    size = 0
-    for unit in _UNIT.findall(escaped):
-        if size + len(unit) > limit - len(ELLIPSIS):
-            break
-        kept.append(unit)
-        size += len(unit)
-    return "".join(kept).rstrip() + ELLIPSIS
+    end = limit - len(ELLIPSIS)
+    if _splits_escape(escaped, end):
+        end -= 1
+    return escaped[:end].rstrip() + ELLIPSIS
 
 
 def clip_start(escaped: str, limit: int) -> str:
@@ -73,26 +110,35 @@ def clip_start(escaped: str, limit: int) -> str:
         return escaped
     if limit < len(ELLIPSIS):
         return ""
-    kept: list[str] = []
-    size = 0
-    for unit in reversed(_UNIT.findall(escaped)):
-        if size + len(unit) > limit - len(ELLIPSIS):
-            break
-        kept.append(unit)
-        size += len(unit)
-    return ELLIPSIS + "".join(reversed(kept)).lstrip()
+    start = len(escaped) - (limit - len(ELLIPSIS))
+    if _splits_escape(escaped, start):
+        start += 1
+    return ELLIPSIS + escaped[start:].lstrip()
+
+
+def _splits_escape(escaped: str, position: int) -> bool:
+    """Whether cutting before `position` separates a backslash from the character it escapes.
+
+    Escapes pair backslashes from the start of each run of them, so an odd run just before `position`
+    ends in a backslash whose character is at `position`.
+    """
+    run = 0
+    while run < position and escaped[position - run - 1] == "\\":
+        run += 1
+    return run % 2 == 1
 
 
 def emphasised(text: str, sentence: str, limit: int) -> str:
     """`text` escaped with `sentence` (its best sentence) in bold, within `limit`, the sentence kept first."""
     start = text.find(sentence) if sentence.strip() else -1
     if start < 0:
-        return clip(escape(text), limit)
-    before = escape(text[:start], strip=False).lstrip()
-    after = escape(text[start + len(sentence) :], strip=False).rstrip()
-    bold = escape(sentence)
+        return escape_clipped(text, limit)
+    # Only the ends of the text next to the sentence can be shown: the windows escape no more than that.
+    before = escape_tail(text[:start], limit, strip=False).lstrip()
+    after = escape_head(text[start + len(sentence) :], limit, strip=False).rstrip()
+    bold = escape_head(sentence, limit)
     if not bold:
-        return clip(escape(text), limit)
+        return escape_clipped(text, limit)
     room = limit - 4 - len(bold)
     if room < 0:
         return "**" + clip(bold, limit - 4) + "**"
@@ -114,6 +160,7 @@ def safe_url(url: str | None) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None  # no user info either: `https://bank.example@evil.example` leads to evil.example
+    # Everything that could end the link or read as markdown or a mention (`@everyone`) is percent-encoded.
+    return quote(url, safe=":/?#[]!$&'*+,;=%~-._")

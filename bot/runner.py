@@ -1,10 +1,17 @@
-"""`storybot run`: settings, logging, endpoints, the index and the bot, made once here and nowhere else."""
+"""`storybot run`: settings, logging, endpoints, the index and the bot, made once here and nowhere else.
+
+SIGTERM (and Ctrl-C) stop the bot gracefully: `StoryBot.close` lets the answers in flight finish or tells
+their users it is restarting, then the threads still at work (a reindex writing its transaction) finish, and
+the database is closed cleanly. A second signal ends the process at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+import signal
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import discord
@@ -15,6 +22,8 @@ from bot.settings import Settings, SettingsError
 from index import StorybotError, StoryIndex
 
 log = logging.getLogger("storybot")
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def main(environ: Mapping[str, str]) -> None:
@@ -38,14 +47,45 @@ def main(environ: Mapping[str, str]) -> None:
 
 
 async def serve(settings: Settings, **options: Any) -> None:
-    """Open the index and run the bot on it until the connection ends; `options` go to the client."""
+    """Open the index and run the bot on it until the connection ends or a stop signal; `options` go to
+    the client."""
     index = StoryIndex(settings.database)
     try:
         log.info("index at %s", index.path)
         async with StoryBot(settings, index, **options) as bot:
-            await bot.start(settings.token)
+            with stop_on_signals(bot):
+                await bot.start(settings.token)
     finally:
+        # Work still running in threads (a reindex committing, a feed being indexed) ends before the
+        # connections it uses are closed; each thread's fetches and queries have their own time limits.
+        await asyncio.get_running_loop().shutdown_default_executor()
         close_index(index)
+
+
+@contextlib.contextmanager
+def stop_on_signals(bot: StoryBot) -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT close `bot` gracefully; after the first, the default handlers
+    return, so a second signal ends the process at once. Where the loop cannot catch signals (Windows),
+    Ctrl-C keeps its usual effect."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    stopping: set[asyncio.Future[None]] = set()
+
+    def stop(received: signal.Signals) -> None:
+        log.info("received %s: stopping gracefully (send it again to stop at once)", received.name)
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        stopping.add(asyncio.ensure_future(bot.close()))
+
+    for sig in STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop, sig)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def close_index(index: StoryIndex) -> None:

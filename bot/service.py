@@ -3,6 +3,7 @@
 `StoryIndex` opens one SQLite connection per thread, so calling it from the default thread pool is safe.
 Bookkeeping that users need not wait for (the question log) runs after the answer, in the background.
 Links are fetched on the event loop (aiohttp, never blocking it); parsing and indexing run in threads.
+`stop()` makes a running reindex give up before it writes anything, so the bot can stop promptly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from index import SHARED_SCOPE, Answer, ReindexReport, SourceRecord, StoryIndex
+from index import SHARED_SCOPE, Answer, Article, ReindexReport, SourceRecord, StoryIndex
 from index.feeds import FeedPoller
 from index.fetcher import FetchPolicy
 from index.models import AddReport, FeedRecord, IndexStats, Paragraph, PollReport, Usage, guild_scope
@@ -26,6 +27,10 @@ from index.remote import link_loader, read_link, read_upload
 FEEDBACK_KEY_SETTING = "feedback_key"
 
 log = logging.getLogger(__name__)
+
+
+class ReindexStopped(Exception):
+    """The bot is stopping: a reindex gave up while reading its sources, before writing anything."""
 
 
 def scopes_for(guild_id: int | None) -> tuple[str, ...]:
@@ -45,8 +50,10 @@ class StoryService:
     ) -> None:
         self.index = index
         self.fetch_policy = fetch_policy or FetchPolicy()
-        # A reindex run for the bot fetches links again, within the operator's fetch policy.
-        index.loader = link_loader(self.fetch_policy)
+        self._stopping = threading.Event()
+        # A reindex run for the bot fetches links again, within the operator's fetch policy; none is read
+        # once the bot is stopping.
+        index.loader = self._unless_stopping(link_loader(self.fetch_policy))
         self.poller = FeedPoller(index, self.fetch_policy, interval=feed_interval)
         self._background: set[asyncio.Task[None]] = set()
         self._key_lock = threading.Lock()
@@ -63,17 +70,33 @@ class StoryService:
         """Later passages of a question already asked (not logged again)."""
         return await asyncio.to_thread(self.index.ask, question, top, scopes, skip)
 
-    async def context(self, paragraph_id: int) -> tuple[list[Paragraph], SourceRecord | None]:
-        """The paragraph with one neighbour on each side, and the article it comes from."""
-        return await asyncio.to_thread(self._context, paragraph_id)
+    async def context(
+        self, paragraph_id: int, scopes: Sequence[str]
+    ) -> tuple[list[Paragraph], SourceRecord | None]:
+        """The paragraph with one neighbour on each side, and the article it comes from; nothing unless the
+        article is one of `scopes` (what questions asked where the button was clicked search)."""
+        return await asyncio.to_thread(self._context, paragraph_id, tuple(scopes))
 
     async def sources(self, scopes: Sequence[str]) -> list[SourceRecord]:
         """The sources a question asked here would search."""
         return await asyncio.to_thread(self.index.sources, list(scopes))
 
     async def reindex(self, progress: Callable[[int, int], None]) -> ReindexReport:
-        """Re-read every source (links fetched again) and rebuild; `progress` is called from a thread."""
-        return await asyncio.to_thread(self.index.reindex, progress)
+        """Re-read every source (links fetched again) and rebuild; `progress` is called from a thread.
+
+        ReindexStopped if `stop()` was called while the sources were being read (nothing was written).
+        """
+
+        def report_unless_stopping(done: int, total: int) -> None:
+            progress(done, total)
+            if self._stopping.is_set() and done < total:
+                raise ReindexStopped
+
+        return await asyncio.to_thread(self.index.reindex, report_unless_stopping)
+
+    def stop(self) -> None:
+        """Make a running reindex give up before its next source (thread-safe)."""
+        self._stopping.set()
 
     async def add_link(self, url: str, scope: str) -> AddReport:
         """Fetch a link and index its article into `scope`; SourceError says why not."""
@@ -139,13 +162,24 @@ class StoryService:
     def _record_feedback(self, question: str, paragraph_ids: Sequence[int], vote: int, user_id: int) -> None:
         self.index.record_feedback(question, paragraph_ids, vote, self.user_hash(user_id))
 
-    def _context(self, paragraph_id: int) -> tuple[list[Paragraph], SourceRecord | None]:
+    def _context(
+        self, paragraph_id: int, scopes: tuple[str, ...]
+    ) -> tuple[list[Paragraph], SourceRecord | None]:
         paragraphs = self.index.context(paragraph_id, before=1, after=1)
         if not paragraphs:
             return paragraphs, None
-        source_id = paragraphs[0].source_id
-        source = self.index.source(source_id)
+        source = self.index.source(paragraphs[0].source_id)
+        if source is None or source.scope not in scopes:
+            return [], None  # the same answer as for a paragraph that is gone: nothing leaks
         return paragraphs, source
+
+    def _unless_stopping(self, load: Callable[[str], list[Article]]) -> Callable[[str], list[Article]]:
+        def load_unless_stopping(origin: str) -> list[Article]:
+            if self._stopping.is_set():
+                raise ReindexStopped
+            return load(origin)
+
+        return load_unless_stopping
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

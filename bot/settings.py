@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from bot.admission import DEFAULT_SERVER_LIMIT, DEFAULT_USER_LIMIT, Limit
 from bot.cli import default_database
 from bot.fetching import DEFAULT_FEED_POLL_MINUTES, FEED_POLL_MINUTES, fetch_policy, positive_number
 from index.fetcher import FetchPolicy
@@ -20,6 +21,7 @@ from index.fetcher import FetchPolicy
 T = TypeVar("T")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_SHUTDOWN_SECONDS = 5.0
 
 
 class SettingsError(Exception):
@@ -42,6 +44,12 @@ class Settings:
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
     """How links and feeds are fetched: allowed private networks, size cap (uploads too), timeout."""
     feed_poll_minutes: float = DEFAULT_FEED_POLL_MINUTES
+    user_limit: Limit = DEFAULT_USER_LIMIT
+    """Questions one user may ask (in servers and DMs together)."""
+    server_limit: Limit = DEFAULT_SERVER_LIMIT
+    """Questions one server's members may ask together."""
+    shutdown_seconds: float = DEFAULT_SHUTDOWN_SECONDS
+    """On SIGTERM, how long answers in flight may take before their users are told the bot is restarting."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -58,6 +66,9 @@ class Settings:
         gateway_url = reader.get("DISCORD_GATEWAY_URL", _gateway_url)
         fetch = fetch_policy(environ, reader.get)
         feed_poll_minutes = reader.get(FEED_POLL_MINUTES, positive_number)
+        user_limit = reader.get("STORYBOT_USER_LIMIT", Limit.parse)
+        server_limit = reader.get("STORYBOT_SERVER_LIMIT", Limit.parse)
+        shutdown_seconds = reader.get("STORYBOT_SHUTDOWN_SECONDS", positive_number)
         if shard_ids is not None and "SHARD_IDS" not in reader.errors:
             if shard_count is None:
                 reader.errors["SHARD_IDS"] = "needs SHARD_COUNT, the total number of shards"
@@ -78,6 +89,9 @@ class Settings:
             gateway_url=gateway_url,
             fetch=fetch,
             feed_poll_minutes=feed_poll_minutes or DEFAULT_FEED_POLL_MINUTES,
+            user_limit=user_limit or DEFAULT_USER_LIMIT,
+            server_limit=server_limit or DEFAULT_SERVER_LIMIT,
+            shutdown_seconds=shutdown_seconds or DEFAULT_SHUTDOWN_SECONDS,
         )
 
 

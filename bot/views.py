@@ -4,7 +4,9 @@ Custom ids (at most 100 characters):
 
 * `storybot:more:<asker>:<offset>:<top>:<a|n>` pages an answer (asker only); `a`/`n` keeps the first page's
   verdict (answered or not) on later pages.
-* `storybot:context:<paragraph id>` shows the paragraphs around the top passage, privately, to anyone.
+* `storybot:context:<paragraph id>` shows the paragraphs around the top passage, privately, to anyone who
+  could have found it there: only if its article is one of the sources questions asked where the button is
+  clicked search (this server's and the shared ones; the shared ones in DMs).
 * `storybot:vote:<up|down>:<paragraph ids joined by .>` stores feedback from anyone.
 * `storybot:delete:<asker>` deletes the answer (asker only).
 * `storybot:sources:<prev|next>:<page>` pages the private /sources list.
@@ -20,8 +22,17 @@ from typing import Any, Self
 import discord
 from discord import ui
 
+from bot.admission import Admission, Refused
 from bot.errors import Refusal, guarded
-from bot.formatting import answer_reply, context_reply, notice, page_count, question_of, sources_reply
+from bot.formatting import (
+    answer_reply,
+    busy_notice,
+    context_reply,
+    notice,
+    page_count,
+    question_of,
+    sources_reply,
+)
 from bot.service import StoryService, scopes_for
 from index import Answer
 
@@ -70,6 +81,14 @@ def story_of(interaction: discord.Interaction) -> StoryService:
     return story
 
 
+def admission_of(interaction: discord.Interaction) -> Admission:
+    """The bot's `Admission` (its limits and work queue)."""
+    admission = getattr(interaction.client, "admission", None)
+    if not isinstance(admission, Admission):
+        raise TypeError("buttons need a client with an Admission (bot.client.StoryBot)")
+    return admission
+
+
 def _question(interaction: discord.Interaction) -> str:
     message = interaction.message
     question = question_of(message.embeds[0]) if message is not None and message.embeds else None
@@ -116,9 +135,14 @@ class MoreButton(
         if interaction.user.id != self.asker_id:
             raise Refusal(NOT_YOURS)
         question = _question(interaction)
-        await interaction.response.defer()
-        story = story_of(interaction)
-        answer = await story.page(question, self.top, scopes_for(interaction.guild_id), self.offset)
+        story, scopes = story_of(interaction), scopes_for(interaction.guild_id)
+        try:
+            ticket = admission_of(interaction).reserve(interaction.user.id)
+        except Refused:
+            raise Refusal(busy_notice()) from None
+        async with ticket:
+            await interaction.response.defer()
+            answer = await ticket.run(lambda: story.page(question, self.top, scopes, self.offset))
         reply = answer_reply(answer, offset=self.offset, answered=self.answered)
         view = answer_view(
             answer, asker_id=self.asker_id, offset=self.offset, top=self.top, answered=self.answered
@@ -153,10 +177,10 @@ class ContextButton(ui.DynamicItem[Button], template=re.compile(r"storybot:conte
 
     async def _context(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        paragraphs, source = await story_of(interaction).context(self.paragraph_id)
-        await interaction.followup.send(
-            **context_reply(paragraphs, self.paragraph_id, source).send_kwargs(), ephemeral=True
-        )
+        scopes = scopes_for(interaction.guild_id)
+        paragraphs, source = await story_of(interaction).context(self.paragraph_id, scopes)
+        reply = context_reply(paragraphs, self.paragraph_id, source)
+        await interaction.edit_original_response(**reply.edit_kwargs())
 
 
 class VoteButton(

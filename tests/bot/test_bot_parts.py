@@ -13,7 +13,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
-from bot.commands import admit_question, question_in
+from bot.admission import Admission, Limit
+from bot.commands import admit, question_in
 from bot.cooldown import Cooldown
 from bot.errors import Refusal
 from bot.progress import ProgressRelay
@@ -44,18 +45,18 @@ def test_cooldown_allows_rate_questions_per_window_then_says_how_long_to_wait() 
 
 
 def test_a_refused_question_does_not_use_up_the_cooldown() -> None:
-    cooldown = Cooldown(rate=1, per=30, clock=Clock())
+    admission = Admission(user=Limit(1, 30), clock=Clock())
 
     with pytest.raises(Refusal, match="I can't search for that: the question is empty"):
-        admit_question(cooldown, 1, "   ")
-    assert admit_question(cooldown, 1, "  why?  ") == "why?"
+        admit(admission, 1, None, "   ")
+    assert admit(admission, 1, None, "  why?  ")[0] == "why?"
     with pytest.raises(Refusal, match=r"Please wait 30 s before the next question"):
-        admit_question(cooldown, 1, "again?")
+        admit(admission, 1, None, "again?")
 
 
 def test_over_long_questions_are_refused_with_the_core_message() -> None:
     with pytest.raises(Refusal, match="1,001 characters long; the limit is 1,000"):
-        admit_question(Cooldown(), 1, "x" * 1001)
+        admit(Admission(), 1, None, "x" * 1001)
 
 
 async def test_progress_relay_shows_first_and_last_and_throttles_between() -> None:

@@ -7,7 +7,8 @@ Rules enforced here, each one a way a real bot breaks in production:
 * only callback types valid for the interaction type are accepted;
 * follow-ups need an acknowledged interaction and a token younger than 15 minutes;
 * after a deferral (type 5) the first follow-up *replaces* the "thinking" message instead of creating a
-  new one, and keeps the deferral's ephemerality whatever flags the follow-up asked for.
+  new one, and keeps the deferral's ephemerality whatever flags the follow-up asked for; once the bot has
+  deleted the "thinking" message, a follow-up is a new message again.
 """
 
 from __future__ import annotations
@@ -172,7 +173,12 @@ class InteractionResponses:
         files = files_of(request)
         validate_new_message(body, has_files=bool(files))
         original = record.original
-        if record.response_type == 5 and original is not None and original.current.loading:
+        if (
+            record.response_type == 5
+            and original is not None
+            and original.current.loading
+            and not original.deleted
+        ):
             message = await self._messages.edit(original, body, files)
         else:
             message_type = MESSAGE_CHAT_INPUT_COMMAND if record.type == 2 else MESSAGE_DEFAULT
