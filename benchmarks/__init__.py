@@ -1,0 +1,1 @@
+"""Benchmarks of storybot: retrieval quality (`evaluate.py`) and speed at scale (`scale.py`)."""

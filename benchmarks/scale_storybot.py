@@ -1,0 +1,200 @@
+"""storybot's read-side phases of the scale benchmark, each run in its own process by the driver.
+
+    ingest   build the database from the corpus through `StoryIndex.add_articles`, in batches
+    answer   answer every question in a fresh process: latency, top-10 ids and scores, peak RSS
+    observe  a long-lived reader (the bot's stand-in): answers questions read from stdin, one per line
+
+The write-side phase (adding and removing articles, the loop-lag probe) is in `scale_changes.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import itertools
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks.scale_common import ROOT, latency_summary, peak_rss_mb, profile_tables, progress, write_json
+from benchmarks.scale_corpus import read_articles
+from index import StoryIndex
+from index.library import BUILTIN_PREFIX
+from index.models import Answer, Article
+
+BATCH_ARTICLES = 2000
+WARM_UP_QUESTIONS = 5
+PROFILE_QUESTIONS = 50
+MARKER = "quorvexity"
+"""A made-up word only the added article holds, so a question for it finds that article and no other."""
+MARKER_QUESTION = f"What about {MARKER}?"
+
+
+def database_bytes(db: Path) -> int:
+    """The database's size on disk: the file and its write-ahead log."""
+    return sum(path.stat().st_size for path in (db, db.with_name(db.name + "-wal")) if path.exists())
+
+
+def checkpoint(db: Path) -> None:
+    """Move the write-ahead log into the database file, so its size is the size at rest."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def ingest(corpus: Path, db: Path, batch: int = BATCH_ARTICLES) -> dict[str, Any]:
+    """Build a new database from the corpus as `storybot add` does: add_articles, one batch at a time.
+
+    The database is created as a first `storybot` run creates it, and the built-in story removed, so the
+    index holds the corpus alone and a later `storybot ask` finds nothing to load.
+    """
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        path.unlink(missing_ok=True)
+    with StoryIndex(db) as index:
+        for record in index.sources():
+            if record.origin.startswith(BUILTIN_PREFIX):
+                index.remove(record.id)
+        seconds: list[float] = []
+        paragraphs = 0
+        articles = read_articles(corpus)
+        while chunk := list(itertools.islice(articles, batch)):
+            started = time.perf_counter()
+            index.add_articles(chunk)
+            seconds.append(time.perf_counter() - started)
+            paragraphs += sum(len(article.paragraphs) for article in chunk)
+            if len(seconds) % 10 == 0:
+                progress(f"  storybot ingest: {paragraphs:,} paragraphs, {paragraphs / sum(seconds):,.0f}/s")
+        stats = index.stats()
+    checkpoint(db)
+    total = sum(seconds)
+    return {
+        "paragraphs": paragraphs,
+        "indexed_paragraphs": stats.paragraphs,
+        "terms": stats.terms,
+        "segments": stats.segments,
+        "seconds": total,
+        "paragraphs_per_second": paragraphs / total if total else 0.0,
+        "batch_seconds": seconds,
+        "database_bytes": database_bytes(db),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def hits(index: StoryIndex, question: str, top: int = 10) -> list[tuple[str, int, float]]:
+    """The ranked (source id, paragraph position, score) of a question's top paragraphs."""
+    return _ranked(index.ask(question, top=top))
+
+
+def _ranked(reply: Answer) -> list[tuple[str, int, float]]:
+    return [(passage.source.id, passage.paragraph, passage.score) for passage in reply.results]
+
+
+def answer(db: Path, questions: Sequence[str], profile: bool) -> dict[str, Any]:
+    """Answer every question in this fresh process, after a few warm-up ones; then, if asked, profile.
+
+    Besides the latencies it keeps each question's seconds (to pair them with a peer timed on fewer
+    questions), how many paragraphs matched (the work a question does grows with it) and the top ten.
+    """
+    with StoryIndex(db, with_builtin_story=False) as index:
+        for question in questions[:WARM_UP_QUESTIONS]:
+            index.ask(question, top=10)
+        seconds, matched, results = [], [], []
+        for question in questions:
+            started = time.perf_counter()
+            reply = index.ask(question, top=10)
+            seconds.append(time.perf_counter() - started)
+            matched.append(reply.matched)
+            results.append(_ranked(reply))
+        figures: dict[str, Any] = {
+            "latency": latency_summary(seconds),
+            "seconds": seconds,
+            "matched_paragraphs": matched,
+            "peak_rss_mb": peak_rss_mb(),
+            "params": asdict(index.params),
+            "results": results,
+        }
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for question in questions[:PROFILE_QUESTIONS]:
+                index.ask(question, top=10)
+            profiler.disable()
+            figures["profile"] = {"questions": PROFILE_QUESTIONS, **profile_tables(profiler)}
+    return figures
+
+
+def observe(db: Path) -> None:
+    """Answer questions from stdin (JSON lines) with the source ids of the top ten, until stdin closes."""
+    with StoryIndex(db, with_builtin_story=False) as index:
+        index.ask(MARKER_QUESTION, top=10)  # the connection is open and warm before the first change
+        print("ready", flush=True)
+        for line in sys.stdin:
+            question = json.loads(line)["question"]
+            sources = [source_id for source_id, _, _ in hits(index, question)]
+            print(json.dumps({"sources": sources}), flush=True)
+
+
+class Observer:
+    """The `observe` worker seen from the writer: a second process holding the database open."""
+
+    def __init__(self, db: Path) -> None:
+        command = [sys.executable, "-m", "benchmarks.scale_storybot", "observe", "--db", str(db)]
+        self._process = subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the observer process did not start")
+
+    def sources(self, question: str) -> list[str]:
+        """The source ids of the observer's top ten for a question."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(json.dumps({"question": question}) + "\n")
+        self._process.stdin.flush()
+        reply: list[str] = json.loads(self._process.stdout.readline())["sources"]
+        return reply
+
+    def close(self) -> None:
+        """Close its stdin, wait for it to end, and close its stdout."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.close()
+        self._process.wait(timeout=60)
+        self._process.stdout.close()
+
+
+def marked(article: Article) -> Article:
+    """The article with the marker word in its first paragraph."""
+    first = f"The {MARKER} result was reported. {article.paragraphs[0]}"
+    return replace(article, paragraphs=(first, *article.paragraphs[1:]))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run one phase; the driver passes the files, the phase writes its figures to --out."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("role", choices=["ingest", "answer", "observe"])
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--questions", type=Path, help="a JSON list of questions")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if args.role == "observe":
+        observe(args.db)
+        return
+    if args.role == "ingest":
+        figures = ingest(args.corpus, args.db)
+    else:
+        figures = answer(args.db, json.loads(args.questions.read_text(encoding="utf-8")), args.profile)
+    write_json(args.out, figures)
+
+
+if __name__ == "__main__":
+    main()
