@@ -15,18 +15,11 @@ from bot.settings import Settings, SettingsError
 from index import StoryIndex
 from index.fetcher import ALL_NETWORKS, FetchPolicy
 from tests.conftest import write_jsonl
-from tests.webserver import Feed, WebSite, article_page, site_in_thread
+from tests.webserver import SALTMARSH_PARAGRAPHS, SALTMARSH_TITLE, Feed, WebSite, article_page, site_in_thread
 
 LOOPBACK = {"STORYBOT_ALLOW_PRIVATE_URLS": "127.0.0.1"}
-TITLE = "Saltmarsh tidal barrier delayed again"
-PARAGRAPHS = (
-    "The Saltmarsh tidal barrier will open two years later than planned, the county council said on "
-    "Monday, after engineers found cracks in the eastern gate during tests in April.",
-    "The barrier was meant to protect four thousand homes along the estuary from storm surges, which have "
-    "flooded the old harbour district three times since 2019.",
-    "The project has cost 410 million pounds so far, about ninety million more than the budget approved by "
-    "councillors in 2020, mostly because of the repairs to the gate.",
-)
+TITLE = SALTMARSH_TITLE
+PARAGRAPHS = SALTMARSH_PARAGRAPHS[:3]
 SERVER = "123456789012345678"
 
 

@@ -46,19 +46,10 @@ from tests.bot.test_bot_e2e import assert_clean, environ_for, running_bot
 from tests.fakediscord import MANAGE_GUILD, FakeChannel, FakeDiscord, FakeGuild, FakeUser, MessageState
 from tests.fakediscord import interactions as builders
 from tests.fakediscord.state import InteractionRecord
-from tests.webserver import Feed, WebSite, article_page
+from tests.webserver import SALTMARSH_PARAGRAPHS, SALTMARSH_TITLE, Feed, WebSite, article_page
 
-TITLE = "Saltmarsh tidal barrier delayed again"
-PARAGRAPHS = (
-    "The Saltmarsh tidal barrier will open two years later than planned, the county council said on "
-    "Monday, after engineers found cracks in the eastern gate during tests in April.",
-    "The barrier was meant to protect four thousand homes along the estuary from storm surges, which have "
-    "flooded the old harbour district three times since 2019.",
-    "The project has cost 410 million pounds so far, about ninety million more than the budget approved by "
-    "councillors in 2020, mostly because of the repairs to the gate.",
-    "Council leader Priya Natarajan said the delay was disappointing but that safety came first, and "
-    "promised monthly progress reports to residents.",
-)
+TITLE = SALTMARSH_TITLE
+PARAGRAPHS = SALTMARSH_PARAGRAPHS
 QUESTION = "Why was the Saltmarsh tidal barrier delayed?"
 NOT_FOUND = "I couldn't find that in the indexed articles."
 VOTE_TITLE = "Councillors vote to finish the Saltmarsh barrier"

@@ -31,22 +31,13 @@ from index.fetcher import (
 )
 from index.library import UPLOAD_PREFIX
 from index.remote import link_loader, link_source_id, read_link, read_upload
-from tests.webserver import WebSite, article_page
+from tests.webserver import SALTMARSH_PARAGRAPHS, SALTMARSH_TITLE, WebSite, article_page
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 POLICY = FetchPolicy(allowed_networks=LOOPBACK, timeout=3.0)
 
-TITLE = "Saltmarsh tidal barrier delayed again"
-PARAGRAPHS = (
-    "The Saltmarsh tidal barrier will open two years later than planned, the county council said on "
-    "Monday, after engineers found cracks in the eastern gate during tests in April.",
-    "The barrier was meant to protect four thousand homes along the estuary from storm surges, which have "
-    "flooded the old harbour district three times since 2019.",
-    "The project has cost 410 million pounds so far, about ninety million more than the budget approved by "
-    "councillors in 2020, mostly because of the repairs to the gate.",
-    "Council leader Priya Natarajan said the delay was disappointing but that safety came first, and "
-    "promised monthly progress reports to residents.",
-)
+TITLE = SALTMARSH_TITLE
+PARAGRAPHS = SALTMARSH_PARAGRAPHS
 CANONICAL = "https://harbourgazette.example/news/2024/05/27/saltmarsh-barrier"
 
 

@@ -6,6 +6,22 @@ content type, wrong or missing charset). It records every request, so tests can 
 Nothing here leaves 127.0.0.1.
 """
 
-from .site import Feed, RecordedRequest, WebSite, article_page, site_in_thread
+from .site import (
+    SALTMARSH_PARAGRAPHS,
+    SALTMARSH_TITLE,
+    Feed,
+    RecordedRequest,
+    WebSite,
+    article_page,
+    site_in_thread,
+)
 
-__all__ = ["Feed", "RecordedRequest", "WebSite", "article_page", "site_in_thread"]
+__all__ = [
+    "SALTMARSH_PARAGRAPHS",
+    "SALTMARSH_TITLE",
+    "Feed",
+    "RecordedRequest",
+    "WebSite",
+    "article_page",
+    "site_in_thread",
+]

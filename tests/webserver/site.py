@@ -335,3 +335,17 @@ def article_page(
 </body>
 </html>
 """
+
+
+SALTMARSH_TITLE = "Saltmarsh tidal barrier delayed again"
+"""The article the fetching, CLI and Discord tests serve: a realistic local news story."""
+SALTMARSH_PARAGRAPHS = (
+    "The Saltmarsh tidal barrier will open two years later than planned, the county council said on "
+    "Monday, after engineers found cracks in the eastern gate during tests in April.",
+    "The barrier was meant to protect four thousand homes along the estuary from storm surges, which have "
+    "flooded the old harbour district three times since 2019.",
+    "The project has cost 410 million pounds so far, about ninety million more than the budget approved by "
+    "councillors in 2020, mostly because of the repairs to the gate.",
+    "Council leader Priya Natarajan said the delay was disappointing but that safety came first, and "
+    "promised monthly progress reports to residents.",
+)
