@@ -78,6 +78,14 @@ class ScoredParagraphs:
     scores: npt.NDArray[np.float64]
     coverage: npt.NDArray[np.float64]
 
+    def live(self, dead: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which of `ids` are not in `dead`, found by binary search: `ids` is sorted, `dead` is short."""
+        keep = np.ones(len(self.ids), dtype=bool)
+        if dead.size and self.ids.size:
+            at = np.minimum(np.searchsorted(self.ids, dead), len(self.ids) - 1)
+            keep[at[self.ids[at] == dead]] = False
+        return keep
+
 
 def score(
     query: Sequence[tuple[float, float, PostingList]],
@@ -142,7 +150,7 @@ def top(scored: ScoredParagraphs, count: int, exclude: npt.NDArray[np.int64] | N
     """Indexes into `scored` of the `count` best paragraphs, best first; ties go to the earlier paragraph."""
     keep = np.arange(len(scored.ids))
     if exclude is not None and exclude.size:
-        keep = keep[~np.isin(scored.ids, exclude)]
+        keep = keep[scored.live(exclude)]
     if keep.size == 0 or count <= 0:
         return []
     if keep.size > count * 4:

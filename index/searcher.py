@@ -246,6 +246,4 @@ def _offsets(stored: str) -> tuple[int, ...]:
 
 
 def _count_live(scored: ScoredParagraphs, dead: np.ndarray) -> int:
-    if dead.size == 0:
-        return len(scored.ids)
-    return int(np.count_nonzero(~np.isin(scored.ids, dead)))
+    return int(np.count_nonzero(scored.live(dead)))

@@ -32,7 +32,7 @@ SEGMENTS_PER_TIER = 8
 MERGE_BUDGET = 20_000
 """Paragraphs a write may rewrite when merging segments, at the least (well under a second's work)."""
 
-MERGE_BUDGET_PER_ADDED = 4
+MERGE_BUDGET_PER_ADDED = 10
 """A big write may rewrite this many paragraphs per paragraph it adds: bulk loads merge as they go."""
 
 _CHUNK = 500  # rows per `IN (...)` lookup, well under SQLite's variable limit
