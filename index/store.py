@@ -16,24 +16,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import numpy as np
-
 from index.answers import sentence_ends
 from index.models import Article, SourceRecord
 from index.postings import PostingList, SegmentBuilder
+from index.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
 from index.tokenizer import Tokenizer
 
 TITLE_WEIGHT = 2
 """How many times an article's title terms count in its first paragraph (measured; see the README)."""
 
-SEGMENTS_PER_TIER = 8
-"""Segments of about the same size (a tier: a power of 8 in paragraphs) are merged once this many exist."""
-
-MERGE_BUDGET = 20_000
-"""Paragraphs a write may rewrite when merging segments, at the least (well under a second's work)."""
-
-MERGE_BUDGET_PER_ADDED = 10
-"""A big write may rewrite this many paragraphs per paragraph it adds: bulk loads merge as they go."""
 
 _CHUNK = 500  # rows per `IN (...)` lookup, well under SQLite's variable limit
 
@@ -346,29 +337,20 @@ class IndexWriter:
     def merge_small_segments(self, scope: str) -> None:
         """Keep a scope's segments few by merging segments of about the same size, within a budget of work.
 
-        A tier holds the segments of 8**t to 8**(t+1) paragraphs; when one holds SEGMENTS_PER_TIER of
-        them they become one segment of the next tier, as in a log-structured merge. A write rewrites at
-        most MERGE_BUDGET paragraphs, or MERGE_BUDGET_PER_ADDED times what it added when that is more: so
-        adding one article to a big index never pays for rewriting its big segments (those wait for a
-        bulk load or `reindex`), while bulk loads merge as they go.
+        See `index.segments` for the policy: adding one article never pays for rewriting big segments,
+        while bulk loads merge as they go.
         """
         self.flush()
         budget = max(MERGE_BUDGET, MERGE_BUDGET_PER_ADDED * self._added)
         while True:
-            tiers: dict[int, list[tuple[int, int]]] = {}
-            for segment_id, paragraphs in self._conn.execute(
+            sizes = self._conn.execute(
                 "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY id", (scope,)
-            ):
-                tiers.setdefault(_tier(paragraphs), []).append((segment_id, paragraphs))
-            full = [
-                members
-                for _, members in sorted(tiers.items())
-                if len(members) >= SEGMENTS_PER_TIER and sum(size for _, size in members) <= budget
-            ]
-            if not full:
+            ).fetchall()
+            chosen = tier_to_merge(sizes, budget)
+            if chosen is None:
                 return
-            budget -= sum(size for _, size in full[0])
-            self.merge_segments(scope, [segment_id for segment_id, _ in full[0]])
+            budget -= sum(paragraphs for segment_id, paragraphs in sizes if segment_id in chosen)
+            self.merge_segments(scope, chosen)
 
     def merge_all(self, scope: str) -> None:
         """Rewrite a scope's postings as one segment without dead paragraphs."""
@@ -385,61 +367,10 @@ class IndexWriter:
         if not segment_ids:
             return
         marks = ",".join("?" * len(segment_ids))
-        dead = np.array(
-            [
-                row[0]
-                for row in self._conn.execute(
-                    f"SELECT paragraph_id FROM tombstones WHERE segment_id IN ({marks})", list(segment_ids)
-                )
-            ],
-            dtype=np.uint32,
-        )
         live_count = self._conn.execute(
             f"SELECT COUNT(*) FROM paragraphs WHERE segment_id IN ({marks})", list(segment_ids)
         ).fetchone()[0]
-        merged_id = self._new_segment(scope, live_count)
-        rows = self._conn.execute(
-            f"SELECT term_id, docs, tfs, lengths FROM postings WHERE segment_id IN ({marks})"
-            " ORDER BY term_id, segment_id",
-            list(segment_ids),
-        )
-        batch: list[tuple[int, int, str, bytes, bytes, bytes]] = []
-        current_term, parts = -1, list[PostingList]()
-        for term_id, docs, tfs, lengths in rows:
-            if term_id != current_term and parts:
-                batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
-                parts = []
-            current_term = term_id
-            parts.append(PostingList.from_blobs(docs, tfs, lengths))
-        if parts:
-            batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
-        self._conn.execute(f"DELETE FROM postings WHERE segment_id IN ({marks})", list(segment_ids))
-        self._conn.executemany(
-            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
-            batch,
-        )
-        self._conn.execute(
-            f"UPDATE paragraphs SET segment_id = ? WHERE segment_id IN ({marks})", [merged_id, *segment_ids]
-        )
-        self._conn.execute(f"DELETE FROM tombstones WHERE segment_id IN ({marks})", list(segment_ids))
-        self._conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", list(segment_ids))
-
-
-def _tier(paragraphs: int) -> int:
-    """The size class of a segment: 0 below 8 paragraphs, 1 below 64, 2 below 512, and so on."""
-    tier, bound = 0, 8
-    while paragraphs >= bound:
-        tier, bound = tier + 1, bound * 8
-    return tier
-
-
-def _merged_row(
-    term_id: int, segment_id: int, scope: str, parts: list[PostingList], dead: np.ndarray
-) -> list[tuple[int, int, str, bytes, bytes, bytes]]:
-    merged = PostingList.concatenate(parts).without(dead)
-    if not len(merged):
-        return []
-    return [(term_id, segment_id, scope, *merged.to_blobs())]
+        rewrite_segments(self._conn, scope, segment_ids, self._new_segment(scope, live_count))
 
 
 _SOURCE_COLUMNS = (
