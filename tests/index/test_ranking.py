@@ -82,3 +82,17 @@ def test_a_repeated_query_term_counts_each_time(repeats: int) -> None:
     params = BM25Parameters()
     reference = BM25Okapi(corpus, k1=params.k1, b=params.b).get_scores(["x"] * repeats)
     np.testing.assert_allclose(our_scores(corpus, ["x"] * repeats, params), reference, atol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(corpus=corpora, query=queries, params=parameters)
+def test_the_sort_based_path_for_huge_ids_gives_the_same_scores(
+    corpus: list[list[str]], query: list[str], params: BM25Parameters
+) -> None:
+    # Paragraph ids past the dense limit are grouped by sorting; force that path on a small corpus.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("index.ranking._DENSE_LIMIT", 0)
+        sparse = our_scores(corpus, query, params)
+    np.testing.assert_allclose(sparse, our_scores(corpus, query, params), rtol=0, atol=1e-9)
+    reference = BM25Okapi(corpus, k1=params.k1, b=params.b, epsilon=params.epsilon).get_scores(query)
+    np.testing.assert_allclose(sparse, reference, rtol=0, atol=1e-9)
