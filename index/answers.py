@@ -40,16 +40,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(begin, end) for begin, end in spans if text[begin:end].strip()]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split a paragraph into sentences at end punctuation followed by a capital or digit."""
-    return [text[begin:end].strip() for begin, end in sentence_spans(text)]
-
-
-def compose(question: str, result: SearchResult, indexed_paragraphs: int) -> Answer:
+def compose(question: str, result: SearchResult) -> Answer:
     """Turn a search result into the user's answer (answered, message, cited passages)."""
     matcher = SentenceMatcher(result.term_weights)
     passages = tuple(_passage(rank, hit, matcher) for rank, hit in enumerate(result.hits, start=1))
-    if indexed_paragraphs == 0:
+    if result.paragraphs == 0:
         return Answer(question, False, EMPTY_INDEX, (), 0)
     if not result.terms:
         return Answer(question, False, NO_WORDS, (), 0)

@@ -115,8 +115,7 @@ class StoryIndex:
         if cache is None:
             cache = self._local.stats_cache = {}
         result = Searcher(conn, self.tokenizer, self.params, cache).search(text, top, scopes, skip=skip)
-        paragraphs = self._paragraph_count(scopes)
-        return compose(text, result, paragraphs)
+        return compose(text, result)
 
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
         """The paragraph and its neighbours in its article, in order."""
@@ -164,11 +163,9 @@ class StoryIndex:
         conn = self._connection()
         with write_transaction(conn):
             writer = IndexWriter(conn, self.tokenizer)
-            fetched_at = now()
             for article in articles:
                 status, record = writer.upsert(_placed(conn, article, scope), scope)
-                _set_fetched(conn, record.id, fetched_at)
-                outcome[status].append(replace(record, fetched_at=fetched_at))
+                outcome[status].append(record)
             writer.merge_small_segments(scope)
         return AddReport(tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]))
 
@@ -186,28 +183,11 @@ class StoryIndex:
 
     def source(self, source_id: str) -> SourceRecord | None:
         """The stored source with this id, if any."""
-        conn = self._connection()
-        record = IndexWriter(conn, self.tokenizer).find_source(source_id)
-        if record is None:
-            return None
-        row = conn.execute("SELECT fetched_at FROM sources WHERE id = ?", (source_id,)).fetchone()
-        return replace(record, fetched_at=row[0] if row else None)
+        return IndexWriter(self._connection(), self.tokenizer).find_source(source_id)
 
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
         """The stored sources, oldest first; only those of `scopes` when given."""
-        conn = self._connection()
-        writer = IndexWriter(conn, self.tokenizer)
-        query = "SELECT id, fetched_at FROM sources"
-        params: list[str] = []
-        if scopes is not None:
-            query += f" WHERE scope IN ({','.join('?' * len(scopes))})"
-            params = list(scopes)
-        rows = conn.execute(query + " ORDER BY added_at, rowid", params).fetchall()
-        return [
-            replace(record, fetched_at=fetched_at)
-            for source_id, fetched_at in rows
-            if (record := writer.find_source(source_id))
-        ]
+        return IndexWriter(self._connection(), self.tokenizer).sources(scopes)
 
     def reindex(self, progress: Progress | None = None, load: Loader | None = None) -> ReindexReport:
         """Re-read every source from where it came (with `load`, else `self.loader`) and rebuild, atomically.
@@ -228,13 +208,11 @@ class StoryIndex:
         counts = {"added": 0, "updated": 0, "removed": 0}
         with write_transaction(conn):
             writer = IndexWriter(conn, self.tokenizer)
-            fetched_at = now()
             for origin, scope, articles in loaded:
                 before = {record.id for record in writer.sources_from(origin) if record.scope == scope}
                 kept: set[str] = set()
                 for article in articles:
                     status, record = writer.upsert(_placed(conn, article, scope), scope)
-                    _set_fetched(conn, record.id, fetched_at)
                     kept.add(record.id)
                     if status in counts:
                         counts[status] += 1
@@ -366,14 +344,6 @@ class StoryIndex:
                 self._connections.append(conn)
         return conn
 
-    def _paragraph_count(self, scopes: Sequence[str]) -> int:
-        conn = self._connection()
-        marks = ",".join("?" * len(scopes))
-        row = conn.execute(
-            f"SELECT COALESCE(SUM(paragraphs), 0) FROM scope_stats WHERE scope IN ({marks})", list(scopes)
-        )
-        return int(row.fetchone()[0])
-
     def _load_builtin_once(self, conn: sqlite3.Connection) -> None:
         # Only a brand-new database gets the story; one whose owner removed it stays without.
         if _get_meta(conn, "builtin_loaded") is not None:
@@ -448,10 +418,6 @@ def _placed(conn: sqlite3.Connection, article: Article, scope: str) -> Article:
         if taken is None:
             return replace(article, source_id=candidate)
         counter += 1
-
-
-def _set_fetched(conn: sqlite3.Connection, source_id: str, when: str) -> None:
-    conn.execute("UPDATE sources SET fetched_at = ? WHERE id = ?", (when, source_id))
 
 
 def _percentile(sorted_values: list[float], percent: int) -> float | None:

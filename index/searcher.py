@@ -63,6 +63,8 @@ class SearchResult:
     known_terms: frozenset[str]
     hits: tuple[Hit, ...]
     matched: int
+    paragraphs: int
+    """How many paragraphs the view holds (0: nothing indexed there)."""
     unknown_names: tuple[str, ...] = ()
     """Names the question mentions that no paragraph of the view holds ("France")."""
 
@@ -128,7 +130,7 @@ class Searcher:
         )
         matched = _count_live(scored, dead)
         known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
-        return SearchResult(terms, weights, known, hits, matched)
+        return SearchResult(terms, weights, known, hits, matched, stats.paragraphs)
 
     # -- statistics of a view ----------------------------------------------------------------------
 

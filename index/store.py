@@ -14,6 +14,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from index.answers import sentence_ends
@@ -81,6 +82,15 @@ class IndexWriter:
 
     # -- sources -----------------------------------------------------------------------------------
 
+    def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
+        """The stored sources, oldest first; only those of `scopes` when given."""
+        query, params = f"SELECT {_SOURCE_COLUMNS} FROM sources", list(scopes or ())
+        if scopes is not None:
+            query += f" WHERE scope IN ({','.join('?' * len(params))})"
+        return [
+            _source_from_row(row) for row in self._conn.execute(query + " ORDER BY added_at, rowid", params)
+        ]
+
     def find_source(self, source_id: str) -> SourceRecord | None:
         """The stored source with this id, if any."""
         row = self._conn.execute(
@@ -99,14 +109,13 @@ class IndexWriter:
         """Store an article: ("added" | "updated" | "unchanged", the stored source)."""
         digest = content_hash(article)
         existing = self._existing_for(article)
+        fetched_at = now()  # the article was just read successfully, whatever follows
         if existing and existing.content_hash == digest and existing.scope == scope:
-            if existing.status != "ok":
-                self._conn.execute(
-                    "UPDATE sources SET status = 'ok', error = NULL WHERE id = ?", (existing.id,)
-                )
-                existing = self.find_source(existing.id)
-                assert existing is not None
-            return "unchanged", existing
+            self._conn.execute(
+                "UPDATE sources SET status = 'ok', error = NULL, fetched_at = ? WHERE id = ?",
+                (fetched_at, existing.id),
+            )
+            return "unchanged", replace(existing, status="ok", error=None, fetched_at=fetched_at)
         added_at = existing.added_at if existing else now()
         source_id = existing.id if existing else self._free_id(article.source_id)
         if existing:
@@ -114,7 +123,8 @@ class IndexWriter:
         updated_at = now()
         self._conn.execute(
             "INSERT INTO sources (id, scope, title, url, outlet, author, published, origin, content_hash,"
-            " paragraphs, added_at, updated_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok')",
+            " paragraphs, added_at, updated_at, status, fetched_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)",
             (
                 source_id,
                 scope,
@@ -128,6 +138,7 @@ class IndexWriter:
                 len(article.paragraphs),
                 added_at,
                 updated_at,
+                fetched_at,
             ),
         )
         self._index_paragraphs(source_id, scope, article)
@@ -144,6 +155,7 @@ class IndexWriter:
             outlet=article.outlet,
             author=article.author,
             published=article.published,
+            fetched_at=fetched_at,
         )
         return ("updated" if existing else "added"), stored
 
@@ -376,8 +388,9 @@ class IndexWriter:
 _SOURCE_COLUMNS = (
     "id, title, origin, scope, paragraphs, content_hash, added_at, updated_at,"
     " url, outlet, author, published,"
-    " status, error"
+    " status, error, fetched_at"
 )
+"""The columns of a source, in the order of SourceRecord's fields."""
 
 
 def _source_from_row(row: Sequence[object]) -> SourceRecord:
