@@ -39,10 +39,10 @@ from bot.formatting import (
     unknown_source,
 )
 from bot.progress import ProgressRelay
-from bot.service import ReindexStopped, scopes_for
+from bot.service import ReindexStopped
 from index import SHARED_SCOPE, SourceError, StorybotError, UnknownSource
 from index.feed_registry import UnknownFeed
-from index.models import guild_scope
+from index.models import guild_scope, view_scopes
 
 if TYPE_CHECKING:
     from bot.client import StoryBot
@@ -243,7 +243,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
             else:
                 if not await self.bot.is_owner(interaction.user):
                     # Every source is read again, but a server's admins only hear about what they can see.
-                    report = replace(report, failed=report.failures_in(scopes_for(interaction.guild_id)))
+                    report = replace(report, failed=report.failures_in(view_scopes(interaction.guild_id)))
                 text = reindex_summary(report)
             finally:
                 relay.close()

@@ -21,7 +21,7 @@ from platformdirs import user_data_dir
 
 from index import SHARED_SCOPE, Answer, Article, StorybotError, StoryIndex, validate_question
 from index.errors import QuestionError, SourceError
-from index.models import AddReport, FeedRecord, SourceRecord, guild_scope
+from index.models import AddReport, FeedRecord, SourceRecord, guild_scope, view_scopes
 
 if TYPE_CHECKING:
     from index.fetcher import FetchPolicy
@@ -98,7 +98,7 @@ def ask(
     server: str | None,
 ) -> None:
     """Answer QUESTION from the indexed articles."""
-    scopes = _scopes(server)
+    scopes = view_scopes(server or None)
     if batch is not None:
         if question is not None or not as_json:
             raise click.UsageError("--batch takes no QUESTION and needs --json")
@@ -300,10 +300,6 @@ def _feed_line(feed: FeedRecord) -> str:
     status = "" if feed.status == "ok" else f"  [failed: {feed.error}]"
     checked = feed.polled_at or "not yet"
     return f"{feed.url}\t{feed.title or '-'}\t{feed.scope}{channel}\tchecked {checked}{status}"
-
-
-def _scopes(server: str | None) -> tuple[str, ...]:
-    return (SHARED_SCOPE, scope_for(server)) if server else (SHARED_SCOPE,)
 
 
 def _batch_requests(batch: TextIO) -> Iterator[tuple[Any, str]]:

@@ -30,9 +30,9 @@ from bot.formatting import (
     server_limit_notice,
     sources_reply,
 )
-from bot.service import scopes_for
 from bot.views import answer_view, sources_view
 from index import MAX_QUESTION_CHARS, QuestionError, validate_question
+from index.models import view_scopes
 
 if TYPE_CHECKING:
     from bot.client import StoryBot
@@ -114,7 +114,7 @@ class QuestionCommands(commands.Cog):
         private: bool = False,
     ) -> None:
         """Ask about the story: I answer with the passages that say so, and their sources."""
-        scopes = scopes_for(interaction.guild_id)
+        scopes = view_scopes(interaction.guild_id)
         text, ticket = admit(self.bot.admission, interaction.user.id, interaction.guild_id, question)
         async with ticket:
             await interaction.response.defer(ephemeral=private, thinking=True)
@@ -132,7 +132,7 @@ class QuestionCommands(commands.Cog):
     async def sources(self, interaction: discord.Interaction) -> None:
         """List the indexed articles: title, outlet, date and paragraphs."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        records = await self.bot.story.sources(scopes_for(interaction.guild_id))
+        records = await self.bot.story.sources(view_scopes(interaction.guild_id))
         view = sources_view(0, page_count(len(records)))
         reply = sources_reply(records, 0).send_kwargs()
         if view is None:
@@ -167,7 +167,9 @@ class QuestionCommands(commands.Cog):
         guild_id = message.guild.id if message.guild else None
         text, ticket = admit(admission, message.author.id, guild_id, question, sparing=True)
         async with ticket, message.channel.typing():
-            answer = await ticket.run(lambda: self.bot.story.ask(text, DEFAULT_RESULTS, scopes_for(guild_id)))
+            answer = await ticket.run(
+                lambda: self.bot.story.ask(text, DEFAULT_RESULTS, view_scopes(guild_id))
+            )
         view = answer_view(
             answer, asker_id=message.author.id, offset=0, top=DEFAULT_RESULTS, answered=answer.answered
         )

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from index import SHARED_SCOPE, Answer, Article, ReindexReport, SourceRecord, StoryIndex
+from index import Answer, Article, ReindexReport, SourceRecord, StoryIndex
 from index.feeds import FeedPoller
 from index.fetcher import FetchPolicy
-from index.models import AddReport, FeedRecord, IndexStats, Paragraph, PollReport, Usage, guild_scope
+from index.models import AddReport, FeedRecord, IndexStats, Paragraph, PollReport, Usage
 from index.remote import link_loader, read_link, read_upload
 
 FEEDBACK_KEY_SETTING = "feedback_key"
@@ -31,11 +31,6 @@ log = logging.getLogger(__name__)
 
 class ReindexStopped(Exception):
     """The bot is stopping: a reindex gave up while reading its sources, before writing anything."""
-
-
-def scopes_for(guild_id: int | None) -> tuple[str, ...]:
-    """What a question searches: the shared sources, and in a server that server's own too."""
-    return (SHARED_SCOPE,) if guild_id is None else (SHARED_SCOPE, guild_scope(guild_id))
 
 
 class StoryService:

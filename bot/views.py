@@ -33,8 +33,9 @@ from bot.formatting import (
     question_of,
     sources_reply,
 )
-from bot.service import StoryService, scopes_for
+from bot.service import StoryService
 from index import Answer
+from index.models import view_scopes
 
 Button = ui.Button[ui.View]
 
@@ -135,7 +136,7 @@ class MoreButton(
         if interaction.user.id != self.asker_id:
             raise Refusal(NOT_YOURS)
         question = _question(interaction)
-        story, scopes = story_of(interaction), scopes_for(interaction.guild_id)
+        story, scopes = story_of(interaction), view_scopes(interaction.guild_id)
         try:
             ticket = admission_of(interaction).reserve(interaction.user.id)
         except Refused:
@@ -177,7 +178,7 @@ class ContextButton(ui.DynamicItem[Button], template=re.compile(r"storybot:conte
 
     async def _context(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        scopes = scopes_for(interaction.guild_id)
+        scopes = view_scopes(interaction.guild_id)
         paragraphs, source = await story_of(interaction).context(self.paragraph_id, scopes)
         reply = context_reply(paragraphs, self.paragraph_id, source)
         await interaction.edit_original_response(**reply.edit_kwargs())
@@ -277,7 +278,7 @@ class SourcesButton(
 
     async def _page(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()
-        records = await story_of(interaction).sources(scopes_for(interaction.guild_id))
+        records = await story_of(interaction).sources(view_scopes(interaction.guild_id))
         pages = page_count(len(records))
         page = min(self.page, pages - 1)
         view = sources_view(page, pages)

@@ -18,6 +18,11 @@ def guild_scope(guild_id: int | str) -> str:
     return f"{GUILD_SCOPE_PREFIX}{guild_id}"
 
 
+def view_scopes(guild_id: int | str | None) -> tuple[str, ...]:
+    """What a question searches: the shared sources, and in a server that server's own too."""
+    return (SHARED_SCOPE,) if guild_id is None else (SHARED_SCOPE, guild_scope(guild_id))
+
+
 @dataclass(frozen=True)
 class Article:
     """One article as read from a source, before it is stored: clean paragraphs and metadata."""

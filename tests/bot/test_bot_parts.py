@@ -18,9 +18,9 @@ from bot.commands import admit, question_in
 from bot.cooldown import Cooldown
 from bot.errors import Refusal
 from bot.progress import ProgressRelay
-from bot.service import scopes_for
 from bot.sync import commands_hash
 from index import SHARED_SCOPE
+from index.models import view_scopes
 
 
 class Clock:
@@ -110,8 +110,8 @@ def test_command_hash_ignores_order_and_sees_changes() -> None:
 
 
 def test_scopes_are_shared_in_dms_and_shared_plus_server_in_servers() -> None:
-    assert scopes_for(None) == (SHARED_SCOPE,)
-    assert scopes_for(42) == (SHARED_SCOPE, "guild:42")
+    assert view_scopes(None) == (SHARED_SCOPE,)
+    assert view_scopes(42) == (SHARED_SCOPE, "guild:42")
 
 
 def _message(
