@@ -94,15 +94,14 @@ class Tokenizer:
         cache = self._cache[for_query]
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        words = _WORD.findall(_plain(text))
-        # The common case runs in C: every word already known, its terms looked up and chained.
-        known = list(map(cache.get, words))
+        # No word spans white space, so the text is cut at white space (fast, in C) and each piece's terms
+        # are remembered: "cells," is worked out once, then only looked up. The common case runs in C.
+        pieces = _plain(text).split()
+        known = list(map(cache.get, pieces))
         if None in known:
-            for index, raw in enumerate(words):
+            for index, piece in enumerate(pieces):
                 if known[index] is None:
-                    word = raw.strip("'_")  # a trailing plural possessive ("founders'") goes with the quote
-                    found = self._terms_of_word(word, with_parts=not for_query) if word else ()
-                    known[index] = cache[raw] = tuple(found)
+                    known[index] = cache[piece] = tuple(self._terms_of_piece(piece, with_parts=not for_query))
         return list(chain.from_iterable(known))  # type: ignore[arg-type]
 
     def named_terms(self, question: str) -> dict[str, str]:
@@ -120,6 +119,11 @@ class Tokenizer:
             for term in self.tokenize(match.group(1), for_query=True):
                 named.setdefault(term, match.group(1))
         return named
+
+    def _terms_of_piece(self, piece: str, *, with_parts: bool) -> Iterator[str]:
+        for raw in _WORD.findall(piece):
+            word = raw.strip("'_")  # a trailing plural possessive ("founders'") goes with the quote
+            yield from self._terms_of_word(word, with_parts=with_parts)
 
     def _terms_of_word(self, word: str, *, with_parts: bool) -> Iterator[str]:
         if not word:  # "_-x" strips to "-x": an empty piece before the hyphen
