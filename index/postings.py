@@ -57,6 +57,13 @@ class PostingList:
             np.concatenate([part.lengths for part in parts]),
         )
 
+    def in_order(self) -> PostingList:
+        """The list with its paragraphs in ascending id order, as stored lists must be (for binary search)."""
+        if len(self) < 2 or bool(np.all(self.docs[1:] > self.docs[:-1])):
+            return self
+        order = np.argsort(self.docs, kind="stable")
+        return PostingList(self.docs[order], self.tfs[order], self.lengths[order])
+
     def without(self, dead: npt.NDArray[np.uint32]) -> PostingList:
         """The list minus the given paragraphs (removed ones, when segments are merged)."""
         if dead.size == 0:

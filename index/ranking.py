@@ -159,3 +159,131 @@ def top(scored: ScoredParagraphs, count: int, exclude: npt.NDArray[np.int64] | N
         keep = keep[cut]
     order = np.lexsort((scored.ids[keep], -scored.scores[keep]))
     return [int(index) for index in keep[order[:count]]]
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """One token of a question as ranking needs it: idf, coverage weight, and its postings per segment.
+
+    The weight is positive for a term's first occurrence in the question and zero for its repeats.
+    Each part's paragraph ids are ascending (the writer keeps them so).
+    """
+
+    idf: float
+    weight: float
+    parts: tuple[PostingList, ...]
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self.parts)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The best paragraphs of a question, best first, and how many live paragraphs matched at all."""
+
+    ids: npt.NDArray[np.int64]
+    scores: npt.NDArray[np.float64]
+    coverage: npt.NDArray[np.float64]
+    matched: int
+
+
+def rank(
+    query: Sequence[QueryTerm],
+    stats: CorpusStats,
+    params: BM25Parameters,
+    count: int,
+    dead: npt.NDArray[np.int64],
+) -> Ranking:
+    """The `count` best live paragraphs for a question (ties to the earlier paragraph), not in `dead`.
+
+    Every posting is scored (the ranking must equal rank-bm25's), but only once: into one dense array by
+    paragraph id. The winners are then found without sorting the matches, and coverage, which only the
+    winners need, is looked up for them alone.
+    """
+    live = [term for term in query if len(term)]
+    if not live or stats.paragraphs == 0 or count <= 0:
+        return _ranking_of(ScoredParagraphs(*_EMPTY), [], 0)
+    highest = max(int(part.docs.max()) for term in live for part in term.parts if len(part))
+    if highest >= _DENSE_LIMIT or any(term.idf <= 0 for term in live):
+        # A weightless or negative term would make "score > 0" differ from "matched": use the plain sums.
+        flat = [(term.idf, term.weight, PostingList.concatenate(list(term.parts))) for term in live]
+        scored = score(flat, stats, params)
+        keep = scored.live(dead)
+        return _ranking_of(scored, top(scored, count, exclude=dead), int(np.count_nonzero(keep)))
+    scores = _dense_scores(live, stats, params, highest)
+    if dead.size:
+        scores[dead[dead <= highest]] = 0.0
+    # Every contribution is positive here, so a paragraph matched exactly when its score is.
+    matched = int(np.count_nonzero(scores))
+    ids = _best(scores, count, live)
+    return Ranking(ids, scores[ids], _coverage(ids, live), matched)
+
+
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+
+
+def _ranking_of(scored: ScoredParagraphs, order: list[int], matched: int) -> Ranking:
+    picked = np.asarray(order, dtype=np.int64)
+    return Ranking(scored.ids[picked], scored.scores[picked], scored.coverage[picked], matched)
+
+
+def _dense_scores(
+    live: list[QueryTerm], stats: CorpusStats, params: BM25Parameters, highest: int
+) -> npt.NDArray[np.float64]:
+    """Each paragraph's BM25 score, indexed by paragraph id, summed term by term in the question's order."""
+    k1, b = params.k1, params.b
+    length_factor, constant = k1 * b / stats.average_length, k1 * (1 - b)
+    scores = np.zeros(highest + 1)
+    for term in live:
+        numerator = term.idf * (k1 + 1)
+        for part in term.parts:
+            # rank-bm25's idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))), constants folded,
+            # in place to spare temporaries; np.add.at is the fastest unbuffered scatter.
+            tf = part.tfs.astype(np.float64)
+            denominator = part.lengths * length_factor
+            denominator += constant
+            denominator += tf
+            tf *= numerator
+            tf /= denominator
+            np.add.at(scores, part.docs, tf)
+    return scores
+
+
+def _best(scores: npt.NDArray[np.float64], count: int, live: list[QueryTerm]) -> npt.NDArray[np.int64]:
+    """Ids of the `count` highest positive scores, best first, ties to the lower id.
+
+    The scores of the rarest terms' paragraphs are real scores, so the count-th best of them is a floor
+    for the count-th best overall: one comparison over the array then leaves a handful of candidates.
+    """
+    floor = 0.0
+    sample: list[npt.NDArray[np.uint32]] = []
+    for term in sorted(live, key=len):
+        sample.extend(part.docs[:_SAMPLE] for part in term.parts)
+        probe = scores[np.unique(np.concatenate(sample))]
+        probe = probe[probe > 0]
+        if probe.size >= count:
+            floor = float(np.partition(probe, probe.size - count)[probe.size - count])
+            break
+    candidates = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores)
+    order = np.lexsort((candidates, -scores[candidates]))[:count]
+    return candidates[order].astype(np.int64)
+
+
+_SAMPLE = 4096
+"""How many postings of a term the floor for the winners is taken from (any real scores will do)."""
+
+
+def _coverage(ids: npt.NDArray[np.int64], live: list[QueryTerm]) -> npt.NDArray[np.float64]:
+    """The summed weight of the distinct question terms each paragraph holds, by binary search."""
+    coverage = np.zeros(len(ids))
+    if not ids.size:
+        return coverage
+    for term in live:
+        if not term.weight:
+            continue
+        for part in term.parts:
+            if not len(part):
+                continue
+            at = np.minimum(np.searchsorted(part.docs, ids), len(part) - 1)
+            coverage += term.weight * (part.docs[at] == ids)
+    return coverage

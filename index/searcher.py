@@ -20,11 +20,10 @@ from index.postings import PostingList
 from index.ranking import (
     BM25Parameters,
     CorpusStats,
-    ScoredParagraphs,
+    QueryTerm,
     average_idf_from_histogram,
-    score,
+    rank,
     term_idf,
-    top,
 )
 from index.tokenizer import Tokenizer
 
@@ -42,7 +41,6 @@ class StoredPassage:
     outlet: str | None
     published: str | None
     paragraphs: int
-    sentence_ends: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -109,28 +107,28 @@ class Searcher:
             term: _coverage_weight(dfs.get(ids.get(term, -1), 0), stats.paragraphs) for term in distinct
         }
         postings = {term: self._postings(term_id, view) for term, term_id in ids.items()}
-        query: list[tuple[float, float, PostingList]] = []
+        query: list[QueryTerm] = []
         seen: set[str] = set()
         for term in terms:
             if term not in postings:
                 continue
-            df = dfs.get(ids[term], 0)
             weight = 0.0 if term in seen else weights[term]
             seen.add(term)
-            query.append((term_idf(df, stats, self._params), weight, postings[term]))
-        scored = score(query, stats, self._params)
-        dead = self._tombstones(view)
-        order = top(scored, skip + top_k, exclude=dead)[skip:]
+            idf = term_idf(dfs.get(ids[term], 0), stats, self._params)
+            query.append(QueryTerm(idf, weight, postings[term]))
+        ranking = rank(query, stats, self._params, skip + top_k, self._tombstones(view))
         total_weight = sum(weights.values()) or 1.0
-        rows = self._passages([int(scored.ids[i]) for i in order])
+        winners = [int(paragraph_id) for paragraph_id in ranking.ids[skip:]]
+        rows = self._passages(winners)
         hits = tuple(
-            Hit(rows[int(scored.ids[i])], float(scored.scores[i]), float(scored.coverage[i]) / total_weight)
-            for i in order
-            if int(scored.ids[i]) in rows
+            Hit(rows[paragraph_id], float(score), float(coverage) / total_weight)
+            for paragraph_id, score, coverage in zip(
+                winners, ranking.scores[skip:], ranking.coverage[skip:], strict=True
+            )
+            if paragraph_id in rows
         )
-        matched = _count_live(scored, dead)
         known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
-        return SearchResult(terms, weights, known, hits, matched, stats.paragraphs)
+        return SearchResult(terms, weights, known, hits, ranking.matched, stats.paragraphs)
 
     # -- statistics of a view ----------------------------------------------------------------------
 
@@ -194,16 +192,14 @@ class Searcher:
         ).fetchall()
         return {int(term_id): int(df) for term_id, df in rows}
 
-    def _postings(self, term_id: int, view: tuple[str, ...]) -> PostingList:
+    def _postings(self, term_id: int, view: tuple[str, ...]) -> tuple[PostingList, ...]:
         rows = self._conn.execute(
             "SELECT docs, tfs, lengths FROM postings"
             f" WHERE term_id = ? AND scope IN ({','.join('?' * len(view))})"
             " ORDER BY segment_id",
             [term_id, *view],
         ).fetchall()
-        if not rows:
-            return PostingList.from_blobs(b"", b"", b"")
-        return PostingList.concatenate([PostingList.from_blobs(*row) for row in rows])
+        return tuple(PostingList.from_blobs(*row) for row in rows)
 
     def _tombstones(self, view: tuple[str, ...]) -> np.ndarray:
         rows = self._conn.execute(
@@ -215,8 +211,7 @@ class Searcher:
         if not paragraph_ids:
             return {}
         rows = self._conn.execute(
-            "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs,"
-            " p.sentences"
+            "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs"
             " FROM paragraphs p JOIN sources s ON s.id = p.source_id"
             f" WHERE p.id IN ({','.join('?' * len(paragraph_ids))})",
             paragraph_ids,
@@ -232,9 +227,8 @@ class Searcher:
                 outlet,
                 published,
                 count,
-                _offsets(ends),
             )
-            for paragraph_id, text, position, source_id, title, url, outlet, published, count, ends in rows
+            for paragraph_id, text, position, source_id, title, url, outlet, published, count in rows
         }
 
 
@@ -245,7 +239,3 @@ def _coverage_weight(df: int, paragraphs: int) -> float:
 
 def _offsets(stored: str) -> tuple[int, ...]:
     return tuple(int(offset) for offset in stored.split(",")) if stored else ()
-
-
-def _count_live(scored: ScoredParagraphs, dead: np.ndarray) -> int:
-    return int(np.count_nonzero(scored.live(dead)))

@@ -91,7 +91,8 @@ def rewrite_segments(
 def _merged_row(
     term_id: int, segment_id: int, scope: str, parts: list[PostingList], dead: npt.NDArray[np.uint32]
 ) -> list[_Row]:
-    merged = PostingList.concatenate(parts).without(dead)
+    # Segments are not merged in id order (a big old one may join a small new one): sort the union.
+    merged = PostingList.concatenate(parts).without(dead).in_order()
     if not len(merged):
         return []
     return [(term_id, segment_id, scope, *merged.to_blobs())]
