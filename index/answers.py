@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
 
 from index.models import Answer, Citation, Passage
 from index.searcher import Hit, SearchResult
@@ -26,7 +25,7 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(\s+)(?=[\"'“‘(\[]?[A-Z0
 
 
 def sentence_ends(text: str) -> list[int]:
-    """The offset where each sentence of a paragraph ends (stored with the paragraph at indexing)."""
+    """The offset where each sentence of a paragraph ends."""
     return [end for _, end in sentence_spans(text)]
 
 
@@ -71,7 +70,7 @@ def _passage(rank: int, hit: Hit, matcher: SentenceMatcher) -> Passage:
         rank=rank,
         score=hit.score,
         text=stored.text,
-        highlight=matcher.best_sentence(stored.text, stored.sentence_ends),
+        highlight=matcher.best_sentence(stored.text),
         paragraph=stored.position,
         paragraphs=stored.paragraphs,
         source=citation,
@@ -85,8 +84,8 @@ class SentenceMatcher:
 
     Tokenizing every sentence of a hundred results would cost about a millisecond each. Instead each term
     is looked for with `str.find` as a word prefix of the lower-cased paragraph (Snowball stems are prefixes
-    of their words, but for a final "i" standing for "y"), and sentence boundaries come from the index,
-    computed once when the paragraph was stored.
+    of their words, but for a final "i" standing for "y"), and the sentences are told apart by their ends
+    alone: only the few paragraphs shown are split, never the whole index.
     """
 
     def __init__(self, term_weights: dict[str, float]) -> None:
@@ -101,9 +100,9 @@ class SentenceMatcher:
                 needle = term[:-1] if len(term) > 3 and term.endswith("i") else term
                 self._needles.append((needle, term, weight))
 
-    def best_sentence(self, text: str, sentence_ends: Sequence[int]) -> str:
+    def best_sentence(self, text: str) -> str:
         """The sentence holding the most of the question's weight; the first one on a tie."""
-        ends = list(sentence_ends) or [len(text)]
+        ends = sentence_ends(text) or [len(text)]
         found: list[dict[str, float]] = [{} for _ in ends]
         lower = text.lower()
         for needle, term, weight in self._needles:

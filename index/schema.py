@@ -14,9 +14,10 @@ from pathlib import Path
 import sqlite_utils
 
 from index.errors import DatabaseError
+from index.postings import PostingList
 
 APPLICATION_ID = 0x53544259  # "STBY": marks the file as storybot's in its header (PRAGMA application_id)
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA_V1 = """
@@ -154,8 +155,27 @@ def _migrate_to_v3(conn: sqlite3.Connection) -> None:
     _run_script(conn, _V3_SEGMENT_INDEX)
 
 
+def _migrate_to_v4(conn: sqlite3.Connection) -> None:
+    """v4: each posting list in ascending paragraph order; sentence ends no longer stored.
+
+    A question now finds its winners' coverage by binary search in the lists, and a merge of segments not
+    in id order could leave a list out of order: those are sorted here, once. Sentence ends are found when
+    a passage is shown; the column goes where SQLite can drop columns (3.35) and is left empty elsewhere.
+    """
+    if sqlite3.sqlite_version_info >= (3, 35, 0):
+        conn.execute("ALTER TABLE paragraphs DROP COLUMN sentences")
+    rows = conn.execute("SELECT rowid, docs, tfs, lengths FROM postings").fetchall()
+    reordered = []
+    for rowid, docs, tfs, lengths in rows:
+        stored = PostingList.from_blobs(docs, tfs, lengths)
+        ordered = stored.in_order()
+        if ordered is not stored:
+            reordered.append((*ordered.to_blobs(), rowid))
+    conn.executemany("UPDATE postings SET docs = ?, tfs = ?, lengths = ? WHERE rowid = ?", reordered)
+
+
 # Each migration takes the database from version N to N + 1; index i migrates from i + 1 to i + 2.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_v2, _migrate_to_v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_v2, _migrate_to_v3, _migrate_to_v4]
 
 
 def connect(path: Path | str, *, create: bool = True) -> sqlite3.Connection:

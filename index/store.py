@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from index.answers import sentence_ends
 from index.models import Article, SourceRecord
 from index.postings import PostingList, SegmentBuilder
 from index.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
@@ -221,11 +220,10 @@ class IndexWriter:
             paragraph_id = first_id + offset
             builder.add(paragraph_id, terms)
             text = article.paragraphs[offset]
-            ends = ",".join(map(str, sentence_ends(text)))
-            rows.append((paragraph_id, source_id, offset + 1, text, len(terms), segment_id, ends))
+            rows.append((paragraph_id, source_id, offset + 1, text, len(terms), segment_id))
         self._conn.executemany(
-            "INSERT INTO paragraphs (id, source_id, position, text, length, segment_id, sentences)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO paragraphs (id, source_id, position, text, length, segment_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
 

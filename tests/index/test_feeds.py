@@ -373,7 +373,7 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
         assert feed.title == "Example"
 
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     indexes = {row[1] for row in check.execute("PRAGMA index_list(paragraphs)")}
     assert "paragraphs_segment" in indexes  # version 3
     check.close()
