@@ -29,6 +29,7 @@ from index.models import (
     SourceRecord,
     Usage,
 )
+from index.parallel import TermsPool
 from index.ranking import BM25Parameters
 from index.readers import read_path, read_text_source
 from index.schema import SCHEMA_VERSION, connect
@@ -88,12 +89,15 @@ class StoryIndex:
         params: BM25Parameters | None = None,
         with_builtin_story: bool = True,
         loader: Loader = load_origin,
+        workers: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.params = params or BM25Parameters()
         self.tokenizer = Tokenizer()
         self.loader = loader
         """How `reindex` reads an origin again; a front-end that can fetch links installs one that does."""
+        # Big batches are tokenized by `workers` processes (default: the cores, up to 4; 1: none).
+        self._terms_pool = TermsPool(workers)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -163,8 +167,10 @@ class StoryIndex:
         conn = self._connection()
         with write_transaction(conn):
             writer = IndexWriter(conn, self.tokenizer)
+            prepared = self._terms_pool.terms(articles) if self._terms_pool.worth_it(articles) else None
             for article in articles:
-                status, record = writer.upsert(_placed(conn, article, scope), scope)
+                terms = next(prepared) if prepared is not None else None
+                status, record = writer.upsert(_placed(conn, article, scope), scope, terms)
                 outcome[status].append(record)
             writer.merge_small_segments(scope)
         return AddReport(tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]))
@@ -322,7 +328,8 @@ class StoryIndex:
         )
 
     def close(self) -> None:
-        """Close every connection this object opened (each thread's)."""
+        """Close every connection this object opened (each thread's), and stop any tokenizing workers."""
+        self._terms_pool.close()
         with self._lock:
             for conn in self._connections:
                 conn.close()

@@ -83,6 +83,8 @@ class SegmentBuilder:
     def __init__(self) -> None:
         self._numbers: dict[str, int] = {}
         self._tokens: list[int] = []
+        self._blocks: list[npt.NDArray[np.int64]] = []  # term numbers added in bulk; `_tokens` follows them
+        self._remaps: list[tuple[list[str], npt.NDArray[np.int64]]] = []  # a worker's numbers to ours
         self._doc_ids: list[int] = []
         self._lengths: list[int] = []
         self._built: dict[str, PostingList] | None = None
@@ -104,6 +106,43 @@ class SegmentBuilder:
         self.paragraphs += 1
         self.tokens += len(terms)
 
+    def add_numbered(
+        self,
+        first_doc_id: int,
+        vocabulary: list[str],
+        tokens: npt.NDArray[np.int32],
+        lengths: npt.NDArray[np.int64],
+    ) -> None:
+        """Record consecutive paragraphs whose terms come as numbers into `vocabulary` (from a worker).
+
+        A vocabulary only grows, and its numbers never change: each one's translation to our numbers is
+        kept and extended.
+        """
+        remap = self._remap_for(vocabulary)
+        if self._tokens:
+            self._blocks.append(np.asarray(self._tokens, dtype=np.int64))
+            self._tokens = []
+        self._blocks.append(remap[tokens])
+        self._built = None
+        self._doc_ids.extend(range(first_doc_id, first_doc_id + len(lengths)))
+        self._lengths.extend(lengths.tolist())
+        self.paragraphs += len(lengths)
+        self.tokens += int(lengths.sum())
+
+    def _remap_for(self, vocabulary: list[str]) -> npt.NDArray[np.int64]:
+        index = next((i for i, (known, _) in enumerate(self._remaps) if known is vocabulary), None)
+        if index is None:
+            index = len(self._remaps)
+            self._remaps.append((vocabulary, np.zeros(0, dtype=np.int64)))
+        remap = self._remaps[index][1]
+        if len(remap) < len(vocabulary):
+            numbers = self._numbers
+            new = vocabulary[len(remap) :]
+            tail = np.fromiter((numbers.setdefault(term, len(numbers)) for term in new), np.int64, len(new))
+            remap = np.concatenate((remap, tail))
+            self._remaps[index] = (vocabulary, remap)
+        return remap
+
     def posting_lists(self) -> dict[str, PostingList]:
         """The batch's posting lists, paragraphs in ascending id order within each."""
         if self._built is None:
@@ -115,12 +154,13 @@ class SegmentBuilder:
         return {term: len(postings) for term, postings in self.posting_lists().items()}
 
     def _build(self) -> dict[str, PostingList]:
-        if not self._tokens:
+        if not self.tokens:
             return {}
         lengths = np.asarray(self._lengths, dtype=np.int64)
         rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        column = np.concatenate([*self._blocks, np.asarray(self._tokens, dtype=np.int64)])
         # One key per token, ordered by term then paragraph; equal keys are repeats of a term in a paragraph.
-        token_keys = np.asarray(self._tokens, dtype=np.int64) * len(lengths) + rows
+        token_keys = column * len(lengths) + rows
         keys, tfs = np.unique(token_keys, return_counts=True)
         terms, rows = np.divmod(keys, len(lengths))
         docs = np.asarray(self._doc_ids, dtype=DOC_DTYPE)[rows]

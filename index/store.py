@@ -16,11 +16,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from index.models import Article, SourceRecord
 from index.postings import PostingList, SegmentBuilder
 from index.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
 from index.tokenizer import Tokenizer
+
+if TYPE_CHECKING:  # index.parallel imports this module
+    from index.parallel import ArticleTerms
 
 TITLE_WEIGHT = 2
 """How many times an article's title terms count in its first paragraph (measured; see the README)."""
@@ -104,9 +108,14 @@ class IndexWriter:
         ).fetchall()
         return [_source_from_row(row) for row in rows]
 
-    def upsert(self, article: Article, scope: str) -> tuple[str, SourceRecord]:
-        """Store an article: ("added" | "updated" | "unchanged", the stored source)."""
-        digest = content_hash(article)
+    def upsert(
+        self, article: Article, scope: str, terms: ArticleTerms | None = None
+    ) -> tuple[str, SourceRecord]:
+        """Store an article: ("added" | "updated" | "unchanged", the stored source).
+
+        `terms` are the article's terms when a worker tokenized it already (see `index.parallel`).
+        """
+        digest = terms.content_hash if terms is not None else content_hash(article)
         existing = self._existing_for(article)
         fetched_at = now()  # the article was just read successfully, whatever follows
         if existing and existing.content_hash == digest and existing.scope == scope:
@@ -140,7 +149,7 @@ class IndexWriter:
                 fetched_at,
             ),
         )
-        self._index_paragraphs(source_id, scope, article)
+        self._index_paragraphs(source_id, scope, article, terms)
         stored = SourceRecord(
             id=source_id,
             title=article.title,
@@ -210,17 +219,26 @@ class IndexWriter:
 
     # -- paragraphs and postings -------------------------------------------------------------------
 
-    def _index_paragraphs(self, source_id: str, scope: str, article: Article) -> None:
+    def _index_paragraphs(
+        self, source_id: str, scope: str, article: Article, terms: ArticleTerms | None
+    ) -> None:
         if scope not in self._pending:
             self._pending[scope] = (self._new_segment(scope, 0), SegmentBuilder())
         segment_id, builder = self._pending[scope]
         first_id = self._reserve_paragraph_ids(len(article.paragraphs))
-        rows = []
-        for offset, terms in enumerate(paragraph_terms(self._tokenizer, article.title, article.paragraphs)):
-            paragraph_id = first_id + offset
-            builder.add(paragraph_id, terms)
-            text = article.paragraphs[offset]
-            rows.append((paragraph_id, source_id, offset + 1, text, len(terms), segment_id))
+        if terms is None:
+            lengths = []
+            all_terms = paragraph_terms(self._tokenizer, article.title, article.paragraphs)
+            for offset, words in enumerate(all_terms):
+                builder.add(first_id + offset, words)
+                lengths.append(len(words))
+        else:
+            builder.add_numbered(first_id, terms.vocabulary, terms.tokens, terms.lengths)
+            lengths = terms.lengths.tolist()
+        rows = [
+            (first_id + offset, source_id, offset + 1, text, length, segment_id)
+            for offset, (text, length) in enumerate(zip(article.paragraphs, lengths, strict=True))
+        ]
         self._conn.executemany(
             "INSERT INTO paragraphs (id, source_id, position, text, length, segment_id)"
             " VALUES (?, ?, ?, ?, ?, ?)",

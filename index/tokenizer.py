@@ -35,7 +35,7 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 
 # Characters that Unicode treats as quotes or dashes but NFKC leaves alone.
-_PUNCTUATION_MAP = str.maketrans(
+_PUNCTUATION = tuple(
     {
         "\u2018": "'",
         "\u2019": "'",
@@ -59,7 +59,7 @@ _PUNCTUATION_MAP = str.maketrans(
         "\u200d": "",
         "\u2060": "",
         "\ufeff": "",
-    }
+    }.items()
 )
 
 # A word: letters and digits, with inner apostrophes, hyphens and (for numbers) separators.
@@ -103,6 +103,20 @@ class Tokenizer:
                 if known[index] is None:
                     known[index] = cache[piece] = tuple(self._terms_of_piece(piece, with_parts=not for_query))
         return list(chain.from_iterable(known))  # type: ignore[arg-type]
+
+    def pieces(self, text: str) -> list[str]:
+        """The white-space pieces of the normalised text, whose terms `piece_terms` gives."""
+        return _plain(text).split()
+
+    def piece_terms(self, piece: str) -> tuple[str, ...]:
+        """The terms of one of a paragraph's `pieces`, glued parts included: `tokenize` piece by piece."""
+        cache = self._cache[False]
+        found = cache.get(piece)
+        if found is None:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            found = cache[piece] = tuple(self._terms_of_piece(piece, with_parts=True))
+        return found
 
     def named_terms(self, question: str) -> dict[str, str]:
         """Terms of the names a question mentions (capitalised words inside a sentence), with the word.
@@ -172,7 +186,10 @@ def _plain(text: str) -> str:
     """`text` after Unicode normalisation, quotes and dashes unified and accents stripped; case is kept."""
     if text.isascii():
         return text.replace("`", "'")
-    normal = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
+    normal = unicodedata.normalize("NFKC", text)
+    for char, replacement in _PUNCTUATION:  # a scan per character beats str.translate's per-character calls
+        if char in normal:
+            normal = normal.replace(char, replacement)
     if normal.isascii():  # curly quotes and dashes were the only non-ASCII characters
         return normal
     # Strip accents so "café" meets "cafe"; NFKD splits a letter from its combining marks.
