@@ -41,6 +41,7 @@ from benchmarks.scale_report import (
     profile_section,
     size_table,
 )
+from benchmarks.scale_storybot import BATCH_ARTICLES
 from benchmarks.scale_targets import evaluate_targets
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -110,7 +111,9 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     ours: dict[str, Any] = {}
     ours["ingest"] = _attempt(
         f"{size:,}: storybot ingest",
-        lambda: run_worker("scale_storybot", "ingest", ["--db", str(db), "--corpus", str(corpus)]),
+        lambda: run_worker(
+            "scale_storybot", "ingest", ["--db", str(db), "--corpus", str(corpus), "--batch", str(args.batch)]
+        ),
     )
     if "skipped" in ours["ingest"]:
         return {"storybot": ours}
@@ -206,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--questions", type=int, default=300, help="SciFact claims asked, the same for all")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--check", type=int, default=20, help="questions checked against rank-bm25")
+    parser.add_argument(
+        "--batch", type=int, default=BATCH_ARTICLES, help="articles per add_articles call when ingesting"
+    )
     parser.add_argument("--peers", nargs="*", default=["rank-bm25", "bm25s", "fts5"])
     parser.add_argument("--profile-at", type=int, help="size to profile storybot at (default: the largest)")
     parser.add_argument("--json", type=Path, default=RESULTS / "scale.json")

@@ -148,6 +148,7 @@ def _storybot_rows(ours: dict[str, Any], figures: dict[str, Any]) -> list[str]:
     same = figure(figures, "rank-bm25", "same_answers") or {}
     mismatches = same.get("mismatches")
     rows = [
+        ("ingest: articles per `add_articles` call", _number(figure(ours, "ingest", "batch_articles"), 0)),
         ("ingest process peak RSS (MiB)", _number(figure(ours, "ingest", "peak_rss_mb"), 0)),
         (
             "process start and imports alone, `storybot --version` (s)",
