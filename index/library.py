@@ -115,9 +115,9 @@ class StoryIndex:
         """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
         text = validate_question(question)
         conn = self._connection()
-        cache = getattr(self._local, "stats_cache", None)
+        cache = getattr(self._local, "view_cache", None)
         if cache is None:
-            cache = self._local.stats_cache = {}
+            cache = self._local.view_cache = {}
         result = Searcher(conn, self.tokenizer, self.params, cache).search(text, top, scopes, skip=skip)
         return compose(text, result)
 

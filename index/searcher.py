@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from index.models import SHARED_SCOPE
 from index.postings import PostingList
@@ -67,6 +68,10 @@ class SearchResult:
     """Names the question mentions that no paragraph of the view holds ("France")."""
 
 
+ViewCacheEntry = tuple[tuple[int, int], CorpusStats, npt.NDArray[np.int64]]
+"""A view's (version, statistics, removed paragraph ids), as `Searcher` caches them."""
+
+
 class Searcher:
     """Ranks paragraphs for questions; one per thread, since it holds a SQLite connection."""
 
@@ -75,13 +80,14 @@ class Searcher:
         conn: sqlite3.Connection,
         tokenizer: Tokenizer,
         params: BM25Parameters,
-        stats_cache: dict[tuple[str, ...], tuple[tuple[int, int], CorpusStats]] | None = None,
+        cache: dict[tuple[str, ...], ViewCacheEntry] | None = None,
     ) -> None:
         self._conn = conn
         self._tokenizer = tokenizer
         self._params = params
-        # A view's statistics change only when some connection commits: cached per (data_version, own writes).
-        self._stats_cache = {} if stats_cache is None else stats_cache
+        # What a view's questions share changes only when some connection commits: it is cached per
+        # (data_version, own writes), for this thread's connection.
+        self._cache = {} if cache is None else cache
 
     def search(
         self, question: str, top_k: int, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
@@ -99,24 +105,23 @@ class Searcher:
         return replace(result, unknown_names=unknown)
 
     def _search(self, terms: tuple[str, ...], view: tuple[str, ...], top_k: int, skip: int) -> SearchResult:
-        stats = self._corpus_stats(view)
+        stats, dead = self._view_state(view)
         distinct = list(dict.fromkeys(terms))
-        ids = self._term_ids(distinct)
-        dfs = self._document_frequencies(list(ids.values()), view)
+        ids, dfs = self._terms(distinct, view)
         weights = {
             term: _coverage_weight(dfs.get(ids.get(term, -1), 0), stats.paragraphs) for term in distinct
         }
-        postings = {term: self._postings(term_id, view) for term, term_id in ids.items()}
+        postings = self._postings(list(ids.values()), view)
         query: list[QueryTerm] = []
         seen: set[str] = set()
         for term in terms:
-            if term not in postings:
+            if term not in ids:
                 continue
             weight = 0.0 if term in seen else weights[term]
             seen.add(term)
             idf = term_idf(dfs.get(ids[term], 0), stats, self._params)
-            query.append(QueryTerm(idf, weight, postings[term]))
-        ranking = rank(query, stats, self._params, skip + top_k, self._tombstones(view))
+            query.append(QueryTerm(idf, weight, postings.get(ids[term], ())))
+        ranking = rank(query, stats, self._params, skip + top_k, dead)
         total_weight = sum(weights.values()) or 1.0
         winners = [int(paragraph_id) for paragraph_id in ranking.ids[skip:]]
         rows = self._passages(winners)
@@ -132,14 +137,15 @@ class Searcher:
 
     # -- statistics of a view ----------------------------------------------------------------------
 
-    def _corpus_stats(self, view: tuple[str, ...]) -> CorpusStats:
+    def _view_state(self, view: tuple[str, ...]) -> tuple[CorpusStats, npt.NDArray[np.int64]]:
+        """The view's statistics and removed paragraphs: they change only when some connection commits."""
         version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._conn.total_changes)
-        cached = self._stats_cache.get(view)
+        cached = self._cache.get(view)
         if cached is not None and cached[0] == version:
-            return cached[1]
-        stats = self._read_corpus_stats(view)
-        self._stats_cache[view] = (version, stats)
-        return stats
+            return cached[1], cached[2]
+        stats, dead = self._read_corpus_stats(view), self._tombstones(view)
+        self._cache[view] = (version, stats, dead)
+        return stats, dead
 
     def _read_corpus_stats(self, view: tuple[str, ...]) -> CorpusStats:
         marks = ",".join("?" * len(view))
@@ -174,32 +180,32 @@ class Searcher:
                 histogram[base_df + other_df] += 1
         return average_idf_from_histogram(histogram.items(), paragraphs)
 
-    def _term_ids(self, terms: list[str]) -> dict[str, int]:
+    def _terms(self, terms: list[str], view: tuple[str, ...]) -> tuple[dict[str, int], dict[int, int]]:
+        """The ids of the terms the index knows, and their document frequency in the view, in one read."""
         if not terms:
-            return {}
-        marks = ",".join("?" * len(terms))
-        return dict(
-            self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", terms).fetchall()
-        )
+            return {}, {}
+        rows = self._conn.execute(
+            "SELECT t.term, t.id, COALESCE(SUM(s.df), 0) FROM terms t"
+            f" LEFT JOIN term_stats s ON s.term_id = t.id AND s.scope IN ({','.join('?' * len(view))})"
+            f" WHERE t.term IN ({','.join('?' * len(terms))}) GROUP BY t.id",
+            [*view, *terms],
+        ).fetchall()
+        return {term: term_id for term, term_id, _ in rows}, {term_id: df for _, term_id, df in rows if df}
 
-    def _document_frequencies(self, term_ids: list[int], view: tuple[str, ...]) -> dict[int, int]:
+    def _postings(self, term_ids: list[int], view: tuple[str, ...]) -> dict[int, tuple[PostingList, ...]]:
+        """Each term's posting lists in the view, one per segment, read in one statement."""
         if not term_ids:
             return {}
         rows = self._conn.execute(
-            f"SELECT term_id, SUM(df) FROM term_stats WHERE term_id IN ({','.join('?' * len(term_ids))})"
-            f" AND scope IN ({','.join('?' * len(view))}) GROUP BY term_id",
+            "SELECT term_id, docs, tfs, lengths FROM postings"
+            f" WHERE term_id IN ({','.join('?' * len(term_ids))}) AND scope IN ({','.join('?' * len(view))})"
+            " ORDER BY term_id, segment_id",
             [*term_ids, *view],
         ).fetchall()
-        return {int(term_id): int(df) for term_id, df in rows}
-
-    def _postings(self, term_id: int, view: tuple[str, ...]) -> tuple[PostingList, ...]:
-        rows = self._conn.execute(
-            "SELECT docs, tfs, lengths FROM postings"
-            f" WHERE term_id = ? AND scope IN ({','.join('?' * len(view))})"
-            " ORDER BY segment_id",
-            [term_id, *view],
-        ).fetchall()
-        return tuple(PostingList.from_blobs(*row) for row in rows)
+        lists: dict[int, list[PostingList]] = {}
+        for term_id, docs, tfs, lengths in rows:
+            lists.setdefault(term_id, []).append(PostingList.from_blobs(docs, tfs, lengths))
+        return {term_id: tuple(parts) for term_id, parts in lists.items()}
 
     def _tombstones(self, view: tuple[str, ...]) -> np.ndarray:
         rows = self._conn.execute(
