@@ -80,6 +80,8 @@ class IndexWriter:
         self._tokenizer = tokenizer
         # New paragraphs of a batch go into one segment per scope, written by `flush`.
         self._pending: dict[str, tuple[int, SegmentBuilder]] = {}
+        # Term ids looked up or made in this transaction (terms are never deleted, and a flush asks twice).
+        self._known_terms: dict[str, int] = {}
         self._next_paragraph_id: int | None = None
         self._added = 0  # paragraphs this writer added: the measure of how much merging it may do
 
@@ -116,7 +118,7 @@ class IndexWriter:
         `terms` are the article's terms when a worker tokenized it already (see `index.parallel`).
         """
         digest = terms.content_hash if terms is not None else content_hash(article)
-        existing = self._existing_for(article)
+        existing, id_taken = self._existing_for(article)
         fetched_at = now()  # the article was just read successfully, whatever follows
         if existing and existing.content_hash == digest and existing.scope == scope:
             self._conn.execute(
@@ -124,11 +126,14 @@ class IndexWriter:
                 (fetched_at, existing.id),
             )
             return "unchanged", replace(existing, status="ok", error=None, fetched_at=fetched_at)
-        added_at = existing.added_at if existing else now()
-        source_id = existing.id if existing else self._free_id(article.source_id)
+        added_at = existing.added_at if existing else fetched_at
+        if existing:
+            source_id = existing.id
+        else:
+            source_id = self._free_id(article.source_id) if id_taken else article.source_id
         if existing:
             self.remove(existing.id)
-        updated_at = now()
+        updated_at = fetched_at
         self._conn.execute(
             "INSERT INTO sources (id, scope, title, url, outlet, author, published, origin, content_hash,"
             " paragraphs, added_at, updated_at, status, fetched_at)"
@@ -196,10 +201,11 @@ class IndexWriter:
         self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
         return True
 
-    def _existing_for(self, article: Article) -> SourceRecord | None:
+    def _existing_for(self, article: Article) -> tuple[SourceRecord | None, bool]:
+        """The stored copy of the article, if any, and whether its id is taken (by it or another source)."""
         same_id = self.find_source(article.source_id)
         if same_id is not None and same_id.origin == article.origin:
-            return same_id
+            return same_id, True
         # The id may have been suffixed ("story-2") when another origin held it first: a range on the
         # (origin, id) index finds it without scanning the other articles of a big JSONL file.
         prefix = article.source_id + "-"
@@ -208,7 +214,7 @@ class IndexWriter:
             " WHERE origin = ? AND id >= ? AND id < ? ORDER BY id LIMIT 1",
             (article.origin, prefix, prefix + "\U0010ffff"),
         ).fetchone()
-        return _source_from_row(row) if row else None
+        return (_source_from_row(row) if row else None), same_id is not None
 
     def _free_id(self, wanted: str) -> str:
         candidate, counter = wanted, 1
@@ -239,6 +245,7 @@ class IndexWriter:
             (first_id + offset, source_id, offset + 1, text, length, segment_id)
             for offset, (text, length) in enumerate(zip(article.paragraphs, lengths, strict=True))
         ]
+        # Written now, not at `flush`: while the writer stores, the workers tokenize what comes next.
         self._conn.executemany(
             "INSERT INTO paragraphs (id, source_id, position, text, length, segment_id)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -289,8 +296,9 @@ class IndexWriter:
 
     def term_ids(self, terms: Iterable[str], *, create: bool) -> dict[str, int]:
         """Map terms to their ids, creating the missing ones when `create` is set."""
-        wanted = list(dict.fromkeys(terms))
-        found: dict[str, int] = {}
+        known = self._known_terms
+        found = {term: known[term] for term in dict.fromkeys(terms) if term in known}
+        wanted = [term for term in dict.fromkeys(terms) if term not in found]
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -306,6 +314,7 @@ class IndexWriter:
                 "INSERT INTO terms (id, term) VALUES (?, ?)", [(i, t) for t, i in new_ids.items()]
             )
             found.update(new_ids)
+        known.update(found)
         return found
 
     # -- statistics --------------------------------------------------------------------------------
