@@ -1,11 +1,11 @@
 """Tokenizing a big batch of articles in worker processes, while the writer stores the articles done so far.
 
 Tokenizing is most of what indexing costs, and it is Python: one process uses one core. For a batch of at
-least `MIN_PARAGRAPHS` paragraphs, chunks of articles go to worker processes, which send back each chunk's
-terms as numbers into the chunk's own vocabulary (compact to send, and ready for the segment builder),
-in the order of the articles. Small adds (an article from Discord) stay in the calling process, where
-starting workers would cost more than it saves. The terms are the same either way: the workers run the
-same tokenizer on the same text.
+least `MIN_PARAGRAPHS` paragraphs, chunks of articles go to worker processes. A worker cuts each text into
+white-space pieces and sends back one number per piece, with the terms of the pieces it has not sent
+before; the writer expands pieces into term numbers with numpy and hands them to the segment builder.
+Small adds (an article from Discord) stay in the calling process, where starting workers would cost more
+than it saves. The terms are the same either way: the workers run the same tokenizer on the same text.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import functools
 import itertools
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -36,32 +36,28 @@ CHUNK_PARAGRAPHS = 3_000
 
 @dataclass(frozen=True)
 class ChunkTerms:
-    """The terms of a run of articles, each a number into the vocabulary of the worker that read them.
+    """A run of articles as a worker read them: white-space pieces, each a number in the worker's tables.
 
-    A worker numbers terms for as long as it lives, and sends only the terms new since its last chunk
-    (`new_terms`, numbered from `first_new`): the vocabulary crosses the process boundary once.
+    A worker keeps numbering terms and pieces for as long as it lives, and sends only what is new since
+    its last chunk: the terms (`new_terms`, numbered from `first_term`) and the pieces' terms (the pieces
+    numbered from `first_piece` hold `new_piece_lengths` terms each, listed in `new_piece_terms`). A piece
+    ("cells,") comes back as one number however often it occurs; the writer expands them into terms.
     """
 
     worker: int
-    first_new: int
+    first_term: int
     new_terms: tuple[str, ...]
-    tokens: npt.NDArray[np.int32]
-    lengths: npt.NDArray[np.int64]
-    """How many terms each paragraph has, paragraph after paragraph."""
+    first_piece: int
+    new_piece_lengths: npt.NDArray[np.int64]
+    new_piece_terms: npt.NDArray[np.int32]
+    pieces: npt.NDArray[np.int32]
+    """Every piece of the chunk in text order (the title's before each first paragraph's, twice)."""
+    paragraph_pieces: npt.NDArray[np.int64]
+    """How many pieces each paragraph has, paragraph after paragraph."""
     paragraphs: tuple[int, ...]
     """How many paragraphs each article has."""
     hashes: tuple[str, ...]
     """Each article's `content_hash`, worked out here too: it reads the whole text."""
-
-    def articles(self, vocabulary: list[str]) -> Iterator[ArticleTerms]:
-        """Each article's share of the chunk, its numbers read in the worker's `vocabulary`."""
-        token_at, paragraph_at = 0, 0
-        for count, digest in zip(self.paragraphs, self.hashes, strict=True):
-            lengths = self.lengths[paragraph_at : paragraph_at + count]
-            size = int(lengths.sum())
-            yield ArticleTerms(vocabulary, self.tokens[token_at : token_at + size], lengths, digest)
-            token_at += size
-            paragraph_at += count
 
 
 @dataclass(frozen=True)
@@ -75,6 +71,44 @@ class ArticleTerms:
     content_hash: str
 
 
+class _WorkerTables:
+    """What the writer knows of one worker: its terms by number, and each piece's terms."""
+
+    def __init__(self) -> None:
+        self.vocabulary: list[str] = []
+        self.piece_lengths = np.zeros(0, dtype=np.int64)
+        self.piece_starts = np.zeros(0, dtype=np.int64)
+        self.piece_terms = np.zeros(0, dtype=np.int32)
+
+    def learn(self, chunk: ChunkTerms) -> None:
+        if chunk.first_piece == 0:  # the worker started its piece numbering afresh
+            self.piece_lengths = self.piece_starts = np.zeros(0, dtype=np.int64)
+            self.piece_terms = np.zeros(0, dtype=np.int32)
+        if len(self.vocabulary) != chunk.first_term or len(self.piece_lengths) != chunk.first_piece:
+            raise _LostTerms(f"worker {chunk.worker} sent a chunk out of step")
+        self.vocabulary.extend(chunk.new_terms)
+        starts = len(self.piece_terms) + np.cumsum(chunk.new_piece_lengths) - chunk.new_piece_lengths
+        self.piece_starts = np.concatenate((self.piece_starts, starts))
+        self.piece_lengths = np.concatenate((self.piece_lengths, chunk.new_piece_lengths))
+        self.piece_terms = np.concatenate((self.piece_terms, chunk.new_piece_terms))
+
+    def articles(self, chunk: ChunkTerms) -> Iterator[ArticleTerms]:
+        """Each article's terms, the chunk's pieces expanded (in numpy, all at once)."""
+        counts = self.piece_lengths[chunk.pieces]
+        ends = np.cumsum(counts)
+        offsets = np.repeat(self.piece_starts[chunk.pieces] - (ends - counts), counts)
+        tokens = self.piece_terms[offsets + np.arange(len(offsets))]
+        term_ends = np.concatenate(([0], ends))[np.cumsum(np.concatenate(([0], chunk.paragraph_pieces)))]
+        lengths = np.diff(term_ends)
+        token_at, paragraph_at = 0, 0
+        for count, digest in zip(chunk.paragraphs, chunk.hashes, strict=True):
+            article_lengths = lengths[paragraph_at : paragraph_at + count]
+            size = int(article_lengths.sum())
+            yield ArticleTerms(self.vocabulary, tokens[token_at : token_at + size], article_lengths, digest)
+            token_at += size
+            paragraph_at += count
+
+
 class _LostTerms(Exception):
     """A worker's terms arrived out of step with what it sent before (never expected; start afresh)."""
 
@@ -85,7 +119,7 @@ class TermsPool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self._executor: ProcessPoolExecutor | None = None
-        self._vocabularies: dict[int, list[str]] = {}  # each worker's terms by number, by process id
+        self._tables: dict[int, _WorkerTables] = {}  # by process id
 
     def worth_it(self, articles: Sequence[Article]) -> bool:
         """Whether a batch is big enough, and the machine has cores enough, to tokenize in workers."""
@@ -104,7 +138,7 @@ class TermsPool:
             futures = [executor.submit(chunk_terms, articles[start:end]) for start, end in _chunks(articles)]
             while futures:
                 chunk = futures.pop(0).result()
-                for terms in chunk.articles(self._vocabulary_of(chunk)):
+                for terms in self._learn(chunk).articles(chunk):
                     done += 1
                     yield terms
         except (BrokenProcessPool, _LostTerms):
@@ -115,21 +149,19 @@ class TermsPool:
             for future in futures:
                 if not future.cancel():
                     with contextlib.suppress(Exception):
-                        self._vocabulary_of(future.result())
+                        self._learn(future.result())
 
-    def _vocabulary_of(self, chunk: ChunkTerms) -> list[str]:
-        vocabulary = self._vocabularies.setdefault(chunk.worker, [])
-        if len(vocabulary) != chunk.first_new:
-            raise _LostTerms(f"worker {chunk.worker}: terms from {chunk.first_new}, not {len(vocabulary)}")
-        vocabulary.extend(chunk.new_terms)
-        return vocabulary
+    def _learn(self, chunk: ChunkTerms) -> _WorkerTables:
+        tables = self._tables.setdefault(chunk.worker, _WorkerTables())
+        tables.learn(chunk)
+        return tables
 
     def close(self) -> None:
         """Stop the workers."""
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-            self._vocabularies = {}
+            self._tables = {}
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -152,34 +184,68 @@ def _chunks(articles: Sequence[Article]) -> Iterator[tuple[int, int]]:
 
 
 class _WorkerTerms:
-    """A worker's tokenizer and its numbering of terms, kept from chunk to chunk."""
+    """A worker's tokenizer and its numbering of terms and pieces, kept from chunk to chunk."""
 
     def __init__(self) -> None:
         self.tokenizer = Tokenizer()
         self.numbers: dict[str, int] = {}
-        self.sent = 0  # how many of the numbered terms the writer has been sent
-        self._pieces: dict[str, tuple[int, ...]] = {}
+        self.terms_sent = 0
+        self.pieces: dict[str, int] = {}
+        self.pieces_sent = 0
+        self.new_pieces: list[tuple[int, ...]] = []  # the terms of the pieces numbered since the last chunk
 
-    def paragraph(self, text: str, tokens: list[int]) -> int:
-        """Append a paragraph's term numbers to `tokens`; return how many."""
-        before = len(tokens)
+    def piece_numbers(self, text: str) -> list[int]:
+        """The numbers of the text's pieces, numbering the new ones."""
         pieces = self.tokenizer.pieces(text)
-        known = list(map(self._pieces.get, pieces))
-        if None in known:
-            if len(self._pieces) > _PIECE_LIMIT:
-                self._pieces.clear()
+        found = list(map(self.pieces.get, pieces))
+        if None in found:
             for index, piece in enumerate(pieces):
-                if known[index] is None:
-                    known[index] = self._pieces[piece] = self.numbered(self.tokenizer.piece_terms(piece))
-        tokens.extend(chain.from_iterable(known))  # type: ignore[arg-type]
-        return len(tokens) - before
+                if found[index] is None:
+                    found[index] = self._number_piece(piece)
+        return found  # type: ignore[return-value]
 
-    def numbered(self, terms: Iterable[str]) -> tuple[int, ...]:
-        numbers = self.numbers
-        return tuple(numbers.setdefault(term, len(numbers)) for term in terms)
+    def _number_piece(self, piece: str) -> int:
+        number = self.pieces.get(piece)
+        if number is None:
+            numbers = self.numbers
+            terms = self.tokenizer.piece_terms(piece)
+            self.new_pieces.append(tuple(numbers.setdefault(term, len(numbers)) for term in terms))
+            number = self.pieces[piece] = len(self.pieces)
+        return number
+
+    def chunk(self, articles: Sequence[Article]) -> ChunkTerms:
+        if len(self.pieces) > _PIECE_LIMIT:  # the writer starts its table of this worker's pieces afresh
+            self.pieces.clear()
+            self.pieces_sent = 0
+        pieces: list[int] = []
+        paragraph_pieces: list[int] = []
+        for article in articles:
+            # The title counts TITLE_WEIGHT times in the first paragraph, before its own terms.
+            title = self.piece_numbers(article.title) * TITLE_WEIGHT
+            for position, text in enumerate(article.paragraphs):
+                numbers = self.piece_numbers(text)
+                if position == 0:
+                    numbers = title + numbers
+                pieces.extend(numbers)
+                paragraph_pieces.append(len(numbers))
+        chunk = ChunkTerms(
+            worker=os.getpid(),
+            first_term=self.terms_sent,
+            new_terms=tuple(itertools.islice(self.numbers, self.terms_sent, None)),
+            first_piece=self.pieces_sent,
+            new_piece_lengths=np.array([len(terms) for terms in self.new_pieces], dtype=np.int64),
+            new_piece_terms=np.fromiter(chain.from_iterable(self.new_pieces), dtype=np.int32),
+            pieces=np.array(pieces, dtype=np.int32),
+            paragraph_pieces=np.array(paragraph_pieces, dtype=np.int64),
+            paragraphs=tuple(len(article.paragraphs) for article in articles),
+            hashes=tuple(content_hash(article) for article in articles),
+        )
+        self.terms_sent, self.pieces_sent = len(self.numbers), len(self.pieces)
+        self.new_pieces = []
+        return chunk
 
 
-_PIECE_LIMIT = 500_000
+_PIECE_LIMIT = 1_000_000
 
 
 @functools.cache
@@ -188,24 +254,5 @@ def _worker_terms() -> _WorkerTerms:
 
 
 def chunk_terms(articles: Sequence[Article]) -> ChunkTerms:
-    """Tokenize articles as the writer would (`index.store.paragraph_terms`), as numbers."""
-    worker = _worker_terms()
-    tokens: list[int] = []
-    lengths: list[int] = []
-    for article in articles:
-        # The title counts TITLE_WEIGHT times in the first paragraph, before its own terms.
-        title = worker.numbered(worker.tokenizer.tokenize(article.title)) * TITLE_WEIGHT
-        for position, text in enumerate(article.paragraphs):
-            if position == 0:
-                tokens.extend(title)
-            lengths.append(worker.paragraph(text, tokens) + (len(title) if position == 0 else 0))
-    first_new, worker.sent = worker.sent, len(worker.numbers)
-    return ChunkTerms(
-        os.getpid(),
-        first_new,
-        tuple(itertools.islice(worker.numbers, first_new, None)),
-        np.array(tokens, dtype=np.int32),
-        np.array(lengths, dtype=np.int64),
-        tuple(len(article.paragraphs) for article in articles),
-        tuple(content_hash(article) for article in articles),
-    )
+    """Tokenize articles as the writer would (`index.store.paragraph_terms`), in this worker's numbers."""
+    return _worker_terms().chunk(articles)

@@ -11,6 +11,9 @@ import pytest
 
 from index import StoryIndex
 from index.models import Article
+from index.parallel import _WorkerTables, _WorkerTerms
+from index.store import content_hash, paragraph_terms
+from index.tokenizer import Tokenizer
 
 # Words that exercise the tokenizer's rules: possessives, compounds, glued words, accents, numbers, quotes.
 WORDS = [
@@ -98,3 +101,24 @@ def test_small_batches_stay_in_process(tmp_path: Path) -> None:
     with StoryIndex(tmp_path / "small.db", with_builtin_story=False, workers=2) as index:
         index.add_articles(corpus(20, seed=1))
         assert index._terms_pool._executor is None
+
+
+def test_pieces_expand_to_the_writers_terms_across_a_fresh_start_of_the_piece_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # In one process: what a worker sends, as the writer reads it back, equals `paragraph_terms`.
+    monkeypatch.setattr("index.parallel._PIECE_LIMIT", 30)  # forces the worker to number pieces afresh
+    worker, tables, tokenizer = _WorkerTerms(), _WorkerTables(), Tokenizer()
+    articles = corpus(60, seed=9)
+    restarts = 0
+    for start in range(0, len(articles), 7):
+        chunk = worker.chunk(articles[start : start + 7])
+        restarts += chunk.first_piece == 0
+        tables.learn(chunk)
+        for article, terms in zip(articles[start : start + 7], tables.articles(chunk), strict=True):
+            expected = paragraph_terms(tokenizer, article.title, article.paragraphs)
+            got = [terms.vocabulary[number] for number in terms.tokens.tolist()]
+            assert got == [term for paragraph in expected for term in paragraph]
+            assert terms.lengths.tolist() == [len(paragraph) for paragraph in expected]
+            assert terms.content_hash == content_hash(article)
+    assert restarts > 1
