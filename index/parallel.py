@@ -13,13 +13,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +25,9 @@ import numpy.typing as npt
 from index.models import Article
 from index.store import TITLE_WEIGHT, content_hash
 from index.tokenizer import Tokenizer
+
+if TYPE_CHECKING:  # imported when a pool starts: `storybot ask` never needs them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 MIN_PARAGRAPHS = 10_000
 """Below this many paragraphs in a batch, tokenizing stays in the calling process."""
@@ -131,6 +132,8 @@ class TermsPool:
         A worker that dies (killed, out of memory) costs nothing but time: the rest of the batch is
         tokenized by the caller, and the next batch starts new workers.
         """
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415 (see TYPE_CHECKING)
+
         done = 0
         futures: list[Future[ChunkTerms]] = []
         try:
@@ -165,6 +168,9 @@ class TermsPool:
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
+            import multiprocessing  # noqa: PLC0415
+            from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
             # "spawn": a forked copy of a process running threads (the bot) could inherit a held lock.
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
