@@ -9,7 +9,6 @@ the index, and every change is one SQLite transaction that readers see whole or 
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,16 +38,23 @@ def now() -> str:
 
 
 def content_hash(article: Article) -> str:
-    """A stable fingerprint of what an article says, to tell a changed source from an unchanged one."""
-    payload = [
-        article.title,
-        list(article.paragraphs),
-        article.url,
-        article.outlet,
-        article.author,
-        article.published,
+    """A stable fingerprint of what an article says, to tell a changed source from an unchanged one.
+
+    Each field is length-prefixed (None told apart from ""), so no two articles share the bytes hashed.
+    """
+    parts = [
+        *map(_hashed_field, (article.title, article.url, article.outlet, article.author, article.published)),
+        len(article.paragraphs).to_bytes(8, "little"),
+        *map(_hashed_field, article.paragraphs),
     ]
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+def _hashed_field(value: str | None) -> bytes:
+    if value is None:
+        return b"\x00"
+    data = value.encode("utf-8", "surrogatepass")
+    return b"\x01" + len(data).to_bytes(8, "little") + data
 
 
 @contextmanager

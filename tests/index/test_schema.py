@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from index import StoryIndex
+from index.library import read_builtin_story
 from index.postings import PostingList
 from index.schema import SCHEMA_VERSION
 
@@ -30,6 +31,7 @@ def as_version_3(path: Path) -> int:
     conn.execute(
         "UPDATE postings SET docs = ?, tfs = ?, lengths = ? WHERE rowid = ?", (*backwards.to_blobs(), rowid)
     )
+    conn.execute("UPDATE sources SET content_hash = 'a hash of the older kind'")
     conn.execute("PRAGMA user_version = 3")
     conn.close()
     return rowid
@@ -43,7 +45,10 @@ def test_version_3_is_migrated_to_sorted_lists_without_stored_sentences(tmp_path
 
     with StoryIndex(path) as index:
         migrated = index.ask(QUESTION)
+        again = index.add_articles(read_builtin_story())
     assert migrated == expected
+    assert [record.id for record in again.unchanged] == ["musk-twitter-ai-gpus"]  # hashed again, not changed
+    assert not again.added and not again.updated
 
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
