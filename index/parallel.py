@@ -14,6 +14,7 @@ import contextlib
 import functools
 import itertools
 import os
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -200,17 +201,19 @@ class _WorkerTerms:
         self.pieces_sent = 0
         self.new_pieces: list[tuple[int, ...]] = []  # the terms of the pieces numbered since the last chunk
 
-    def piece_numbers(self, text: str) -> list[int]:
-        """The numbers of the text's pieces, numbering the new ones."""
+    def add_pieces(self, text: str, out: array[int]) -> None:
+        """Append the numbers of the text's pieces to `out`, numbering the new ones."""
         pieces = self.tokenizer.pieces(text)
-        found = list(map(self.pieces.get, pieces))
-        if None in found:
-            for index, piece in enumerate(pieces):
-                if found[index] is None:
-                    found[index] = self._number_piece(piece)
-        return found  # type: ignore[return-value]
+        before = len(out)
+        try:
+            # The common case, every piece known, is one call in C; a None (a new piece) raises TypeError.
+            out.extend(map(self.pieces.get, pieces))  # type: ignore[arg-type]
+        except TypeError:  # a piece not numbered yet (None): undo, and go piece by piece
+            del out[before:]
+            out.extend(self._number_piece(piece) for piece in pieces)
 
     def _number_piece(self, piece: str) -> int:
+        """A piece's number, numbering it (and any new terms it holds) if it is new."""
         number = self.pieces.get(piece)
         if number is None:
             numbers = self.numbers
@@ -223,17 +226,19 @@ class _WorkerTerms:
         if len(self.pieces) > _PIECE_LIMIT:  # the writer starts its table of this worker's pieces afresh
             self.pieces.clear()
             self.pieces_sent = 0
-        pieces: list[int] = []
+        pieces = array("i")  # a C array: numpy reads it without a conversion per number
         paragraph_pieces: list[int] = []
+        title = array("i")
         for article in articles:
             # The title counts TITLE_WEIGHT times in the first paragraph, before its own terms.
-            title = self.piece_numbers(article.title) * TITLE_WEIGHT
+            del title[:]
+            self.add_pieces(article.title, title)
             for position, text in enumerate(article.paragraphs):
-                numbers = self.piece_numbers(text)
+                before = len(pieces)
                 if position == 0:
-                    numbers = title + numbers
-                pieces.extend(numbers)
-                paragraph_pieces.append(len(numbers))
+                    pieces.extend(title * TITLE_WEIGHT)
+                self.add_pieces(text, pieces)
+                paragraph_pieces.append(len(pieces) - before)
         chunk = ChunkTerms(
             worker=os.getpid(),
             first_term=self.terms_sent,
@@ -241,7 +246,7 @@ class _WorkerTerms:
             first_piece=self.pieces_sent,
             new_piece_lengths=np.array([len(terms) for terms in self.new_pieces], dtype=np.int64),
             new_piece_terms=np.fromiter(chain.from_iterable(self.new_pieces), dtype=np.int32),
-            pieces=np.array(pieces, dtype=np.int32),
+            pieces=np.frombuffer(pieces, dtype=np.int32) if pieces else np.zeros(0, dtype=np.int32),
             paragraph_pieces=np.array(paragraph_pieces, dtype=np.int64),
             paragraphs=tuple(len(article.paragraphs) for article in articles),
             hashes=tuple(content_hash(article) for article in articles),
