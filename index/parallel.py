@@ -208,9 +208,12 @@ class _WorkerTerms:
         try:
             # The common case, every piece known, is one call in C; a None (a new piece) raises TypeError.
             out.extend(map(self.pieces.get, pieces))  # type: ignore[arg-type]
-        except TypeError:  # a piece not numbered yet (None): undo, and go piece by piece
+        except TypeError:  # a piece not numbered yet (None): undo, number the new ones, then add them all
             del out[before:]
-            out.extend(self._number_piece(piece) for piece in pieces)
+            found = list(map(self.pieces.get, pieces))
+            for index in [index for index, number in enumerate(found) if number is None]:
+                found[index] = self._number_piece(pieces[index])
+            out.extend(found)  # type: ignore[arg-type]
 
     def _number_piece(self, piece: str) -> int:
         """A piece's number, numbering it (and any new terms it holds) if it is new."""

@@ -101,7 +101,7 @@ class Tokenizer:
         if None in known:
             for index, piece in enumerate(pieces):
                 if known[index] is None:
-                    known[index] = cache[piece] = tuple(self._terms_of_piece(piece, with_parts=not for_query))
+                    known[index] = cache[piece] = self._piece_terms(piece, with_parts=not for_query)
         return list(chain.from_iterable(known))  # type: ignore[arg-type]
 
     def pieces(self, text: str) -> list[str]:
@@ -115,8 +115,15 @@ class Tokenizer:
         if found is None:
             if len(cache) > _CACHE_LIMIT:
                 cache.clear()
-            found = cache[piece] = tuple(self._terms_of_piece(piece, with_parts=True))
+            found = cache[piece] = self._piece_terms(piece, with_parts=True)
         return found
+
+    def _piece_terms(self, piece: str, *, with_parts: bool) -> tuple[str, ...]:
+        if piece.isascii() and piece.isalpha() and piece.islower():
+            # A plain lower-case word ("cells"), most new pieces: no number, compound or glued join in it.
+            term = self._term(piece)
+            return (term,) if term else ()
+        return tuple(self._terms_of_piece(piece, with_parts=with_parts))
 
     def named_terms(self, question: str) -> dict[str, str]:
         """Terms of the names a question mentions (capitalised words inside a sentence), with the word.
