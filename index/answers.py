@@ -25,18 +25,16 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(\s+)(?=[\"'“‘(\[]?[A-Z0
 
 
 def sentence_ends(text: str) -> list[int]:
-    """The offset where each sentence of a paragraph ends."""
-    return [end for _, end in sentence_spans(text)]
+    """The offset where each sentence of a paragraph ends: at end punctuation before a capital or digit.
 
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of a paragraph, split at end punctuation before a capital or digit."""
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        spans.append((start, match.start(1)))
-        start = match.end(1)
-    spans.append((start, len(text)))
-    return [(begin, end) for begin, end in spans if text[begin:end].strip()]
+    No sentence comes out blank: each but the last holds its end punctuation, and the last starts at the
+    capital or digit the split looked for. Only an all-blank text has none.
+    """
+    if not text or text.isspace():
+        return []
+    ends = [match.start(1) for match in _SENTENCE_END.finditer(text)]
+    ends.append(len(text))
+    return ends
 
 
 def compose(question: str, result: SearchResult) -> Answer:
@@ -103,18 +101,27 @@ class SentenceMatcher:
     def best_sentence(self, text: str) -> str:
         """The sentence holding the most of the question's weight; the first one on a tie."""
         ends = sentence_ends(text) or [len(text)]
-        found: list[dict[str, float]] = [{} for _ in ends]
+        last = len(ends) - 1
+        # Each sentence sums the weights of the distinct terms it holds, in the order of the terms.
+        scores = [0.0] * len(ends)
         lower = text.lower()
-        for needle, term, weight in self._needles:
+        for needle, _, weight in self._needles:
+            counted: set[int] = set()
             position = lower.find(needle)
             while position >= 0:
                 if position == 0 or not lower[position - 1].isalnum():
-                    found[min(bisect.bisect_right(ends, position), len(ends) - 1)][term] = weight
+                    sentence = min(bisect.bisect_right(ends, position), last)
+                    if sentence not in counted:
+                        counted.add(sentence)
+                        scores[sentence] += weight
                 position = lower.find(needle, position + len(needle))
-        for pattern, term, weight in self._numbers:
+        for pattern, _, weight in self._numbers:
+            counted = set()
             for match in pattern.finditer(text):
-                found[min(bisect.bisect_right(ends, match.start()), len(ends) - 1)][term] = weight
-        scores = [sum(terms.values()) for terms in found]
-        best = max(range(len(ends)), key=lambda index: (scores[index], -index))
+                sentence = min(bisect.bisect_right(ends, match.start()), last)
+                if sentence not in counted:
+                    counted.add(sentence)
+                    scores[sentence] += weight
+        best = scores.index(max(scores))
         start = ends[best - 1] if best else 0
         return text[start : ends[best]].strip()
