@@ -203,7 +203,7 @@ def rank(
     live = [term for term in query if len(term)]
     if not live or stats.paragraphs == 0 or count <= 0:
         return _ranking_of(ScoredParagraphs(*_EMPTY), [], 0)
-    highest = max(int(part.docs.max()) for term in live for part in term.parts if len(part))
+    highest = max(int(part.docs[-1]) for term in live for part in term.parts if len(part))  # ids ascend
     if highest >= _DENSE_LIMIT or any(term.idf <= 0 for term in live):
         # A weightless or negative term would make "score > 0" differ from "matched": use the plain sums.
         flat = [(term.idf, term.weight, PostingList.concatenate(list(term.parts))) for term in live]
