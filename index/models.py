@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,26 @@ class Article:
     outlet: str | None = None
     author: str | None = None
     published: str | None = None
+
+
+def content_hash(article: Article) -> str:
+    """A stable fingerprint of what an article says, to tell a changed source from an unchanged one.
+
+    Each field is length-prefixed (None told apart from ""), so no two articles share the bytes hashed.
+    """
+    parts = [
+        *map(_hashed_field, (article.title, article.url, article.outlet, article.author, article.published)),
+        len(article.paragraphs).to_bytes(8, "little"),
+        *map(_hashed_field, article.paragraphs),
+    ]
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+def _hashed_field(value: str | None) -> bytes:
+    if value is None:
+        return b"\x00"
+    data = value.encode("utf-8", "surrogatepass")
+    return b"\x01" + len(data).to_bytes(8, "little") + data
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from index.models import Article
-from index.store import TITLE_WEIGHT, content_hash
+from index.models import Article, content_hash
+from index.store import TITLE_WEIGHT
 from index.tokenizer import Tokenizer
 
 if TYPE_CHECKING:  # imported when a pool starts: `storybot ask` never needs them

@@ -14,9 +14,8 @@ from pathlib import Path
 import sqlite_utils
 
 from index.errors import DatabaseError
-from index.models import Article
+from index.models import Article, content_hash
 from index.postings import PostingList
-from index.store import content_hash
 
 APPLICATION_ID = 0x53544259  # "STBY": marks the file as storybot's in its header (PRAGMA application_id)
 SCHEMA_VERSION = 4

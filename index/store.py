@@ -8,7 +8,6 @@ the index, and every change is one SQLite transaction that readers see whole or 
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from index.models import Article, SourceRecord
+from index.models import Article, SourceRecord, content_hash
 from index.postings import PostingList, SegmentBuilder
 from index.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
 from index.tokenizer import Tokenizer
@@ -35,26 +34,6 @@ _CHUNK = 500  # rows per `IN (...)` lookup, well under SQLite's variable limit
 def now() -> str:
     """The current UTC time as stored in the database."""
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def content_hash(article: Article) -> str:
-    """A stable fingerprint of what an article says, to tell a changed source from an unchanged one.
-
-    Each field is length-prefixed (None told apart from ""), so no two articles share the bytes hashed.
-    """
-    parts = [
-        *map(_hashed_field, (article.title, article.url, article.outlet, article.author, article.published)),
-        len(article.paragraphs).to_bytes(8, "little"),
-        *map(_hashed_field, article.paragraphs),
-    ]
-    return hashlib.sha256(b"".join(parts)).hexdigest()
-
-
-def _hashed_field(value: str | None) -> bytes:
-    if value is None:
-        return b"\x00"
-    data = value.encode("utf-8", "surrogatepass")
-    return b"\x01" + len(data).to_bytes(8, "little") + data
 
 
 @contextmanager

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from index import StoryIndex
-from index.models import Article
+from index.models import Article, content_hash
 from index.parallel import _WorkerTables, _WorkerTerms
-from index.store import content_hash, paragraph_terms
+from index.store import paragraph_terms
 from index.tokenizer import Tokenizer
 
 # Words that exercise the tokenizer's rules: possessives, compounds, glued words, accents, numbers, quotes.
