@@ -63,17 +63,7 @@ async def handle_interaction_error(interaction: discord.Interaction, error: Exce
     """Answer a failed slash command or button privately; log unexpected errors with an id."""
     if isinstance(error, app_commands.CommandInvokeError):
         error = error.original
-    text = user_message(error)
-    if text is None:
-        error_id = new_error_id()
-        log.error(
-            "error %s in interaction %s from user %s",
-            error_id,
-            interaction.id,
-            interaction.user.id,
-            exc_info=error,
-        )
-        text = apology(error_id)
+    text = _text_for(error, "in interaction %s from user %s", interaction.id, interaction.user.id)
     try:
         await reply_privately(interaction, text)
     except discord.HTTPException:
@@ -121,18 +111,18 @@ async def handle_message_error(message: discord.Message, error: Exception) -> No
     if isinstance(error, Refusal) and error.quiet:
         log.debug("message %s from user %s refused quietly: %s", message.id, message.author.id, error.message)
         return
-    text = user_message(error)
-    if text is None:
-        error_id = new_error_id()
-        log.error(
-            "error %s answering message %s from user %s",
-            error_id,
-            message.id,
-            message.author.id,
-            exc_info=error,
-        )
-        text = apology(error_id)
+    text = _text_for(error, "answering message %s from user %s", message.id, message.author.id)
     try:
         await message.reply(text, mention_author=False)
     except discord.HTTPException:
         log.exception("could not tell user %s about a failed message", message.author.id)
+
+
+def _text_for(error: Exception, context: str, *args: object) -> str:
+    """What the user is told: the error's own message, or an apology naming a new id the log records."""
+    text = user_message(error)
+    if text is None:
+        error_id = new_error_id()
+        log.error("error %s " + context, error_id, *args, exc_info=error)
+        text = apology(error_id)
+    return text
