@@ -30,6 +30,7 @@ from index.models import (
     Usage,
 )
 from index.parallel import TermsPool
+from index.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.ranking import BM25Parameters
 from index.readers import read_path, read_text_source
 from index.schema import SCHEMA_VERSION, connect
@@ -90,6 +91,7 @@ class StoryIndex:
         with_builtin_story: bool = True,
         loader: Loader = load_origin,
         workers: int | None = None,
+        postings_cache_bytes: int = DEFAULT_BUDGET_BYTES,
     ) -> None:
         self.path = Path(path)
         self.params = params or BM25Parameters()
@@ -98,6 +100,8 @@ class StoryIndex:
         """How `reindex` reads an origin again; a front-end that can fetch links installs one that does."""
         # Big batches are tokenized by `workers` processes (default: the cores, up to 4; 1: none).
         self._terms_pool = TermsPool(workers)
+        # Recent question terms' posting lists, shared by every thread's questions (0 bytes: none kept).
+        self._postings_cache = PostingCache(postings_cache_bytes)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -118,7 +122,8 @@ class StoryIndex:
         cache = getattr(self._local, "view_cache", None)
         if cache is None:
             cache = self._local.view_cache = {}
-        result = Searcher(conn, self.tokenizer, self.params, cache).search(text, top, scopes, skip=skip)
+        searcher = Searcher(conn, self.tokenizer, self.params, cache, self._postings_cache)
+        result = searcher.search(text, top, scopes, skip=skip)
         return compose(text, result)
 
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
@@ -330,6 +335,7 @@ class StoryIndex:
     def close(self) -> None:
         """Close every connection this object opened (each thread's), and stop any tokenizing workers."""
         self._terms_pool.close()
+        self._postings_cache.clear()
         with self._lock:
             for conn in self._connections:
                 conn.close()

@@ -11,12 +11,13 @@ import math
 import sqlite3
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from index.models import SHARED_SCOPE
+from index.posting_cache import PostingCache, TermPostings
 from index.postings import PostingList
 from index.ranking import (
     BM25Parameters,
@@ -68,8 +69,21 @@ class SearchResult:
     """Names the question mentions that no paragraph of the view holds ("France")."""
 
 
-ViewCacheEntry = tuple[tuple[int, int], CorpusStats, npt.NDArray[np.int64]]
-"""A view's (version, statistics, removed paragraph ids), as `Searcher` caches them."""
+@dataclass(frozen=True)
+class ViewState:
+    """What every question to a view shares until some connection commits."""
+
+    stats: CorpusStats
+    dead: npt.NDArray[np.int64]
+    """Removed paragraphs whose postings are still in a segment."""
+    segments: tuple[tuple[int, str], ...]
+    """The view's segments as (id, created_at): with the view, they fix every term's posting lists."""
+    terms: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    """Terms already looked up in this state: (id, df in the view), or (-1, 0) for a term never seen."""
+
+
+ViewCacheEntry = tuple[tuple[int, int], ViewState]
+"""A view's state and the connection's version it was read at, as `Searcher` caches them."""
 
 
 class Searcher:
@@ -81,6 +95,7 @@ class Searcher:
         tokenizer: Tokenizer,
         params: BM25Parameters,
         cache: dict[tuple[str, ...], ViewCacheEntry] | None = None,
+        postings_cache: PostingCache | None = None,
     ) -> None:
         self._conn = conn
         self._tokenizer = tokenizer
@@ -88,6 +103,7 @@ class Searcher:
         # What a view's questions share changes only when some connection commits: it is cached per
         # (data_version, own writes), for this thread's connection.
         self._cache = {} if cache is None else cache
+        self._postings_cache = postings_cache
 
     def search(
         self, question: str, top_k: int, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
@@ -105,13 +121,14 @@ class Searcher:
         return replace(result, unknown_names=unknown)
 
     def _search(self, terms: tuple[str, ...], view: tuple[str, ...], top_k: int, skip: int) -> SearchResult:
-        stats, dead = self._view_state(view)
+        state = self._view_state(view)
+        stats = state.stats
         distinct = list(dict.fromkeys(terms))
-        ids, dfs = self._terms(distinct, view)
+        ids, dfs = self._terms(distinct, view, state.terms)
         weights = {
             term: _coverage_weight(dfs.get(ids.get(term, -1), 0), stats.paragraphs) for term in distinct
         }
-        postings = self._postings(list(ids.values()), view)
+        postings = self._postings(list(ids.values()), view, state.segments)
         query: list[QueryTerm] = []
         seen: set[str] = set()
         for term in terms:
@@ -120,8 +137,12 @@ class Searcher:
             weight = 0.0 if term in seen else weights[term]
             seen.add(term)
             idf = term_idf(dfs.get(ids[term], 0), stats, self._params)
-            query.append(QueryTerm(idf, weight, postings.get(ids[term], ())))
-        ranking = rank(query, stats, self._params, skip + top_k, dead)
+            term_postings = postings.get(ids[term])
+            if term_postings is None:
+                continue  # known to the vocabulary, but in no segment of this view
+            impacts = term_postings.impacts(idf, stats, self._params) if idf > 0 else None
+            query.append(QueryTerm(idf, weight, term_postings.parts, impacts))
+        ranking = rank(query, stats, self._params, skip + top_k, state.dead)
         total_weight = sum(weights.values()) or 1.0
         winners = [int(paragraph_id) for paragraph_id in ranking.ids[skip:]]
         rows = self._passages(winners)
@@ -137,15 +158,20 @@ class Searcher:
 
     # -- statistics of a view ----------------------------------------------------------------------
 
-    def _view_state(self, view: tuple[str, ...]) -> tuple[CorpusStats, npt.NDArray[np.int64]]:
-        """The view's statistics and removed paragraphs: they change only when some connection commits."""
+    def _view_state(self, view: tuple[str, ...]) -> ViewState:
+        """The view's statistics, removed paragraphs and segments: read again only after some commit."""
         version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._conn.total_changes)
         cached = self._cache.get(view)
         if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
-        stats, dead = self._read_corpus_stats(view), self._tombstones(view)
-        self._cache[view] = (version, stats, dead)
-        return stats, dead
+            return cached[1]
+        marks = ",".join("?" * len(view))
+        segments = self._conn.execute(
+            f"SELECT id, created_at FROM segments WHERE scope IN ({marks}) ORDER BY id", view
+        ).fetchall()
+        signature = tuple((int(segment_id), str(created)) for segment_id, created in segments)
+        state = ViewState(self._read_corpus_stats(view), self._tombstones(view), signature)
+        self._cache[view] = (version, state)
+        return state
 
     def _read_corpus_stats(self, view: tuple[str, ...]) -> CorpusStats:
         marks = ",".join("?" * len(view))
@@ -180,32 +206,60 @@ class Searcher:
                 histogram[base_df + other_df] += 1
         return average_idf_from_histogram(histogram.items(), paragraphs)
 
-    def _terms(self, terms: list[str], view: tuple[str, ...]) -> tuple[dict[str, int], dict[int, int]]:
-        """The ids of the terms the index knows, and their document frequency in the view, in one read."""
-        if not terms:
-            return {}, {}
-        rows = self._conn.execute(
-            "SELECT t.term, t.id, COALESCE(SUM(s.df), 0) FROM terms t"
-            f" LEFT JOIN term_stats s ON s.term_id = t.id AND s.scope IN ({','.join('?' * len(view))})"
-            f" WHERE t.term IN ({','.join('?' * len(terms))}) GROUP BY t.id",
-            [*view, *terms],
-        ).fetchall()
-        return {term: term_id for term, term_id, _ in rows}, {term_id: df for _, term_id, df in rows if df}
+    def _terms(
+        self, terms: list[str], view: tuple[str, ...], known: dict[str, tuple[int, int]]
+    ) -> tuple[dict[str, int], dict[int, int]]:
+        """The ids of the terms the index knows, and their document frequency in the view.
 
-    def _postings(self, term_ids: list[int], view: tuple[str, ...]) -> dict[int, tuple[PostingList, ...]]:
-        """Each term's posting lists in the view, one per segment, read in one statement."""
-        if not term_ids:
-            return {}
+        Terms met earlier in the same state of the view come from `known`; the others are read in one
+        statement and added to it.
+        """
+        missing = [term for term in terms if term not in known]
+        if missing:
+            rows = self._conn.execute(
+                "SELECT t.term, t.id, COALESCE(SUM(s.df), 0) FROM terms t"
+                f" LEFT JOIN term_stats s ON s.term_id = t.id AND s.scope IN ({','.join('?' * len(view))})"
+                f" WHERE t.term IN ({','.join('?' * len(missing))}) GROUP BY t.id",
+                [*view, *missing],
+            ).fetchall()
+            if len(known) > _KNOWN_TERMS_LIMIT:
+                known.clear()
+            known.update(dict.fromkeys(missing, (-1, 0)))
+            known.update((term, (term_id, df)) for term, term_id, df in rows)
+        found = [(term, known[term]) for term in terms if known[term][0] >= 0]
+        return {term: term_id for term, (term_id, _) in found}, {
+            term_id: df for _, (term_id, df) in found if df
+        }
+
+    def _postings(
+        self, term_ids: list[int], view: tuple[str, ...], segments: tuple[tuple[int, str], ...]
+    ) -> dict[int, TermPostings]:
+        """Each term's posting lists in the view: from the cache, or else all read in one statement."""
+        cache = self._postings_cache
+        found: dict[int, TermPostings] = {}
+        missing = term_ids
+        if cache is not None:
+            for term_id in term_ids:
+                entry = cache.get((view, segments, term_id))
+                if entry is not None:
+                    found[term_id] = entry
+            missing = [term_id for term_id in term_ids if term_id not in found]
+        if not missing:
+            return found
         rows = self._conn.execute(
             "SELECT term_id, docs, tfs, lengths FROM postings"
-            f" WHERE term_id IN ({','.join('?' * len(term_ids))}) AND scope IN ({','.join('?' * len(view))})"
+            f" WHERE term_id IN ({','.join('?' * len(missing))}) AND scope IN ({','.join('?' * len(view))})"
             " ORDER BY term_id, segment_id",
-            [*term_ids, *view],
+            [*missing, *view],
         ).fetchall()
         lists: dict[int, list[PostingList]] = {}
         for term_id, docs, tfs, lengths in rows:
             lists.setdefault(term_id, []).append(PostingList.from_blobs(docs, tfs, lengths))
-        return {term_id: tuple(parts) for term_id, parts in lists.items()}
+        for term_id, parts in lists.items():
+            entry = found[term_id] = TermPostings(tuple(parts))
+            if cache is not None:
+                cache.put((view, segments, term_id), entry)
+        return found
 
     def _tombstones(self, view: tuple[str, ...]) -> np.ndarray:
         rows = self._conn.execute(
@@ -236,6 +290,10 @@ class Searcher:
             )
             for paragraph_id, text, position, source_id, title, url, outlet, published, count in rows
         }
+
+
+_KNOWN_TERMS_LIMIT = 100_000
+"""Terms a view's state remembers before it starts afresh (a few MB)."""
 
 
 def _coverage_weight(df: int, paragraphs: int) -> float:
