@@ -100,7 +100,9 @@ class SentenceMatcher:
 
     def best_sentence(self, text: str) -> str:
         """The sentence holding the most of the question's weight; the first one on a tie."""
-        ends = sentence_ends(text) or [len(text)]
+        ends = sentence_ends(text)
+        if len(ends) < 2:
+            return text.strip()  # one sentence (or none): nothing to choose
         last = len(ends) - 1
         # Each sentence sums the weights of the distinct terms it holds, in the order of the terms.
         scores = [0.0] * len(ends)
