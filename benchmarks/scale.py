@@ -3,8 +3,9 @@
 For each size: generate (or reuse) the seeded corpus, build storybot's database through
 `StoryIndex.add_articles`, time a new `storybot ask` process, answer the questions in a fresh process,
 run each peer in its own process on the same corpus and questions (rank-bm25 also checks that storybot's
-top ten are its own, ties aside), then add and remove articles while another process watches, with the
-event-loop lag probe. Prints markdown tables with the issue's targets and writes every figure as JSON.
+top ten are its own, ties aside; bm25s is also timed head to head with storybot, in turn in one process),
+then add and remove articles while another process watches, with the event-loop lag probe. Prints
+markdown tables with the issue's targets and writes every figure as JSON.
 
     .venv/bin/python benchmarks/scale.py --sizes 10000 100000 1000000 --questions 300 --seed 7 \\
         --json benchmarks/results/scale.json --markdown benchmarks/results/scale.md
@@ -32,7 +33,7 @@ from typing import Any
 # `python benchmarks/scale.py` works as well as `python -m benchmarks.scale`: the project root goes first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scale_common import ROOT, WorkerFailed, progress, run_worker, write_json
+from benchmarks.scale_common import ANSWER_PASSAGES, ROOT, WorkerFailed, progress, run_worker, write_json
 from benchmarks.scale_corpus import ensure_corpus, load_questions
 from benchmarks.scale_report import (
     engine_fingerprint,
@@ -63,7 +64,7 @@ def cold_start(db: Path, questions: list[str], runs: int = COLD_RUNS) -> dict[st
     for question in questions[:runs]:
         started = time.perf_counter()
         done = subprocess.run(
-            [*command, "--db", str(db), "ask", question, "--json", "--top", "10"],
+            [*command, "--db", str(db), "ask", question, "--json", "--top", str(ANSWER_PASSAGES)],
             capture_output=True,
             text=True,
             check=False,
@@ -106,7 +107,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     question_file = work / "questions.json"
     question_file.write_text(json.dumps(questions), encoding="utf-8")
     db = work / "storybot.db"
-    profile = ["--profile"] if size == args.profile_at else []
+    profile = ["--profile"] if size in args.profile_at else []
     common = ["--questions", str(question_file)]
     ours: dict[str, Any] = {}
     ours["ingest"] = _attempt(
@@ -131,7 +132,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     timed = max(10, args.check, min(len(questions), RANK_BM25_BUDGET // size))
     peer_args = {
         "rank-bm25": ["--answers", str(answers_file), "--timed", str(timed), "--check", str(args.check)],
-        "bm25s": ["--params", params],
+        "bm25s": ["--params", params, "--storybot-db", str(db)],
         "fts5": ["--db", str(work / "fts5.db")],
     }
     for peer in args.peers:
@@ -171,7 +172,8 @@ def report(results: dict[str, Any]) -> str:
         f"The whole run took {results.get('seconds', 0) / 60:.1f} minutes. Each engine and each storybot"
         " phase ran in its own process; peak RSS is that process's own (a peer's includes building its"
         " index in memory). Ratios matter more than absolute times on a shared machine:"
-        " see the load averages.",
+        " see the load averages. Every engine answers each timed question with its top"
+        f" {ANSWER_PASSAGES}, the bot's default; storybot's include the cited text and best sentence.",
         "",
     ]
     engines = _engines(results)
@@ -213,7 +215,9 @@ def main(argv: list[str] | None = None) -> None:
         "--batch", type=int, default=BATCH_ARTICLES, help="articles per add_articles call when ingesting"
     )
     parser.add_argument("--peers", nargs="*", default=["rank-bm25", "bm25s", "fts5"])
-    parser.add_argument("--profile-at", type=int, help="size to profile storybot at (default: the largest)")
+    parser.add_argument(
+        "--profile-at", type=int, nargs="*", help="sizes to profile storybot at (default: every size)"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS / "scale.json")
     parser.add_argument("--markdown", type=Path, help="also write the printed report here")
     parser.add_argument("--cache-dir", type=Path, default=RESULTS / "cache", help="generated corpora")
@@ -226,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.from_json:
         _print_report(json.loads(args.from_json.read_text(encoding="utf-8")), args.markdown)
         return
-    args.profile_at = args.profile_at or max(args.sizes)
+    args.profile_at = set(args.sizes if args.profile_at is None else args.profile_at)
     unknown = set(args.peers) - {"rank-bm25", "bm25s", "fts5"}
     if unknown:
         parser.error(f"unknown peers: {', '.join(sorted(unknown))}")

@@ -24,6 +24,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
+ANSWER_PASSAGES = 3
+"""Passages a timed question is answered with: the bot's default (`/ask`); every engine returns as many."""
+CHECKED_PASSAGES = 10
+"""The top storybot returns, untimed, for the same-answers check against rank-bm25."""
+
 
 class WorkerFailed(Exception):
     """A benchmark phase's subprocess failed, ran out of time, or ran out of memory."""

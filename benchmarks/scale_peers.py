@@ -1,10 +1,14 @@
 """The peers storybot is measured against, on the same corpus and questions, each in its own process.
 
     rank-bm25  BM25Okapi over storybot's own tokens: the reference for scores, and the same-answers check
-    bm25s      bm25s.tokenize (English stopwords, Snowball stemmer), index, retrieve k=10 a question at a time
-    fts5       SQLite FTS5 with tokenize='porter unicode61', ranked by bm25(), LIMIT 10
+    bm25s      bm25s.tokenize (English stopwords, Snowball stemmer), index, retrieve a question at a time
+    fts5       SQLite FTS5 with tokenize='porter unicode61', ranked by bm25()
 
-A peer indexes the same text storybot does for each paragraph (the title counted in the first paragraph).
+A peer indexes the same text storybot does for each paragraph (the title counted in the first paragraph),
+and answers each timed question with its top ANSWER_PASSAGES, as storybot does.
+
+Besides timing itself alone, the bm25s process can time bm25s and storybot head to head: the same
+questions asked of each in turn, in one process, so both see the same state of a shared machine.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
-from benchmarks.scale_common import latency_summary, peak_rss_mb, progress, write_json
+from benchmarks.scale_common import (
+    ANSWER_PASSAGES,
+    CHECKED_PASSAGES,
+    latency_summary,
+    peak_rss_mb,
+    progress,
+    write_json,
+)
 from benchmarks.scale_corpus import paragraph_documents, read_articles
 from index.models import Article
 from index.ranking import BM25Parameters
@@ -31,7 +42,6 @@ from index.store import paragraph_terms
 from index.tokenizer import STOPWORDS, Tokenizer
 
 WARM_UP_QUESTIONS = 5
-TOP = 10
 SCORE_TOLERANCE = 1e-6
 _FTS_WORD = re.compile(r"\w+")
 
@@ -42,7 +52,7 @@ def current_rss_mb() -> float:
 
 
 def ranking_mismatch(
-    hits: Sequence[tuple[int, float]], scores: npt.NDArray[np.float64], k: int = TOP
+    hits: Sequence[tuple[int, float]], scores: npt.NDArray[np.float64], k: int = CHECKED_PASSAGES
 ) -> str | None:
     """None if storybot's top-k hits (paragraph index, score) are rank-bm25's top k, ties aside; else why.
 
@@ -125,7 +135,7 @@ def run_rank_bm25(
     for number, question in enumerate(questions[: max(timed, check)]):
         started = time.perf_counter()
         scores = reference.scores(question)
-        np.argpartition(-scores, TOP)[:TOP]
+        np.argpartition(-scores, ANSWER_PASSAGES)[:ANSWER_PASSAGES]
         seconds.append(time.perf_counter() - started)
         if number < check:
             problem = reference.mismatch(storybot["results"][number], question)
@@ -141,8 +151,13 @@ def run_rank_bm25(
     }
 
 
-def run_bm25s(corpus: Path, questions: list[str], params: BM25Parameters) -> dict[str, Any]:
-    """bm25s as its README shows it: stemmed, English stopwords; one question per retrieve call."""
+def run_bm25s(
+    corpus: Path, questions: list[str], params: BM25Parameters, storybot_db: Path | None = None
+) -> dict[str, Any]:
+    """bm25s as its README shows it: stemmed, English stopwords; one question per retrieve call.
+
+    With `storybot_db`, the questions are then asked of both engines in turn (see `head_to_head`).
+    """
     import bm25s
     import Stemmer
 
@@ -161,9 +176,40 @@ def run_bm25s(corpus: Path, questions: list[str], params: BM25Parameters) -> dic
         query = bm25s.tokenize(
             question, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
         )
-        retriever.retrieve(query, k=TOP, show_progress=False, n_threads=0)
+        retriever.retrieve(query, k=ANSWER_PASSAGES, show_progress=False, n_threads=0)
 
-    return {"build_seconds": build, **_timed_questions(retrieve, questions)}
+    figures = {"build_seconds": build, **_timed_questions(retrieve, questions)}
+    if storybot_db is not None:
+        figures["head_to_head"] = head_to_head(retrieve, storybot_db, questions)
+    return figures
+
+
+def head_to_head(retrieve: Any, storybot_db: Path, questions: list[str]) -> dict[str, Any]:
+    """A peer and storybot timed on each question in turn, in this one process, the order alternating.
+
+    Run one after the other in separate processes, two engines can meet a shared machine in different
+    moods (their medians have differed by half from one run to the next); here a slow moment slows both.
+    storybot answers as in its own phase (a new StoryIndex, the same warm-up, ANSWER_PASSAGES passages).
+    """
+    from index import StoryIndex
+
+    with StoryIndex(storybot_db, with_builtin_story=False) as index:
+
+        def answer(question: str) -> None:
+            index.ask(question, top=ANSWER_PASSAGES)
+
+        engines = {"peer": retrieve, "storybot": answer}
+        for question in questions[:WARM_UP_QUESTIONS]:
+            answer(question)
+        seconds: dict[str, list[float]] = {"peer": [], "storybot": []}
+        for number, question in enumerate(questions):
+            order = ("peer", "storybot") if number % 2 == 0 else ("storybot", "peer")
+            for name in order:
+                started = time.perf_counter()
+                engines[name](question)
+                seconds[name].append(time.perf_counter() - started)
+    peer, ours = (latency_summary(seconds[name]) for name in ("peer", "storybot"))
+    return {"peer": peer, "storybot": ours, "ratio": float(peer["p50_ms"]) / float(ours["p50_ms"])}
 
 
 def fts5_match(question: str) -> str | None:
@@ -173,7 +219,7 @@ def fts5_match(question: str) -> str | None:
 
 
 def run_fts5(corpus: Path, questions: list[str], db: Path) -> dict[str, Any]:
-    """An FTS5 table of the paragraphs, built in one transaction and optimised; bm25() top ten."""
+    """An FTS5 table of the paragraphs, built in one transaction and optimised; bm25() top passages."""
     for path in (db, db.with_name(db.name + "-journal")):
         path.unlink(missing_ok=True)
     started = time.perf_counter()
@@ -195,7 +241,7 @@ def run_fts5(corpus: Path, questions: list[str], db: Path) -> dict[str, Any]:
     def retrieve(question: str) -> None:
         match = fts5_match(question)
         if match:
-            conn.execute(f"{sql} LIMIT {TOP}", (match,)).fetchall()
+            conn.execute(f"{sql} LIMIT {ANSWER_PASSAGES}", (match,)).fetchall()
 
     figures = {"build_seconds": build, "database_bytes": db.stat().st_size}
     figures.update(_timed_questions(retrieve, questions))
@@ -229,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--timed", type=int, default=10, help="rank-bm25: questions to time")
     parser.add_argument("--check", type=int, default=20, help="rank-bm25: questions to check")
     parser.add_argument("--params", default="{}", help="storybot's BM25 parameters, as JSON")
+    parser.add_argument("--storybot-db", type=Path, help="bm25s: also time storybot head to head")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     questions: list[str] = json.loads(args.questions.read_text(encoding="utf-8"))
@@ -237,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.peer == "rank-bm25":
             figures = run_rank_bm25(args.corpus, questions, args.answers, args.timed, args.check)
         elif args.peer == "bm25s":
-            figures = run_bm25s(args.corpus, questions, params)
+            figures = run_bm25s(args.corpus, questions, params, args.storybot_db)
         else:
             figures = run_fts5(args.corpus, questions, args.db)
     except MemoryError:

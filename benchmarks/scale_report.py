@@ -156,6 +156,8 @@ def _storybot_rows(ours: dict[str, Any], figures: dict[str, Any]) -> list[str]:
         ),
         ("index: terms / segments after ingest", _index_shape(ours)),
         ("paragraphs matching a question, median / p95", _matched(ours)),
+        ("p50 / p99 (ms) asked again for the top ten (rank-bm25's check)", _top_ten_again(ours)),
+        ("head to head with bm25s in one process: p50 (ms) bm25s / storybot", _head_to_head(figures)),
         ("add one article (s): median / worst (adds, merges)", _series(changes.get("add"))),
         ("remove one article (s): median / worst (removes)", _series(changes.get("remove"))),
         ("added article seen by another process", _number(changes.get("added_seen_by_other_process"))),
@@ -170,6 +172,19 @@ def _storybot_rows(ours: dict[str, Any], figures: dict[str, Any]) -> list[str]:
         ),
     ]
     return ["| storybot | |", "|---|---|", *(f"| {label} | {value} |" for label, value in rows)]
+
+
+def _top_ten_again(ours: dict[str, Any]) -> str:
+    again = figure(ours, "answer", "latency_top_ten_again") or {}
+    return " / ".join(_number(again.get(key), 2) for key in ("p50_ms", "p99_ms"))
+
+
+def _head_to_head(figures: dict[str, Any]) -> str:
+    together = figure(figures, "bm25s", "head_to_head")
+    if not together:
+        return "—"
+    peer, ours = (_number(figure(together, name, "p50_ms"), 2) for name in ("peer", "storybot"))
+    return f"{peer} / {ours} ({together['ratio']:.2f}x)"
 
 
 def _matched(ours: dict[str, Any]) -> str:
@@ -231,7 +246,8 @@ def profile_section(size: int, figures: dict[str, Any]) -> str:
     batch = figure(figures, "storybot", "changes", "profiles", "batch")
     parts = []
     if ask:
-        parts += _profile_tables(f"{ask['questions']} questions at {size:,} paragraphs", ask)
+        title = f"{ask['questions']} questions at {size:,} paragraphs, posting cache empty"
+        parts += _profile_tables(title, ask)
     if single:
         title = (
             f"single-article adds into the {size:,}-paragraph index, up to the first that merged"
