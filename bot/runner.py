@@ -49,7 +49,7 @@ def main(environ: Mapping[str, str]) -> None:
 async def serve(settings: Settings, **options: Any) -> None:
     """Open the index and run the bot on it until the connection ends or a stop signal; `options` go to
     the client."""
-    index = StoryIndex(settings.database)
+    index = StoryIndex(settings.database, postings_cache_bytes=settings.cache_bytes)
     try:
         log.info("index at %s", index.path)
         async with StoryBot(settings, index, **options) as bot:

@@ -127,3 +127,12 @@ def test_storybot_run_without_a_token_exits_with_one_line() -> None:
     assert str(exited.value).startswith(
         "storybot: bad settings in the environment or .env: DISCORD_TOKEN: is required"
     )
+
+
+def test_the_posting_cache_size_is_read_in_megabytes_and_zero_turns_it_off() -> None:
+    assert Settings.from_env({"DISCORD_TOKEN": "t"}).cache_bytes == 128 * 1024 * 1024
+    assert Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_CACHE_MB": "0"}).cache_bytes == 0
+    assert Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_CACHE_MB": "1.5"}).cache_bytes == 1572864
+    for bad in ("-1", "lots", "nan", "inf"):
+        with pytest.raises(SettingsError, match="STORYBOT_CACHE_MB: must be a number of megabytes"):
+            Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_CACHE_MB": bad})
