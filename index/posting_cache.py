@@ -1,15 +1,15 @@
-"""Decoded posting lists of recent question terms, kept in memory for every thread of one open index.
+"""Scored posting lists of recent question terms, kept in memory for every thread of one open index.
 
 At a hundred thousand paragraphs, reading a question's posting lists from SQLite and turning them into BM25
-impacts costs more than adding the impacts up. Questions about a story share their words, so the lists of
-recent terms are kept, within a memory budget, least recently used out first.
+impacts costs more than adding the impacts up. Questions about a story share their words, so the scored
+lists of recent terms are kept, within a memory budget, least recently used out first.
 
-A committed segment never changes: a merge writes a new segment and deletes the old ones, and a removal
-only adds tombstones, which ranking applies afterwards. So a term's postings in a view are fixed by the
-view's segments, and entries are keyed by them: a write that adds or merges segments changes the key, and
-the old entries are never read again (they age out of the budget). The impacts depend on the statistics
-as well (the term's idf and the average paragraph length), so an entry keeps those it was last scored
-with, and scores again when they change.
+An entry is what ranking needs of one term: its paragraph ids and their impacts. Its key holds everything
+they depend on. A committed segment never changes (a merge writes a new segment before it deletes the old
+ones, so a segment id is never reused, and a removal only adds tombstones, which ranking applies
+afterwards), so a term's postings in a view are fixed by the view's segments; the impacts also depend on
+the term's idf and the average paragraph length. Any write that adds or merges segments or changes the
+statistics changes the keys, and the old entries are never read again: they age out of the budget.
 
 The SQLite file stays the single source of truth: nothing here outlives the process or is written anywhere.
 """
@@ -20,6 +20,7 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,38 +28,25 @@ import numpy.typing as npt
 from index.postings import PostingList
 from index.ranking import BM25Parameters, CorpusStats, term_impacts
 
-DEFAULT_BUDGET_BYTES = 128 * 1024 * 1024
-"""Memory the cache may hold by default: the lists of a few hundred common terms at a million paragraphs."""
-
-_IMPACT_BYTES = np.dtype(np.float64).itemsize
-
-Impacts = tuple[npt.NDArray[np.float64], ...]
+DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
+"""Memory the cache may hold by default: the terms of a few hundred questions at a million paragraphs."""
 
 
 class TermPostings:
-    """One term's posting lists in a view (one per segment, or joined where their ids do not interleave)."""
+    """One term's paragraph ids in a view and their BM25 impacts for one state of the statistics.
 
-    __slots__ = ("_scored", "nbytes", "parts")
+    One array pair per segment, or fewer where the segments' id ranges follow one another.
+    """
 
-    def __init__(self, parts: tuple[PostingList, ...]) -> None:
-        # Machine-sized ids: numpy would otherwise convert them at every scatter and binary search.
-        self.parts = tuple(
-            PostingList(part.docs.astype(np.intp), part.tfs, part.lengths) for part in _joined(parts)
-        )
-        postings = sum(len(part) for part in self.parts)
-        self.nbytes = sum(part.docs.nbytes + part.tfs.nbytes + part.lengths.nbytes for part in self.parts)
-        self.nbytes += postings * _IMPACT_BYTES
-        self._scored: tuple[tuple[float, float, BM25Parameters], Impacts] | None = None
+    __slots__ = ("docs", "impacts", "nbytes")
 
-    def impacts(self, idf: float, stats: CorpusStats, params: BM25Parameters) -> Impacts:
-        """Each posting's BM25 impact for these statistics (computed again only when they change)."""
-        key = (idf, stats.average_length, params)
-        scored = self._scored
-        if scored is None or scored[0] != key:
-            # One tuple swapped in at once: a thread reading the old one still sees a consistent pair.
-            scored = (key, tuple(term_impacts(part, idf, stats, params) for part in self.parts))
-            self._scored = scored
-        return scored[1]
+    def __init__(
+        self, parts: tuple[PostingList, ...], idf: float, stats: CorpusStats, params: BM25Parameters
+    ) -> None:
+        joined = _joined(parts)
+        self.docs: tuple[npt.NDArray[np.integer[Any]], ...] = tuple(part.docs for part in joined)
+        self.impacts = tuple(term_impacts(part, idf, stats, params) for part in joined)
+        self.nbytes = sum(docs.nbytes for docs in self.docs) + sum(part.nbytes for part in self.impacts)
 
 
 def _joined(parts: tuple[PostingList, ...]) -> tuple[PostingList, ...]:
@@ -76,7 +64,7 @@ def _joined(parts: tuple[PostingList, ...]) -> tuple[PostingList, ...]:
 
 
 class PostingCache:
-    """A byte-bounded LRU map from (view, segments, term) to `TermPostings`, safe across threads."""
+    """A byte-bounded LRU map to `TermPostings` (see the module for the keys), safe across threads."""
 
     def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         self.budget_bytes = max(0, budget_bytes)

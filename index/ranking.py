@@ -164,7 +164,8 @@ def top(scored: ScoredParagraphs, count: int, exclude: npt.NDArray[np.int64] | N
 
 @dataclass(frozen=True)
 class QueryTerm:
-    """One token of a question as ranking needs it: idf, coverage weight, and its postings per segment.
+    """One token of a question as ranking needs it: idf, coverage weight, and, per segment, the ids of the
+    paragraphs holding it with what it adds to each one's score (`term_impacts`).
 
     The weight is positive for a term's first occurrence in the question and zero for its repeats.
     Each part's paragraph ids are ascending (the writer keeps them so).
@@ -172,12 +173,28 @@ class QueryTerm:
 
     idf: float
     weight: float
-    parts: tuple[PostingList, ...]
-    impacts: tuple[npt.NDArray[np.float64], ...] | None = None
-    """Each part's postings' BM25 impacts (`term_impacts`), when the caller has them already."""
+    docs: tuple[npt.NDArray[np.integer[Any]], ...]
+    impacts: tuple[npt.NDArray[np.float64], ...]
+
+    @classmethod
+    def scored(
+        cls,
+        idf: float,
+        weight: float,
+        parts: Sequence[PostingList],
+        stats: CorpusStats,
+        params: BM25Parameters,
+    ) -> QueryTerm:
+        """The term with its postings' impacts computed for these statistics."""
+        return cls(
+            idf,
+            weight,
+            tuple(part.docs for part in parts),
+            tuple(term_impacts(part, idf, stats, params) for part in parts),
+        )
 
     def __len__(self) -> int:
-        return sum(len(part) for part in self.parts)
+        return sum(len(docs) for docs in self.docs)
 
 
 @dataclass(frozen=True)
@@ -206,14 +223,13 @@ def rank(
     live = [term for term in query if len(term)]
     if not live or stats.paragraphs == 0 or count <= 0:
         return _ranking_of(ScoredParagraphs(*_EMPTY), [], 0)
-    highest = max(int(part.docs[-1]) for term in live for part in term.parts if len(part))  # ids ascend
+    highest = max(int(docs[-1]) for term in live for docs in term.docs if len(docs))  # ids ascend
     if highest >= _DENSE_LIMIT or any(term.idf <= 0 for term in live):
         # A weightless or negative term would make "score > 0" differ from "matched": use the plain sums.
-        flat = [(term.idf, term.weight, PostingList.concatenate(list(term.parts))) for term in live]
-        scored = score(flat, stats, params)
+        scored = _summed(live)
         keep = scored.live(dead)
         return _ranking_of(scored, top(scored, count, exclude=dead), int(np.count_nonzero(keep)))
-    scores = _dense_scores(live, stats, params, highest)
+    scores = _dense_scores(live, highest)
     if dead.size:
         scores[dead[dead <= highest]] = 0.0
     # Every contribution is positive here, so a paragraph matched exactly when its score is. Counted on
@@ -231,19 +247,28 @@ def _ranking_of(scored: ScoredParagraphs, order: list[int], matched: int) -> Ran
     return Ranking(scored.ids[picked], scored.scores[picked], scored.coverage[picked], matched)
 
 
-def _dense_scores(
-    live: list[QueryTerm], stats: CorpusStats, params: BM25Parameters, highest: int
-) -> npt.NDArray[np.float64]:
+def _dense_scores(live: list[QueryTerm], highest: int) -> npt.NDArray[np.float64]:
     """Each paragraph's BM25 score, indexed by paragraph id, summed term by term in the question's order."""
     scores = np.zeros(highest + 1)
     for term in live:
-        impacts = term.impacts
-        if impacts is None:
-            impacts = tuple(term_impacts(part, term.idf, stats, params) for part in term.parts)
-        for part, impact in zip(term.parts, impacts, strict=True):
+        for docs, impacts in zip(term.docs, term.impacts, strict=True):
             # A paragraph is once in a part: np.add.at is the fastest unbuffered scatter here.
-            np.add.at(scores, part.docs, impact)
+            np.add.at(scores, docs, impacts)
     return scores
+
+
+def _summed(live: list[QueryTerm]) -> ScoredParagraphs:
+    """The same sums for every matched paragraph, grouped by sorting: for huge ids or a weightless term.
+
+    np.bincount adds in array order, so each paragraph's terms are still summed in the question's order.
+    """
+    docs = np.concatenate([part.astype(np.int64) for term in live for part in term.docs])
+    impacts = np.concatenate([part for term in live for part in term.impacts])
+    weights = np.concatenate([np.full(len(part), term.weight) for term in live for part in term.docs])
+    ids, inverse = np.unique(docs, return_inverse=True)
+    scores = np.bincount(inverse, weights=impacts, minlength=len(ids))
+    coverage = np.bincount(inverse, weights=weights, minlength=len(ids))
+    return ScoredParagraphs(ids, scores.astype(np.float64), coverage.astype(np.float64))
 
 
 def term_impacts(
@@ -281,14 +306,14 @@ def _floor(scores: npt.NDArray[np.float64], count: int, rarest_first: list[Query
     # it is; the union of several terms' postings must first lose its repeats.
     for term in rarest_first:
         if len(term) >= count:
-            probe = scores[np.concatenate([part.docs[:_SAMPLE] for part in term.parts])]
+            probe = scores[np.concatenate([docs[:_SAMPLE] for docs in term.docs])]
             probe = probe[probe > 0]  # removed paragraphs score 0
             if probe.size >= count:
                 return float(np.partition(probe, probe.size - count)[probe.size - count])
             break
     sample: list[npt.NDArray[np.integer[Any]]] = []
     for term in rarest_first:
-        sample.extend(part.docs[:_SAMPLE] for part in term.parts)
+        sample.extend(docs[:_SAMPLE] for docs in term.docs)
         probe = scores[np.unique(np.concatenate(sample))]
         probe = probe[probe > 0]
         if probe.size >= count:
@@ -308,9 +333,11 @@ def _coverage(ids: npt.NDArray[np.int64], live: list[QueryTerm]) -> npt.NDArray[
     for term in live:
         if not term.weight:
             continue
-        for part in term.parts:
-            if not len(part):
+        for docs in term.docs:
+            if not len(docs):
                 continue
-            at = np.minimum(np.searchsorted(part.docs, ids), len(part) - 1)
-            coverage += term.weight * (part.docs[at] == ids)
+            # In the postings' own dtype, so numpy does not convert the whole list to search it.
+            wanted = ids.astype(docs.dtype)
+            at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+            coverage += term.weight * (docs[at] == wanted)
     return coverage

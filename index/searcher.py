@@ -128,7 +128,8 @@ class Searcher:
         weights = {
             term: _coverage_weight(dfs.get(ids.get(term, -1), 0), stats.paragraphs) for term in distinct
         }
-        postings = self._postings(list(ids.values()), view, state.segments)
+        idfs = {term_id: term_idf(dfs.get(term_id, 0), stats, self._params) for term_id in ids.values()}
+        postings = self._postings(idfs, view, state)
         query: list[QueryTerm] = []
         seen: set[str] = set()
         for term in terms:
@@ -136,12 +137,10 @@ class Searcher:
                 continue
             weight = 0.0 if term in seen else weights[term]
             seen.add(term)
-            idf = term_idf(dfs.get(ids[term], 0), stats, self._params)
-            term_postings = postings.get(ids[term])
-            if term_postings is None:
+            scored = postings.get(ids[term])
+            if scored is None:
                 continue  # known to the vocabulary, but in no segment of this view
-            impacts = term_postings.impacts(idf, stats, self._params) if idf > 0 else None
-            query.append(QueryTerm(idf, weight, term_postings.parts, impacts))
+            query.append(QueryTerm(idfs[ids[term]], weight, scored.docs, scored.impacts))
         ranking = rank(query, stats, self._params, skip + top_k, state.dead)
         total_weight = sum(weights.values()) or 1.0
         winners = [int(paragraph_id) for paragraph_id in ranking.ids[skip:]]
@@ -232,18 +231,22 @@ class Searcher:
         }
 
     def _postings(
-        self, term_ids: list[int], view: tuple[str, ...], segments: tuple[tuple[int, str], ...]
+        self, idfs: dict[int, float], view: tuple[str, ...], state: ViewState
     ) -> dict[int, TermPostings]:
-        """Each term's posting lists in the view: from the cache, or else all read in one statement."""
+        """Each term's scored posting lists in the view: from the cache, or else all read in one statement."""
         cache = self._postings_cache
+        stats = state.stats
+        keys = {
+            term_id: (view, state.segments, term_id, idf, stats.average_length, self._params)
+            for term_id, idf in idfs.items()
+        }
         found: dict[int, TermPostings] = {}
-        missing = term_ids
         if cache is not None:
-            for term_id in term_ids:
-                entry = cache.get((view, segments, term_id))
+            for term_id, key in keys.items():
+                entry = cache.get(key)
                 if entry is not None:
                     found[term_id] = entry
-            missing = [term_id for term_id in term_ids if term_id not in found]
+        missing = [term_id for term_id in idfs if term_id not in found]
         if not missing:
             return found
         rows = self._conn.execute(
@@ -256,9 +259,9 @@ class Searcher:
         for term_id, docs, tfs, lengths in rows:
             lists.setdefault(term_id, []).append(PostingList.from_blobs(docs, tfs, lengths))
         for term_id, parts in lists.items():
-            entry = found[term_id] = TermPostings(tuple(parts))
+            entry = found[term_id] = TermPostings(tuple(parts), idfs[term_id], stats, self._params)
             if cache is not None:
-                cache.put((view, segments, term_id), entry)
+                cache.put(keys[term_id], entry)
         return found
 
     def _tombstones(self, view: tuple[str, ...]) -> np.ndarray:

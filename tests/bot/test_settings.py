@@ -130,7 +130,7 @@ def test_storybot_run_without_a_token_exits_with_one_line() -> None:
 
 
 def test_the_posting_cache_size_is_read_in_megabytes_and_zero_turns_it_off() -> None:
-    assert Settings.from_env({"DISCORD_TOKEN": "t"}).cache_bytes == 128 * 1024 * 1024
+    assert Settings.from_env({"DISCORD_TOKEN": "t"}).cache_bytes == 256 * 1024 * 1024
     assert Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_CACHE_MB": "0"}).cache_bytes == 0
     assert Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_CACHE_MB": "1.5"}).cache_bytes == 1572864
     for bad in ("-1", "lots", "nan", "inf"):

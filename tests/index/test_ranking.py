@@ -155,11 +155,12 @@ def test_rank_picks_the_best_live_paragraphs_as_a_full_sort_would(
         if term in parts:
             weight = 0.0 if term in seen else 1.0 + len(term)
             seen.add(term)
-            terms.append(QueryTerm(term_idf(dfs[term], stats, params), weight, tuple(parts[term])))
-    ranking = rank(terms, stats, params, count, dead)
+            idf = term_idf(dfs[term], stats, params)
+            terms.append((QueryTerm.scored(idf, weight, parts[term], stats, params), parts[term]))
+    ranking = rank([term for term, _ in terms], stats, params, count, dead)
 
     # The reference: every matched paragraph scored, sorted in full (checked against rank-bm25 above).
-    flat = [(term.idf, term.weight, PostingList.concatenate(list(term.parts))) for term in terms]
+    flat = [(term.idf, term.weight, PostingList.concatenate(lists)) for term, lists in terms]
     scored = score(flat, stats, params)
     order = top(scored, count, exclude=dead)
     assert ranking.ids.tolist() == scored.ids[order].tolist()
