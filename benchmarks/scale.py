@@ -228,7 +228,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--from-json", type=Path, help="measure nothing: print the report of saved figures")
     args = parser.parse_args(argv)
     if args.from_json:
-        _print_report(json.loads(args.from_json.read_text(encoding="utf-8")), args.markdown)
+        saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+        for size_text, figures in saved["sizes"].items():  # judged again, as the targets now read
+            figures["targets"] = evaluate_targets(int(size_text), figures)
+        _print_report(saved, args.markdown)
         return
     args.profile_at = set(args.sizes if args.profile_at is None else args.profile_at)
     unknown = set(args.peers) - {"rank-bm25", "bm25s", "fts5"}

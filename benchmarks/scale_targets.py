@@ -73,10 +73,10 @@ def speedup(figures: dict[str, Any], peer: str) -> float | None:
     return float(theirs["p50_ms"]) / ours if ours else None
 
 
-def bm25s_ratio(figures: dict[str, Any]) -> float | None:
-    """bm25s's median question over storybot's: head to head in one process where measured, else apart."""
+def head_to_head_ratio(figures: dict[str, Any]) -> float | None:
+    """bm25s's median question over storybot's, the two asked in turn in one process."""
     together = figure(figures, "bm25s", "head_to_head", "ratio")
-    return float(together) if together is not None else speedup(figures, "bm25s")
+    return None if together is None else float(together)
 
 
 def _changes_seen(figures: dict[str, Any]) -> float | None:
@@ -97,7 +97,15 @@ def _path(*keys: str) -> Callable[[dict[str, Any]], float | None]:
 TARGETS = (
     Target("p50 a question", _path("storybot", "answer", "latency", "p50_ms"), 20, True, " ms", MILLION),
     Target("p99 a question", _path("storybot", "answer", "latency", "p99_ms"), 100, True, " ms", MILLION),
-    Target("bm25s p50 / storybot p50, head to head", bm25s_ratio, 1, False, "x", 100_000),
+    Target(
+        "bm25s p50 / storybot p50, each in its own process",
+        lambda f: speedup(f, "bm25s"),
+        1,
+        False,
+        "x",
+        100_000,
+    ),
+    Target("bm25s p50 / storybot p50, in turn in one process", head_to_head_ratio, 1, False, "x", 100_000),
     Target(
         "rank-bm25 p50 / storybot p50, same questions",
         lambda f: speedup(f, "rank-bm25"),
