@@ -20,10 +20,6 @@ import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 from index.postings import PostingList
 from index.ranking import BM25Parameters, CorpusStats, term_impacts
@@ -44,7 +40,7 @@ class TermPostings:
         self, parts: tuple[PostingList, ...], idf: float, stats: CorpusStats, params: BM25Parameters
     ) -> None:
         joined = _joined(parts)
-        self.docs: tuple[npt.NDArray[np.integer[Any]], ...] = tuple(part.docs for part in joined)
+        self.docs = tuple(part.docs for part in joined)
         self.impacts = tuple(term_impacts(part, idf, stats, params) for part in joined)
         self.nbytes = sum(docs.nbytes for docs in self.docs) + sum(part.nbytes for part in self.impacts)
 

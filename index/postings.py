@@ -8,7 +8,6 @@ from its own rows alone, without touching the other paragraphs of a million-para
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +22,7 @@ MAX_TF = int(np.iinfo(TF_DTYPE).max)
 class PostingList:
     """The paragraphs that hold one term, with the term's count and each paragraph's length."""
 
-    docs: npt.NDArray[np.integer[Any]]
-    """Ascending paragraph ids: uint32 as stored, or machine-sized where a question scatters by them."""
+    docs: npt.NDArray[np.uint32]
     tfs: npt.NDArray[np.uint16]
     lengths: npt.NDArray[np.uint32]
 

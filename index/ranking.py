@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -93,58 +92,21 @@ def score(
     stats: CorpusStats,
     params: BM25Parameters,
 ) -> ScoredParagraphs:
-    """Score paragraphs for a query given as (idf, coverage weight, postings) per query token.
+    """Score every paragraph holding a term of a query given as (idf, coverage weight, postings) per token.
 
     A token repeated in the question counts once per repeat, as in rank-bm25. The coverage weight of a
     distinct term is added once per paragraph holding it; it feeds the decision to answer or abstain, and
-    must be positive for a term's first occurrence (zero for its repeats).
+    must be positive for a term's first occurrence (zero for its repeats). `rank` finds the same best
+    paragraphs without scoring them all into a list; this is the plain form, its reference in the tests.
     """
-    live = [(idf, weight, postings) for idf, weight, postings in query if len(postings)]
+    live = [
+        QueryTerm.scored(idf, weight, (postings,), stats, params)
+        for idf, weight, postings in query
+        if len(postings)
+    ]
     if not live or stats.paragraphs == 0:
-        empty = np.zeros(0)
-        return ScoredParagraphs(np.zeros(0, dtype=np.int64), empty, empty)
-    avgdl = stats.average_length
-    k1, b = params.k1, params.b
-    highest = max(int(postings.docs.max()) for _, _, postings in live)
-    if highest >= _DENSE_LIMIT:
-        return _score_sparse(live, avgdl, params)
-    # Scores are summed in arrays indexed by paragraph id, term after term in the question's order, as
-    # rank-bm25 sums them. np.add.at is the fast unbuffered scatter (three times `array[docs] += part`).
-    scores = np.zeros(highest + 1)
-    coverage = np.zeros(highest + 1)
-    length_factor, constant = k1 * b / avgdl, k1 * (1 - b)
-    for idf, weight, postings in live:
-        tf = postings.tfs
-        # rank-bm25's idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))), with its constants folded.
-        np.add.at(
-            scores,
-            postings.docs,
-            (idf * (k1 + 1)) * tf / (tf + (constant + length_factor * postings.lengths)),
-        )
-        if weight:
-            np.add.at(coverage, postings.docs, weight)
-    # A paragraph holds a query term exactly when its coverage is positive (weights of first occurrences are).
-    ids = np.flatnonzero(coverage > 0)
-    return ScoredParagraphs(ids.astype(np.int64), scores[ids], coverage[ids])
-
-
-def _score_sparse(
-    live: list[tuple[float, float, PostingList]], avgdl: float, params: BM25Parameters
-) -> ScoredParagraphs:
-    """The same sums for huge paragraph ids, grouping the postings by sorting instead of by position."""
-    k1, b = params.k1, params.b
-    docs = np.concatenate([postings.docs for _, _, postings in live])
-    parts = np.concatenate(
-        [
-            idf * (postings.tfs * (k1 + 1) / (postings.tfs + k1 * (1 - b + b * postings.lengths / avgdl)))
-            for idf, _, postings in live
-        ]
-    )
-    weights = np.concatenate([np.full(len(postings), weight) for _, weight, postings in live])
-    ids, inverse = np.unique(docs, return_inverse=True)
-    scores = np.bincount(inverse, weights=parts, minlength=len(ids))
-    coverage = np.bincount(inverse, weights=weights, minlength=len(ids))
-    return ScoredParagraphs(ids.astype(np.int64), scores.astype(np.float64), coverage.astype(np.float64))
+        return ScoredParagraphs(*_EMPTY)
+    return _summed(live)
 
 
 def top(scored: ScoredParagraphs, count: int, exclude: npt.NDArray[np.int64] | None = None) -> list[int]:
@@ -173,7 +135,7 @@ class QueryTerm:
 
     idf: float
     weight: float
-    docs: tuple[npt.NDArray[np.integer[Any]], ...]
+    docs: tuple[npt.NDArray[np.uint32], ...]
     impacts: tuple[npt.NDArray[np.float64], ...]
 
     @classmethod
@@ -225,7 +187,8 @@ def rank(
         return _ranking_of(ScoredParagraphs(*_EMPTY), [], 0)
     highest = max(int(docs[-1]) for term in live for docs in term.docs if len(docs))  # ids ascend
     if highest >= _DENSE_LIMIT or any(term.idf <= 0 for term in live):
-        # A weightless or negative term would make "score > 0" differ from "matched": use the plain sums.
+        # Huge ids, or a weightless or negative term, which would make "score > 0" differ from "matched":
+        # the plain sums.
         scored = _summed(live)
         keep = scored.live(dead)
         return _ranking_of(scored, top(scored, count, exclude=dead), int(np.count_nonzero(keep)))
@@ -258,11 +221,11 @@ def _dense_scores(live: list[QueryTerm], highest: int) -> npt.NDArray[np.float64
 
 
 def _summed(live: list[QueryTerm]) -> ScoredParagraphs:
-    """The same sums for every matched paragraph, grouped by sorting: for huge ids or a weightless term.
+    """Every matched paragraph's score and coverage, grouped by sorting instead of by position.
 
     np.bincount adds in array order, so each paragraph's terms are still summed in the question's order.
     """
-    docs = np.concatenate([part.astype(np.int64) for term in live for part in term.docs])
+    docs = np.concatenate([part for term in live for part in term.docs]).astype(np.int64)
     impacts = np.concatenate([part for term in live for part in term.impacts])
     weights = np.concatenate([np.full(len(part), term.weight) for term in live for part in term.docs])
     ids, inverse = np.unique(docs, return_inverse=True)
@@ -311,7 +274,7 @@ def _floor(scores: npt.NDArray[np.float64], count: int, rarest_first: list[Query
             if probe.size >= count:
                 return float(np.partition(probe, probe.size - count)[probe.size - count])
             break
-    sample: list[npt.NDArray[np.integer[Any]]] = []
+    sample: list[npt.NDArray[np.uint32]] = []
     for term in rarest_first:
         sample.extend(docs[:_SAMPLE] for docs in term.docs)
         probe = scores[np.unique(np.concatenate(sample))]
@@ -330,14 +293,14 @@ def _coverage(ids: npt.NDArray[np.int64], live: list[QueryTerm]) -> npt.NDArray[
     coverage = np.zeros(len(ids))
     if not ids.size:
         return coverage
+    # In the postings' dtype, so numpy does not convert each whole list to search it.
+    wanted = ids.astype(np.uint32)
     for term in live:
         if not term.weight:
             continue
         for docs in term.docs:
             if not len(docs):
                 continue
-            # In the postings' own dtype, so numpy does not convert the whole list to search it.
-            wanted = ids.astype(docs.dtype)
             at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
             coverage += term.weight * (docs[at] == wanted)
     return coverage

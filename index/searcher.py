@@ -76,8 +76,8 @@ class ViewState:
     stats: CorpusStats
     dead: npt.NDArray[np.int64]
     """Removed paragraphs whose postings are still in a segment."""
-    segments: tuple[tuple[int, str], ...]
-    """The view's segments as (id, created_at): with the view, they fix every term's posting lists."""
+    segments: tuple[int, ...]
+    """The view's segment ids (never reused): with the view, they fix every term's posting lists."""
     terms: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
     """Terms already looked up in this state: (id, df in the view), or (-1, 0) for a term never seen."""
 
@@ -165,10 +165,11 @@ class Searcher:
             return cached[1]
         marks = ",".join("?" * len(view))
         segments = self._conn.execute(
-            f"SELECT id, created_at FROM segments WHERE scope IN ({marks}) ORDER BY id", view
+            f"SELECT id FROM segments WHERE scope IN ({marks}) ORDER BY id", view
         ).fetchall()
-        signature = tuple((int(segment_id), str(created)) for segment_id, created in segments)
-        state = ViewState(self._read_corpus_stats(view), self._tombstones(view), signature)
+        state = ViewState(
+            self._read_corpus_stats(view), self._tombstones(view), tuple(row[0] for row in segments)
+        )
         self._cache[view] = (version, state)
         return state
 
