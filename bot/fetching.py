@@ -50,13 +50,19 @@ def allowed_networks(raw: str) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-def positive_number(raw: str) -> float:
-    """A number above zero (decimals allowed)."""
+def finite_number(raw: str) -> float:
+    """The number `raw` spells (decimals allowed), or NaN when it spells none or an infinite one."""
     try:
         value = float(raw)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def positive_number(raw: str) -> float:
+    """A number above zero (decimals allowed)."""
+    value = finite_number(raw)
+    if not value > 0:
         raise ValueError(f"must be a number above 0, not {raw!r}")
     return value
 

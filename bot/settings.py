@@ -7,7 +7,6 @@ plain dict. The token is kept out of `repr` so it can never end up in a log line
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,13 @@ from urllib.parse import urlsplit
 
 from bot.admission import DEFAULT_SERVER_LIMIT, DEFAULT_USER_LIMIT, Limit
 from bot.cli import default_database
-from bot.fetching import DEFAULT_FEED_POLL_MINUTES, FEED_POLL_MINUTES, fetch_policy, positive_number
+from bot.fetching import (
+    DEFAULT_FEED_POLL_MINUTES,
+    FEED_POLL_MINUTES,
+    fetch_policy,
+    finite_number,
+    positive_number,
+)
 from index.fetcher import FetchPolicy
 from index.posting_cache import DEFAULT_BUDGET_BYTES
 
@@ -24,7 +29,6 @@ T = TypeVar("T")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_SHUTDOWN_SECONDS = 5.0
-DEFAULT_CACHE_MB = DEFAULT_BUDGET_BYTES / (1024 * 1024)
 
 
 class SettingsError(Exception):
@@ -53,7 +57,7 @@ class Settings:
     """Questions one server's members may ask together."""
     shutdown_seconds: float = DEFAULT_SHUTDOWN_SECONDS
     """On SIGTERM, how long answers in flight may take before their users are told the bot is restarting."""
-    cache_mb: float = DEFAULT_CACHE_MB
+    cache_bytes: int = DEFAULT_BUDGET_BYTES
     """Memory for recent question terms' posting lists (0: none kept; every question reads SQLite)."""
 
     @classmethod
@@ -74,7 +78,7 @@ class Settings:
         user_limit = reader.get("STORYBOT_USER_LIMIT", Limit.parse)
         server_limit = reader.get("STORYBOT_SERVER_LIMIT", Limit.parse)
         shutdown_seconds = reader.get("STORYBOT_SHUTDOWN_SECONDS", positive_number)
-        cache_mb = reader.get("STORYBOT_CACHE_MB", _megabytes)
+        cache_bytes = reader.get("STORYBOT_CACHE_MB", _megabytes)
         if shard_ids is not None and "SHARD_IDS" not in reader.errors:
             if shard_count is None:
                 reader.errors["SHARD_IDS"] = "needs SHARD_COUNT, the total number of shards"
@@ -98,13 +102,8 @@ class Settings:
             user_limit=user_limit or DEFAULT_USER_LIMIT,
             server_limit=server_limit or DEFAULT_SERVER_LIMIT,
             shutdown_seconds=shutdown_seconds or DEFAULT_SHUTDOWN_SECONDS,
-            cache_mb=DEFAULT_CACHE_MB if cache_mb is None else cache_mb,
+            cache_bytes=DEFAULT_BUDGET_BYTES if cache_bytes is None else cache_bytes,
         )
-
-    @property
-    def cache_bytes(self) -> int:
-        """`cache_mb` in bytes, as `StoryIndex` takes it."""
-        return int(self.cache_mb * 1024 * 1024)
 
 
 class _Reader:
@@ -156,14 +155,12 @@ def _snowflakes(raw: str) -> frozenset[int]:
     return frozenset(_snowflake(part.strip()) for part in raw.split(",") if part.strip())
 
 
-def _megabytes(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not 0 <= value <= 1024 * 1024:
+def _megabytes(raw: str) -> int:
+    """A size given in megabytes (0 or more, decimals allowed), in bytes."""
+    value = finite_number(raw)
+    if not 0 <= value <= 1024 * 1024:
         raise ValueError(f"must be a number of megabytes, 0 or more, not {raw!r}")
-    return value
+    return int(value * 1024 * 1024)
 
 
 def _positive_int(raw: str) -> int:
