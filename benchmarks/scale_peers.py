@@ -189,6 +189,8 @@ def head_to_head(retrieve: Any, storybot_db: Path, questions: list[str]) -> dict
 
     Run one after the other in separate processes, two engines can meet a shared machine in different
     moods (their medians have differed by half from one run to the next); here a slow moment slows both.
+    It is not neutral either: each engine's question sweeps the other's data out of the CPU caches, which
+    costs the engine that touches more memory per question more (storybot's median doubled so).
     storybot answers as in its own phase (a new StoryIndex, the same warm-up, ANSWER_PASSAGES passages).
     """
     from index import StoryIndex
