@@ -319,7 +319,7 @@ def _answer_json(index: StoryIndex, question: str, top: int, scopes: tuple[str, 
     try:
         return index.ask(question, top=top, scopes=scopes).to_json()
     except StorybotError as error:
-        return {"question": question, "answered": False, "message": str(error), "results": []}
+        return Answer(question, False, str(error), ()).to_json()
 
 
 def _print_answer(answer: Answer) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import bisect
 import re
 
-from index.models import Answer, Citation, Passage
+from index.models import ANSWER_THRESHOLD, Answer, Citation, Passage
 from index.searcher import Hit, SearchResult
 
-MIN_COVERAGE = 0.25
+MIN_COVERAGE = ANSWER_THRESHOLD
 """The share of the question's informative weight the best passage must hold to count as an answer."""
 
 NOT_FOUND = "I couldn't find that in the indexed articles."
@@ -37,28 +37,36 @@ def sentence_ends(text: str) -> list[int]:
     return ends
 
 
-def compose(question: str, result: SearchResult) -> Answer:
-    """Turn a search result into the user's answer (answered, message, cited passages)."""
+def compose(question: str, result: SearchResult, top: int = 3, skip: int = 0) -> Answer:
+    """Turn a search result into the user's answer: the `top` passages after the first `skip`.
+
+    Whether the articles answer is decided on the best passage of all, whichever page is shown.
+    """
     matcher = SentenceMatcher(result.term_weights)
-    passages = tuple(_passage(rank, hit, matcher) for rank, hit in enumerate(result.hits, start=1))
+    shown = result.hits[skip : skip + top]
+    passages = tuple(_passage(rank, hit, matcher) for rank, hit in enumerate(shown, start=1))
     if result.paragraphs == 0:
         return Answer(question, False, EMPTY_INDEX, (), 0)
     if not result.terms:
         return Answer(question, False, NO_WORDS, (), 0)
+    confidence = result.hits[0].coverage if result.hits else 0.0
     if result.unknown_names:
         names = ", ".join(result.unknown_names)
         message = f"{NOT_FOUND} They never mention {names}. These are the closest passages, not an answer."
-        return Answer(question, False, message, passages, result.matched)
-    if not passages or passages[0].coverage < MIN_COVERAGE:
+        return Answer(question, False, message, passages, result.matched, 0.0)
+    if confidence < MIN_COVERAGE:
         return Answer(
             question,
             False,
             NOT_FOUND + " These are the closest passages, not an answer.",
             passages,
             result.matched,
+            confidence,
         )
     noun = "passage matches" if result.matched == 1 else "passages match"
-    return Answer(question, True, f"{result.matched} {noun} your question.", passages, result.matched)
+    return Answer(
+        question, True, f"{result.matched} {noun} your question.", passages, result.matched, confidence
+    )
 
 
 def _passage(rank: int, hit: Hit, matcher: SentenceMatcher) -> Passage:

@@ -123,8 +123,8 @@ class StoryIndex:
         if cache is None:
             cache = self._local.view_cache = {}
         searcher = Searcher(conn, self.tokenizer, self.params, cache, self._postings_cache)
-        result = searcher.search(text, top, scopes, skip=skip)
-        return compose(text, result)
+        result = searcher.search(text, skip + top, scopes)
+        return compose(text, result, top, skip)
 
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
         """The paragraph and its neighbours in its article, in order."""

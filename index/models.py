@@ -124,6 +124,10 @@ class PollReport:
     """(link, reason) for new entries whose article could not be read; they are tried again later."""
 
 
+ANSWER_THRESHOLD = 0.25
+"""The confidence an answer's best passage needs for the articles to count as answering the question."""
+
+
 @dataclass(frozen=True)
 class Citation:
     """What a user needs to trust a passage: which article, where to read it, and when it appeared."""
@@ -182,6 +186,8 @@ class Answer:
     results: tuple[Passage, ...]
     matched: int = 0
     """How many paragraphs share at least one informative term with the question."""
+    confidence: float = 0.0
+    """How surely the best passage answers, in [0, 1]: answered exactly when it reaches `ANSWER_THRESHOLD`."""
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the documented object of `storybot ask --json`."""
@@ -189,6 +195,8 @@ class Answer:
             "question": self.question,
             "answered": self.answered,
             "message": self.message,
+            "confidence": round(self.confidence, 4),
+            "threshold": ANSWER_THRESHOLD,
             "results": [passage.to_json() for passage in self.results],
         }
 

@@ -47,11 +47,14 @@ class StoredPassage:
 
 @dataclass(frozen=True)
 class Hit:
-    """One ranked paragraph: its BM25 score and the share of the question's informative weight it holds."""
+    """One ranked paragraph: its final score, its first-stage BM25 score, and the share of the question's
+    informative weight it holds."""
 
     passage: StoredPassage
     score: float
     coverage: float
+    bm25: float
+    """The first stage's BM25Okapi score (equal to rank-bm25's for the same tokens)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class SearchResult:
     term_weights: dict[str, float]
     known_terms: frozenset[str]
     hits: tuple[Hit, ...]
+    """Best first from rank 1: the `wanted` asked for where as many match, plus the second stage's depth."""
     matched: int
     paragraphs: int
     """How many paragraphs the view holds (0: nothing indexed there)."""
@@ -105,22 +109,24 @@ class Searcher:
         self._cache = {} if cache is None else cache
         self._postings_cache = postings_cache
 
-    def search(
-        self, question: str, top_k: int, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
-    ) -> SearchResult:
-        """The `top_k` best paragraphs after the first `skip`, for the view made of `scopes`."""
+    def search(self, question: str, wanted: int, scopes: Sequence[str] = (SHARED_SCOPE,)) -> SearchResult:
+        """The best paragraphs for the view made of `scopes`, best first from rank 1.
+
+        At least `wanted` where as many match, and up to `RERANK_DEPTH`: the second stage reorders the
+        first stage's best, and an answer collapses repeated paragraphs, so it needs spares to fill with.
+        """
         terms = tuple(self._tokenizer.tokenize(question, for_query=True))
         view = tuple(dict.fromkeys(scopes))
         self._conn.execute("BEGIN")
         try:
-            result = self._search(terms, view, top_k, skip)
+            result = self._search(terms, view, max(wanted, RERANK_DEPTH))
         finally:
             self._conn.execute("COMMIT")
         named = self._tokenizer.named_terms(question)
         unknown = tuple(dict.fromkeys(word for term, word in named.items() if term not in result.known_terms))
         return replace(result, unknown_names=unknown)
 
-    def _search(self, terms: tuple[str, ...], view: tuple[str, ...], top_k: int, skip: int) -> SearchResult:
+    def _search(self, terms: tuple[str, ...], view: tuple[str, ...], count: int) -> SearchResult:
         state = self._view_state(view)
         stats = state.stats
         distinct = list(dict.fromkeys(terms))
@@ -141,15 +147,13 @@ class Searcher:
             if scored is None:
                 continue  # known to the vocabulary, but in no segment of this view
             query.append(QueryTerm(idfs[ids[term]], weight, scored.docs, scored.impacts))
-        ranking = rank(query, stats, self._params, skip + top_k, state.dead)
+        ranking = rank(query, stats, self._params, count, state.dead)
         total_weight = sum(weights.values()) or 1.0
-        winners = [int(paragraph_id) for paragraph_id in ranking.ids[skip:]]
+        winners = [int(paragraph_id) for paragraph_id in ranking.ids]
         rows = self._passages(winners)
         hits = tuple(
-            Hit(rows[paragraph_id], float(score), float(coverage) / total_weight)
-            for paragraph_id, score, coverage in zip(
-                winners, ranking.scores[skip:], ranking.coverage[skip:], strict=True
-            )
+            Hit(rows[paragraph_id], float(score), float(coverage) / total_weight, float(score))
+            for paragraph_id, score, coverage in zip(winners, ranking.scores, ranking.coverage, strict=True)
             if paragraph_id in rows
         )
         known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
@@ -295,6 +299,9 @@ class Searcher:
             for paragraph_id, text, position, source_id, title, url, outlet, published, count in rows
         }
 
+
+RERANK_DEPTH = 30
+"""How many of the first stage's best paragraphs the second stage reads again (and an answer may draw on)."""
 
 _KNOWN_TERMS_LIMIT = 100_000
 """Terms a view's state remembers before it starts afresh (a few MB)."""

@@ -44,7 +44,8 @@ def test_ask_prints_the_answer_with_its_citation(db_path: Path) -> None:
 def test_ask_json_has_exactly_the_documented_shape(db_path: Path) -> None:
     result = storybot(db_path, "ask", "How many GPUs did Musk purchase?", "--json", "--top", "2")
     answer = json.loads(result.stdout)
-    assert set(answer) == {"question", "answered", "message", "results"}
+    assert set(answer) == {"question", "answered", "message", "confidence", "threshold", "results"}
+    assert answer["threshold"] <= answer["confidence"] <= 1
     assert answer["question"] == "How many GPUs did Musk purchase?"
     assert answer["answered"] is True
     assert [r["rank"] for r in answer["results"]] == [1, 2]
@@ -73,7 +74,8 @@ def test_ask_batch_answers_every_line_in_order_with_its_id(db_path: Path, tmp_pa
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [answer["id"] for answer in answers] == ["a", 7, "c"]
     assert [answer["answered"] for answer in answers] == [True, False, False]
-    assert set(answers[0]) == {"id", "question", "answered", "message", "results"}
+    assert set(answers[0]) == {"id", "question", "answered", "message", "confidence", "threshold", "results"}
+    assert set(answers[2]) == set(answers[0]) and answers[2]["results"] == []
     assert "empty" in answers[2]["message"]
 
 
