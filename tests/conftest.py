@@ -11,7 +11,8 @@ import pytest
 from index import StoryIndex
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+STORY = ROOT / "index" / "data" / "musk-twitter-ai-gpus.txt"
+"""The built-in story as the package ships it; tests read nothing outside the repository."""
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 The figures belong to `benchmarks/scale.py`; here only what must hold at any size is asserted: the corpus is
 seeded and exact, storybot's top ten equal rank-bm25's on the same tokens (ties aside), and an article added
 or removed by one connection is seen by the next question of another.
+The material is a slice of SciFact kept in fixtures/scifact (see its README), not the full set beside the
+repository that the benchmark reads.
 """
 
 from __future__ import annotations
@@ -34,16 +36,19 @@ from index.models import Article
 PARAGRAPHS = 2_000
 QUESTIONS = 20
 SEED = 7
+SCIFACT = Path(__file__).parent / "fixtures" / "scifact"
+ABSTRACTS = SCIFACT / "corpus.jsonl"
+CLAIMS = SCIFACT / "queries-train.jsonl"
 
 
 @pytest.fixture(scope="module")
 def articles() -> list[Article]:
-    return list(generate_articles(load_abstracts(), PARAGRAPHS, SEED))
+    return list(generate_articles(load_abstracts(ABSTRACTS), PARAGRAPHS, SEED))
 
 
 @pytest.fixture(scope="module")
 def questions() -> list[str]:
-    return load_questions(QUESTIONS, SEED)
+    return load_questions(QUESTIONS, SEED, CLAIMS)
 
 
 @pytest.fixture
@@ -57,8 +62,8 @@ def built(tmp_path: Path, articles: list[Article]) -> Iterator[tuple[Path, Story
 
 
 def test_generator_is_seeded_and_exact(articles: list[Article], tmp_path: Path) -> None:
-    again = list(generate_articles(load_abstracts(), PARAGRAPHS, SEED))
-    other = list(generate_articles(load_abstracts(), PARAGRAPHS, SEED + 1))
+    again = list(generate_articles(load_abstracts(ABSTRACTS), PARAGRAPHS, SEED))
+    other = list(generate_articles(load_abstracts(ABSTRACTS), PARAGRAPHS, SEED + 1))
     assert again == articles
     assert other != articles
     assert sum(len(article.paragraphs) for article in articles) == PARAGRAPHS
@@ -78,8 +83,8 @@ def test_article_sizes_sum_exactly(total: int) -> None:
 
 
 def test_questions_are_seeded_claims() -> None:
-    assert load_questions(QUESTIONS, SEED) == load_questions(QUESTIONS, SEED)
-    assert len(set(load_questions(QUESTIONS, SEED))) == QUESTIONS
+    assert load_questions(QUESTIONS, SEED, CLAIMS) == load_questions(QUESTIONS, SEED, CLAIMS)
+    assert len(set(load_questions(QUESTIONS, SEED, CLAIMS))) == QUESTIONS
 
 
 def test_storybot_ranking_equals_rank_bm25(

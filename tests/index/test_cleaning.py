@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from index.cleaning import markdown_title, markdown_to_text, normalize_text, split_paragraphs
+from tests.conftest import STORY
 
-STORY = Path(__file__).parents[3] / "shared" / "story" / "musk-twitter-ai-gpus.txt"
 STORY_TITLE = "Working on the Twitter AI Project, Elon Musk Purchases 10,000 GPUs"
 
 STORY_PASSAGES = (

@@ -22,8 +22,8 @@ from index.readers import (
     slug,
     source_files,
 )
+from tests.conftest import STORY
 
-STORY = Path(__file__).parents[3] / "shared" / "story" / "musk-twitter-ai-gpus.txt"
 STORY_TITLE = "Working on the Twitter AI Project, Elon Musk Purchases 10,000 GPUs"
 FIXTURES = Path(__file__).parent / "fixtures"
 NEWS_PAGE = FIXTURES / "news-article.html"
