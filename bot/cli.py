@@ -337,6 +337,9 @@ def _print_answer(answer: Answer) -> None:
         )
         if source.url:
             click.echo(f"     {source.url}")
+        if passage.also_in:
+            names = (citation.outlet or citation.title for citation in passage.also_in)
+            click.echo(f"     also in: {', '.join(names)}")
     if answer.answered and answer.results:
         click.echo(f"\n{answer.message}")
 

@@ -39,6 +39,8 @@ _ANSWERED_COLOUR = discord.Colour.blurple()
 _NOT_ANSWERED_COLOUR = discord.Colour.light_grey()
 _QUESTION_PREFIX = "**Q:** "
 _SCALES = (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.0)
+_ALSO_IN_NAMED = 3
+"""Other sources of a passage named on its "also in" line; the rest are counted ("and 2 more")."""
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -120,7 +122,7 @@ def _answer_embed(answer: Answer, offset: int, is_answer: bool, scale: float) ->
     if is_answer and passages:
         first, passages = passages[0], passages[1:]
         excerpt = emphasised(first.text, first.highlight, _scaled(1500, scale, 60))
-        embed.description = f"{lead}{excerpt}\n{citation(first, scale)}"
+        embed.description = f"{lead}{excerpt}\n{_cited(first, scale)}"
     elif passages:
         embed.description = f"{lead}**The closest passages, not an answer:**"
     elif offset:
@@ -131,7 +133,7 @@ def _answer_embed(answer: Answer, offset: int, is_answer: bool, scale: float) ->
         rank = offset + passage.rank
         name = f"Passage {rank}" if is_answer else f"Closest passage {rank} (not an answer)"
         excerpt = emphasised(passage.text, passage.highlight, _scaled(450, scale, 40))
-        embed.add_field(name=name, value=f"{excerpt}\n{citation(passage, scale)}", inline=False)
+        embed.add_field(name=name, value=f"{excerpt}\n{_cited(passage, scale)}", inline=False)
     if not is_answer and answer.results:
         embed.add_field(name="Try asking", value=_examples(), inline=False)
     embed.set_footer(text=_matched_footer(answer, offset))
@@ -152,6 +154,25 @@ def citation(passage: Passage, scale: float = 1.0) -> str:
         parts.append(escape_clipped(_date(source.published), 30))
     parts.append(f"paragraph {passage.paragraph} of {passage.paragraphs}")
     return "— " + " · ".join(parts)
+
+
+def also_in(passage: Passage, scale: float = 1.0) -> str | None:
+    """`also in: [outlet](url), [outlet](url) and 2 more`: the other sources carrying the same paragraph."""
+    if not passage.also_in:
+        return None
+    names = []
+    for source in passage.also_in[:_ALSO_IN_NAMED]:
+        name = escape_clipped(source.outlet or source.title, _scaled(60, scale, 20)) or "Untitled"
+        url = safe_url(source.url)
+        names.append(f"[{name}]({url})" if url is not None and len(url) <= _scaled(200, scale, 0) else name)
+    rest = len(passage.also_in) - len(names)
+    return "also in: " + ", ".join(names) + (f" and {rest} more" if rest else "")
+
+
+def _cited(passage: Passage, scale: float) -> str:
+    """The citation line, and the "also in" line under it when other sources carry the paragraph."""
+    others = also_in(passage, scale)
+    return citation(passage, scale) if others is None else f"{citation(passage, scale)}\n{others}"
 
 
 def _matched_footer(answer: Answer, offset: int) -> str:

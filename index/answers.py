@@ -3,6 +3,7 @@
 Whether the index answers a question is judged on how much of the question's informative weight the best
 passage covers (each term weighted by its rarity in the view), not on the raw BM25 score: raw scores grow
 with the question's length and the corpus's size, so no one threshold on them means the same thing twice.
+A paragraph carried by several sources is shown once, citing the others (`index.repeats`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import bisect
 import re
 
 from index.models import ANSWER_THRESHOLD, Answer, Citation, Passage
+from index.repeats import Collapsed, collapse_repeats
 from index.searcher import Hit, SearchResult
+from index.sentences import sentence_ends
 
 MIN_COVERAGE = ANSWER_THRESHOLD
 """The share of the question's informative weight the best passage must hold to count as an answer."""
@@ -20,31 +23,16 @@ NOT_FOUND = "I couldn't find that in the indexed articles."
 NO_WORDS = "Your question has no words I can search for: name who or what it is about."
 EMPTY_INDEX = "No articles are indexed yet: add a source first."
 
-# End punctuation, any closing quotes or brackets, white space, then what starts a sentence.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
-
-
-def sentence_ends(text: str) -> list[int]:
-    """The offset where each sentence of a paragraph ends: at end punctuation before a capital or digit.
-
-    No sentence comes out blank: each but the last holds its end punctuation, and the last starts at the
-    capital or digit the split looked for. Only an all-blank text has none.
-    """
-    if not text or text.isspace():
-        return []
-    ends = [match.start(1) for match in _SENTENCE_END.finditer(text)]
-    ends.append(len(text))
-    return ends
-
 
 def compose(question: str, result: SearchResult, top: int = 3, skip: int = 0) -> Answer:
     """Turn a search result into the user's answer: the `top` passages after the first `skip`.
 
-    Whether the articles answer is decided on the best passage of all, whichever page is shown.
+    Repeats are collapsed over all the hits before the page is cut, so no page shows a copy of an earlier
+    page's passage. Whether the articles answer is decided on the best passage of all, whatever the page.
     """
     matcher = SentenceMatcher(result.term_weights)
-    shown = result.hits[skip : skip + top]
-    passages = tuple(_passage(rank, hit, matcher) for rank, hit in enumerate(shown, start=1))
+    shown = collapse_repeats(result.hits)[skip : skip + top]
+    passages = tuple(_passage(rank, kept, matcher) for rank, kept in enumerate(shown, start=1))
     if result.paragraphs == 0:
         return Answer(question, False, EMPTY_INDEX, (), 0)
     if not result.terms:
@@ -69,9 +57,9 @@ def compose(question: str, result: SearchResult, top: int = 3, skip: int = 0) ->
     )
 
 
-def _passage(rank: int, hit: Hit, matcher: SentenceMatcher) -> Passage:
+def _passage(rank: int, kept: Collapsed, matcher: SentenceMatcher) -> Passage:
+    hit = kept.hit
     stored = hit.passage
-    citation = Citation(stored.source_id, stored.title, stored.url, stored.outlet, stored.published)
     return Passage(
         rank=rank,
         score=hit.score,
@@ -79,10 +67,17 @@ def _passage(rank: int, hit: Hit, matcher: SentenceMatcher) -> Passage:
         highlight=matcher.best_sentence(stored.text),
         paragraph=stored.position,
         paragraphs=stored.paragraphs,
-        source=citation,
+        source=_citation(hit),
         paragraph_id=stored.paragraph_id,
         coverage=hit.coverage,
+        also_in=tuple(map(_citation, kept.copies)),
+        bm25=hit.bm25,
     )
+
+
+def _citation(hit: Hit) -> Citation:
+    stored = hit.passage
+    return Citation(stored.source_id, stored.title, stored.url, stored.outlet, stored.published)
 
 
 class SentenceMatcher:

@@ -162,6 +162,10 @@ class Passage:
     source: Citation
     paragraph_id: int
     coverage: float
+    also_in: tuple[Citation, ...] = ()
+    """The other sources carrying the same paragraph (a syndicated story, a page added twice), best first."""
+    bm25: float = 0.0
+    """The first stage's BM25Okapi score; `score` is the second stage's, which ordered the passages."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of one result of `storybot ask --json`."""
@@ -173,6 +177,7 @@ class Passage:
             "paragraph": self.paragraph,
             "paragraphs": self.paragraphs,
             "source": self.source.to_json(),
+            "also_in": [citation.to_json() for citation in self.also_in],
         }
 
 

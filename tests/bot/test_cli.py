@@ -50,7 +50,9 @@ def test_ask_json_has_exactly_the_documented_shape(db_path: Path) -> None:
     assert answer["answered"] is True
     assert [r["rank"] for r in answer["results"]] == [1, 2]
     first = answer["results"][0]
-    assert set(first) == {"rank", "score", "text", "highlight", "paragraph", "paragraphs", "source"}
+    keys = {"rank", "score", "text", "highlight", "paragraph", "paragraphs", "source", "also_in"}
+    assert set(first) == keys
+    assert first["also_in"] == []
     assert isinstance(first["score"], float) and first["score"] > 0
     assert first["highlight"] in first["text"]
     assert first["source"] == {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -122,6 +123,75 @@ def test_citation_without_url_outlet_or_date() -> None:
 
     assert reply.embed is not None
     assert (reply.embed.description or "").endswith("\n— Untitled story · paragraph 5 of 15")
+
+
+def test_also_in_names_the_other_outlets_linked_and_counts_the_rest() -> None:
+    others = (
+        Citation("c1", "Courier wire", "https://courier.example/ferry", "Daily Courier", None),
+        Citation("c2", "Gazette wire", None, "Coast Gazette", None),
+        Citation("c3", "Weekly roundup", "https://weekly.example/", None, None),
+        Citation("c4", "Four", None, "Four News", None),
+        Citation("c5", "Five", None, "Five News", None),
+    )
+    reply = answer_reply(
+        answer(
+            "q?",
+            (
+                replace(passage(1, "Text."), also_in=others),
+                replace(passage(2, "More."), also_in=others[1:2]),
+                passage(3, "Alone."),
+            ),
+        )
+    )
+
+    embed = reply.embed
+    assert embed is not None
+    assert embed.description == (
+        "Text.\n"
+        "— [Musk buys GPUs](https://example.com/gpus) · Semafor · 2023-04-12 · paragraph 5 of 15\n"
+        "also in: [Daily Courier](https://courier.example/ferry), Coast Gazette, "
+        "[Weekly roundup](https://weekly.example/) and 2 more"
+    )
+    assert [field.value for field in embed.fields] == [
+        "More.\n— [Musk buys GPUs](https://example.com/gpus) · Semafor · 2023-04-12 · paragraph 6 of 15\n"
+        "also in: Coast Gazette",
+        "Alone.\n— [Musk buys GPUs](https://example.com/gpus) · Semafor · 2023-04-12 · paragraph 7 of 15",
+    ]
+
+
+def test_also_in_escapes_its_names_and_links_only_safe_urls() -> None:
+    hostile = (
+        Citation("c1", "t", "https://example.com/a_(b) c", "**Bold** @everyone <@123>", None),
+        Citation("c2", "[Title](http://x)", "javascript:alert(1)", None, None),
+    )
+    reply = answer_reply(answer("q?", (replace(passage(1, "Text."), also_in=hostile),)))
+
+    assert reply.embed is not None
+    last_line = (reply.embed.description or "").splitlines()[-1]
+    assert last_line == (
+        f"also in: [\\*\\*Bold\\*\\* @{ZERO_WIDTH_SPACE}everyone \\<@123\\>]"
+        "(https://example.com/a_%28b%29%20c), \\[Title\\](http://x)"
+    )
+
+
+def test_five_passages_each_in_many_huge_sources_fit_in_6000() -> None:
+    huge = Citation("s5", "T" * 3000, "https://example.com/" + "p" * 3000, "O" * 500, "D" * 500)
+    others = tuple(
+        Citation(f"o{n}", "T" * 2000, f"https://example.com/{n}/" + "q" * 190, "*" * 600, None)
+        for n in range(100)
+    )
+    passages = tuple(
+        replace(passage(rank, "w " * 5000, "w w", source=huge), also_in=others) for rank in range(1, 6)
+    )
+    reply = answer_reply(answer("*_" * 500, passages))
+
+    embed = reply.embed
+    assert embed is not None
+    assert embed_problems(embed) == []
+    values = [embed.description or "", *(field.value or "" for field in embed.fields)]
+    assert len(values) == 5
+    assert all(value.splitlines()[-1].startswith("also in: ") for value in values)
+    assert all(value.endswith(" and 97 more") for value in values)
 
 
 # -- safety ----------------------------------------------------------------------------------------------
