@@ -34,7 +34,7 @@ from index.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.ranking import BM25Parameters
 from index.readers import read_path, read_text_source
 from index.schema import SCHEMA_VERSION, connect
-from index.searcher import Searcher
+from index.searcher import Hit, Searcher
 from index.store import IndexWriter, now, write_transaction
 from index.tokenizer import Tokenizer
 
@@ -125,6 +125,18 @@ class StoryIndex:
         searcher = Searcher(conn, self.tokenizer, self.params, cache, self._postings_cache)
         result = searcher.search(text, skip + top, scopes)
         return compose(text, result, top, skip)
+
+    def first_stage(self, question: str, top: int = 10, scopes: Sequence[str] = (SHARED_SCOPE,)) -> list[Hit]:
+        """The first stage's `top` paragraphs alone, by BM25Okapi (equal to rank-bm25's for the same tokens).
+
+        What `ask` reorders and collapses: for checking the ranking against a reference, not for users.
+        """
+        text = validate_question(question)
+        searcher = Searcher(self._connection(), self.tokenizer, self.params, None, self._postings_cache)
+        hits = searcher.search(text, top, scopes).hits
+        # The second stage reorders only the first stage's best, so sorting back by score restores its order
+        # (ties to the earlier paragraph, as `index.ranking.rank` breaks them).
+        return sorted(hits, key=lambda hit: (-hit.bm25, hit.passage.paragraph_id))[:top]
 
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
         """The paragraph and its neighbours in its article, in order."""

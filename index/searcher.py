@@ -27,6 +27,7 @@ from index.ranking import (
     rank,
     term_idf,
 )
+from index.rerank import Candidate, Reranker, rerank
 from index.tokenizer import Tokenizer
 
 
@@ -43,6 +44,8 @@ class StoredPassage:
     outlet: str | None
     published: str | None
     paragraphs: int
+    length: int
+    """Its length in terms as BM25 counts it (the title's terms included in an article's lead paragraph)."""
 
 
 @dataclass(frozen=True)
@@ -151,13 +154,35 @@ class Searcher:
         total_weight = sum(weights.values()) or 1.0
         winners = [int(paragraph_id) for paragraph_id in ranking.ids]
         rows = self._passages(winners)
-        hits = tuple(
+        first_stage = [
             Hit(rows[paragraph_id], float(score), float(coverage) / total_weight, float(score))
             for paragraph_id, score, coverage in zip(winners, ranking.scores, ranking.coverage, strict=True)
             if paragraph_id in rows
-        )
+        ]
+        term_idf_of = {term: idfs[term_id] for term, term_id in ids.items() if term_id in idfs}
+        hits = self._second_stage(first_stage, terms, term_idf_of, stats)
         known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
         return SearchResult(terms, weights, known, hits, ranking.matched, stats.paragraphs)
+
+    def _second_stage(
+        self, hits: list[Hit], terms: tuple[str, ...], idf: dict[str, float], stats: CorpusStats
+    ) -> tuple[Hit, ...]:
+        """The first `RERANK_DEPTH` hits in the order `index.rerank` reads them in; the rest as they were."""
+        head, tail = hits[:RERANK_DEPTH], hits[RERANK_DEPTH:]
+        reranker = Reranker(self._tokenizer, terms, idf, stats, self._params)
+        candidates = [
+            Candidate(
+                hit.passage.text,
+                hit.passage.title,
+                hit.passage.position,
+                hit.passage.paragraphs,
+                hit.passage.length,
+                hit.bm25,
+            )
+            for hit in head
+        ]
+        order = rerank(candidates, reranker)
+        return tuple([replace(head[index], score=reading.score) for index, reading in order] + tail)
 
     # -- statistics of a view ----------------------------------------------------------------------
 
@@ -279,7 +304,8 @@ class Searcher:
         if not paragraph_ids:
             return {}
         rows = self._conn.execute(
-            "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs"
+            "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs,"
+            " p.length"
             " FROM paragraphs p JOIN sources s ON s.id = p.source_id"
             f" WHERE p.id IN ({','.join('?' * len(paragraph_ids))})",
             paragraph_ids,
@@ -295,12 +321,13 @@ class Searcher:
                 outlet,
                 published,
                 count,
+                length,
             )
-            for paragraph_id, text, position, source_id, title, url, outlet, published, count in rows
+            for paragraph_id, text, position, source_id, title, url, outlet, published, count, length in rows
         }
 
 
-RERANK_DEPTH = 30
+RERANK_DEPTH = 15
 """How many of the first stage's best paragraphs the second stage reads again (and an answer may draw on)."""
 
 _KNOWN_TERMS_LIMIT = 100_000

@@ -189,6 +189,11 @@ class Tokenizer:
         return stem
 
 
+def normalise(text: str) -> str:
+    """`text` as the tokenizer reads it before cutting it into words (see `_plain`); case is kept."""
+    return _plain(text)
+
+
 def _plain(text: str) -> str:
     """`text` after Unicode normalisation, quotes and dashes unified and accents stripped; case is kept."""
     if text.isascii():

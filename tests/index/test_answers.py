@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.answers import SentenceMatcher, sentence_ends
+from index.answers import SentenceMatcher
+from index.sentences import sentence_ends
 
 TEXTS = st.text(alphabet="aAbBzZ .!?…\"'”’)]([“‘ \n\t019é,", max_size=150)
 

@@ -304,7 +304,7 @@ def test_a_change_from_another_connection_is_seen_by_the_next_question(
     after = story_index.ask(question, top=50)
     expected, _ = reference_scores(story_index, question, (SHARED_SCOPE,))
     assert after.results[0].source.id == "moon"
-    assert {p.paragraph_id: p.score for p in after.results} == pytest.approx(
+    assert {p.paragraph_id: p.bm25 for p in after.results} == pytest.approx(
         {p.paragraph_id: expected[p.paragraph_id] for p in after.results}, abs=1e-9
     )
-    assert before.results[0].score != pytest.approx(expected[before.results[0].paragraph_id], abs=1e-9)
+    assert before.results[0].bm25 != pytest.approx(expected[before.results[0].paragraph_id], abs=1e-9)

@@ -36,7 +36,7 @@ def assert_answer_is_rank_bm25s(index: StoryIndex, question: str = QUESTION) -> 
     """The cached index returns every paragraph holding a question term, with rank-bm25's scores."""
     expected, _ = reference_scores(index, question, (SHARED_SCOPE,))
     answer = index.ask(question, top=50)
-    got = {passage.paragraph_id: passage.score for passage in answer.results}
+    got = {passage.paragraph_id: passage.bm25 for passage in answer.results}
     assert got == pytest.approx({paragraph_id: expected[paragraph_id] for paragraph_id in got}, abs=1e-9)
     assert set(got) == holding_a_term(index, question)
     assert answer.matched == len(got)

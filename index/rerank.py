@@ -1,0 +1,176 @@
+"""The second stage: the first stage's best paragraphs read again, as a reader reads them.
+
+BM25 sees a paragraph as a bag of terms. A reader also sees where the question's words stand: a paragraph
+that holds them together in one sentence, or side by side, answers more surely than one that scatters them
+over unrelated sentences. And a reader takes an article's title as telling what the whole article is about,
+not as words of its first paragraph. So the `RERANK_DEPTH` best paragraphs of the first stage are scored
+again from their own words:
+
+- **BM25 of the paragraph's body**, with the first stage's idf, k1, b and average length, but without the
+  title the first stage counts in an article's lead paragraph;
+- **the title as evidence about the article**: the idf of the question's terms found in the title, added to
+  every paragraph of the article alike, so it tells articles apart but never makes the lead win;
+- **the best sentence**: the idf of the question's distinct terms that one sentence holds together;
+- **proximity**: for each pair of distinct question terms, their idf (the rarer's) over the fewest words
+  between them, where they come within `WINDOW` words.
+
+An article of one paragraph keeps the first stage's score, title included: there the paragraph is the whole
+article, and counting its title twice was measured best on SciFact and Cranfield (see the README). The
+weights were measured on the SQuAD development set (`benchmarks/passage_qa.py`); the README gives the effect
+of each.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.occurrences import TermFinder
+from index.ranking import BM25Parameters, CorpusStats
+from index.sentences import sentence_ends
+from index.store import TITLE_WEIGHT
+from index.tokenizer import Tokenizer, normalise
+
+WINDOW = 10
+"""Two question terms more than this many words apart (stopwords counted) are not near each other."""
+
+
+@dataclass(frozen=True)
+class RerankWeights:
+    """How much each reading of the paragraph adds to its body's BM25 score (measured, see the module)."""
+
+    title: float = 1.0
+    sentence: float = 0.25
+    proximity: float = 0.5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the second stage needs of one first-stage hit."""
+
+    text: str
+    title: str
+    position: int
+    """The paragraph's place in its article, from 1."""
+    paragraphs: int
+    """How many paragraphs its article has (1: the paragraph is the article)."""
+    length: int
+    """Its length in terms as the first stage counts it (the title's terms included in a lead paragraph)."""
+    bm25: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A candidate's second-stage score and the parts it is made of."""
+
+    score: float
+    body: float
+    title: float
+    sentence: float
+    proximity: float
+
+
+class Reranker:
+    """Scores first-stage candidates again from where the question's terms stand; one per question."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        terms: Sequence[str],
+        idf: dict[str, float],
+        stats: CorpusStats,
+        params: BM25Parameters,
+        weights: RerankWeights | None = None,
+    ) -> None:
+        self._tokenizer = tokenizer
+        self._terms = [term for term in terms if idf.get(term, 0.0) > 0]
+        """The question's terms with weight, repeats kept: BM25 counts a repeated question term again."""
+        self._idf = {term: idf[term] for term in self._terms}
+        self._finder = TermFinder(self._idf, tokenizer)
+        self._stats = stats
+        self._params = params
+        self._weights = weights or RerankWeights()
+        self._titles: dict[str, float] = {}
+        """Each title's evidence, worked out once: the candidates of a question share their articles."""
+
+    def read(self, candidate: Candidate) -> Reading:
+        """The candidate's second-stage score."""
+        weights, idf = self._weights, self._idf
+        text = normalise(candidate.text)
+        found = self._finder.occurrences(text)
+        if candidate.paragraphs <= 1:
+            body, title = candidate.bm25, 0.0
+        elif candidate.position == 1:
+            body, title = self._lead_body(candidate, found), self._title(candidate)
+        else:
+            body, title = candidate.bm25, self._title(candidate)
+        sentence = weights.sentence * _best_sentence(text, found, idf)
+        near = weights.proximity * _proximity(text, found, idf)
+
+        return Reading(body + title + sentence + near, body, title, sentence, near)
+
+    def _title(self, candidate: Candidate) -> float:
+        """The idf of the distinct question terms the article's title holds."""
+        evidence = self._titles.get(candidate.title)
+        if evidence is None:
+            in_title = set(self._tokenizer.tokenize(candidate.title))
+            evidence = self._weights.title * sum(self._idf[term] for term in set(self._terms) & in_title)
+            self._titles[candidate.title] = evidence
+        return evidence
+
+    def _lead_body(self, candidate: Candidate, found: list[tuple[int, str]]) -> float:
+        """BM25 of a lead paragraph without the title the first stage counts in it."""
+        title_length = TITLE_WEIGHT * len(self._tokenizer.tokenize(candidate.title))
+        length = max(candidate.length - title_length, 1)
+        counts = Counter(term for _, term in found)
+        k1, b = self._params.k1, self._params.b
+        norm = k1 * (1 - b + b * length / (self._stats.average_length or 1.0))
+        return sum(
+            self._idf[term] * counts[term] * (k1 + 1) / (counts[term] + norm)
+            for term in self._terms
+            if counts[term]
+        )
+
+
+def rerank(candidates: Sequence[Candidate], reranker: Reranker) -> list[tuple[int, Reading]]:
+    """Indexes into `candidates`, best second-stage score first (ties keep the first stage's order)."""
+    readings = [reranker.read(candidate) for candidate in candidates]
+    order = sorted(range(len(candidates)), key=lambda index: (-readings[index].score, index))
+    return [(index, readings[index]) for index in order]
+
+
+def _best_sentence(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:
+    """The most idf of distinct question terms that one sentence holds."""
+    if not found:
+        return 0.0
+    ends = sentence_ends(text)
+    last = len(ends) - 1
+    held: dict[int, set[str]] = {}
+    for offset, term in found:
+        held.setdefault(min(bisect.bisect_right(ends, offset), last), set()).add(term)
+    return max(sum(idf[term] for term in terms) for terms in held.values())
+
+
+def _proximity(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:
+    """The sum over pairs of distinct question terms within `WINDOW` words of the rarer's idf over the
+    distance."""
+    closest: dict[tuple[str, str], int] = {}
+    latest: dict[str, tuple[int, int]] = {}  # term -> (offset, word number) of its latest one
+    words = 0
+    previous = 0
+    # Occurrences come in text order: each is compared with the latest occurrence of every other term, the
+    # nearest one before it (the nearest after it is met when that one's turn comes). Words are counted by
+    # the spaces between them.
+    for offset, term in found:
+        words += text.count(" ", previous, offset)
+        previous = offset
+        for other, (_, seen) in latest.items():
+            distance = words - seen
+            if other != term and 0 < distance <= WINDOW:
+                pair = (term, other) if term < other else (other, term)
+                if distance < closest.get(pair, WINDOW + 1):
+                    closest[pair] = distance
+        latest[term] = (offset, words)
+    return sum(min(idf[first], idf[second]) / distance for (first, second), distance in closest.items())
