@@ -1,8 +1,8 @@
 """Compose an answer from ranked paragraphs: decide whether it answers, cite it, pick its best sentence.
 
-Whether the index answers a question is judged on how much of the question's informative weight the best
-passage covers (each term weighted by its rarity in the view), not on the raw BM25 score: raw scores grow
-with the question's length and the corpus's size, so no one threshold on them means the same thing twice.
+Whether the index answers a question is judged on the evidence of the best passage (`index.confidence`),
+not on the raw BM25 score: raw scores grow with the question's length and the corpus's size, so no one
+threshold on them means the same thing twice.
 A paragraph carried by several sources is shown once, citing the others (`index.repeats`).
 """
 
@@ -11,13 +11,11 @@ from __future__ import annotations
 import bisect
 import re
 
+from index.confidence import confidence
 from index.models import ANSWER_THRESHOLD, Answer, Citation, Passage
 from index.repeats import Collapsed, collapse_repeats
 from index.searcher import Hit, SearchResult
 from index.sentences import sentence_ends
-
-MIN_COVERAGE = ANSWER_THRESHOLD
-"""The share of the question's informative weight the best passage must hold to count as an answer."""
 
 NOT_FOUND = "I couldn't find that in the indexed articles."
 NO_WORDS = "Your question has no words I can search for: name who or what it is about."
@@ -37,24 +35,15 @@ def compose(question: str, result: SearchResult, top: int = 3, skip: int = 0) ->
         return Answer(question, False, EMPTY_INDEX, (), 0)
     if not result.terms:
         return Answer(question, False, NO_WORDS, (), 0)
-    confidence = result.hits[0].coverage if result.hits else 0.0
-    if result.unknown_names:
-        names = ", ".join(result.unknown_names)
-        message = f"{NOT_FOUND} They never mention {names}. These are the closest passages, not an answer."
-        return Answer(question, False, message, passages, result.matched, 0.0)
-    if confidence < MIN_COVERAGE:
-        return Answer(
-            question,
-            False,
-            NOT_FOUND + " These are the closest passages, not an answer.",
-            passages,
-            result.matched,
-            confidence,
-        )
+    sure = confidence(result.evidence) if result.evidence is not None else 0.0
+    if sure < ANSWER_THRESHOLD:
+        message = NOT_FOUND
+        if result.unknown_names:
+            message += f" They never mention {', '.join(result.unknown_names)}."
+        message += " These are the closest passages, not an answer."
+        return Answer(question, False, message, passages, result.matched, sure)
     noun = "passage matches" if result.matched == 1 else "passages match"
-    return Answer(
-        question, True, f"{result.matched} {noun} your question.", passages, result.matched, confidence
-    )
+    return Answer(question, True, f"{result.matched} {noun} your question.", passages, result.matched, sure)
 
 
 def _passage(rank: int, kept: Collapsed, matcher: SentenceMatcher) -> Passage:

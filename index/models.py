@@ -124,7 +124,7 @@ class PollReport:
     """(link, reason) for new entries whose article could not be read; they are tried again later."""
 
 
-ANSWER_THRESHOLD = 0.25
+ANSWER_THRESHOLD = 0.45
 """The confidence an answer's best passage needs for the articles to count as answering the question."""
 
 

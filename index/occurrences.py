@@ -9,9 +9,11 @@ their words, but for a final "i" standing for "y"), and numbers by a pattern tha
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 
+from index.sentences import sentence_ends
 from index.tokenizer import Tokenizer
 
 # The word starting where a needle was found, as the tokenizer reads words ("musk's", "10,000", "co-op").
@@ -38,12 +40,15 @@ class TermFinder:
         """(offset, term) for every occurrence in `text`, in the order of the text."""
         found: list[tuple[int, str]] = []
         lower = text.lower()
+        # A word is confirmed as written ("GPUs" is an acronym's plural, "gpus" a word), where lower-casing
+        # kept every offset (a few characters, such as "İ", lower-case to two).
+        cased = text if len(lower) == len(text) else lower
         tokenizer = self._tokenizer
         for needle, term in self._needles:
             position = lower.find(needle)
             while position >= 0:
                 if position == 0 or not lower[position - 1].isalnum():
-                    word = _WORD.match(lower, position)
+                    word = _WORD.match(cased, position)
                     if tokenizer is None or (word and term in tokenizer.piece_terms(word.group())):
                         found.append((position, term))
                 position = lower.find(needle, position + len(needle))
@@ -51,3 +56,15 @@ class TermFinder:
             found.extend((match.start(), term) for match in pattern.finditer(text))
         found.sort()
         return found
+
+
+def terms_by_sentence(text: str, found: list[tuple[int, str]]) -> list[set[str]]:
+    """The distinct terms of `found` (occurrences in `text`) that each sentence holding any of them holds."""
+    if not found:
+        return []
+    ends = sentence_ends(text)
+    last = len(ends) - 1
+    held: dict[int, set[str]] = {}
+    for offset, term in found:
+        held.setdefault(min(bisect.bisect_right(ends, offset), last), set()).add(term)
+    return list(held.values())

@@ -22,14 +22,12 @@ of each.
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.occurrences import TermFinder
+from index.occurrences import TermFinder, terms_by_sentence
 from index.ranking import BM25Parameters, CorpusStats
-from index.sentences import sentence_ends
 from index.store import TITLE_WEIGHT
 from index.tokenizer import Tokenizer, normalise
 
@@ -143,14 +141,7 @@ def rerank(candidates: Sequence[Candidate], reranker: Reranker) -> list[tuple[in
 
 def _best_sentence(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:
     """The most idf of distinct question terms that one sentence holds."""
-    if not found:
-        return 0.0
-    ends = sentence_ends(text)
-    last = len(ends) - 1
-    held: dict[int, set[str]] = {}
-    for offset, term in found:
-        held.setdefault(min(bisect.bisect_right(ends, offset), last), set()).add(term)
-    return max(sum(idf[term] for term in terms) for terms in held.values())
+    return max((sum(idf[term] for term in terms) for terms in terms_by_sentence(text, found)), default=0.0)
 
 
 def _proximity(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from index.confidence import Evidence, assess
 from index.models import SHARED_SCOPE
 from index.posting_cache import PostingCache, TermPostings
 from index.postings import PostingList
@@ -74,6 +75,10 @@ class SearchResult:
     """How many paragraphs the view holds (0: nothing indexed there)."""
     unknown_names: tuple[str, ...] = ()
     """Names the question mentions that no paragraph of the view holds ("France")."""
+    evidence: Evidence | None = None
+    """What the best hit shows about whether it answers (`index.confidence`)."""
+    corrections: dict[str, str] = field(default_factory=dict)
+    """Names the view does not hold, searched as the term one slip away that it does ("beyons": "beyonc")."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +125,59 @@ class Searcher:
         """
         terms = tuple(self._tokenizer.tokenize(question, for_query=True))
         view = tuple(dict.fromkeys(scopes))
+        named = self._tokenizer.named_terms(question)
         self._conn.execute("BEGIN")
         try:
+            corrections = self._corrected_names(named, view)
+            if corrections:
+                terms = tuple(corrections.get(term, term) for term in terms)
             result = self._search(terms, view, max(wanted, RERANK_DEPTH))
         finally:
             self._conn.execute("COMMIT")
-        named = self._tokenizer.named_terms(question)
-        unknown = tuple(dict.fromkeys(word for term, word in named.items() if term not in result.known_terms))
-        return replace(result, unknown_names=unknown)
+        unknown = tuple(
+            dict.fromkeys(
+                word for term, word in named.items() if corrections.get(term, term) not in result.known_terms
+            )
+        )
+        best = result.hits[0].passage if result.hits else None
+        evidence = assess(
+            question,
+            result.terms,
+            result.known_terms,
+            bool(unknown),
+            (best.text, best.title, best.position) if best else None,
+            self._tokenizer,
+            corrections,
+            [corrections.get(term, term) for term in named],
+        )
+        return replace(result, unknown_names=unknown, evidence=evidence, corrections=corrections)
+
+    def _corrected_names(self, named: dict[str, str], view: tuple[str, ...]) -> dict[str, str]:
+        """For each name the view does not hold, the term it holds one slip away, if any ("Beyonse").
+
+        Candidates share the name's first two letters (one indexed range of the vocabulary); among those
+        one insertion, deletion, substitution or swap of neighbours away, the one in most paragraphs wins.
+        """
+        if not named:
+            return {}
+        state = self._view_state(view)
+        ids, dfs = self._terms(list(named), view, state.terms)
+        corrections: dict[str, str] = {}
+        for term in named:
+            if dfs.get(ids.get(term, -1), 0) or len(term) < MIN_CORRECTED_LENGTH or not term.isalpha():
+                continue
+            rows = self._conn.execute(
+                "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
+                (term[:2], term[:2] + "\U0010ffff", len(term) - 1, len(term) + 1),
+            ).fetchall()
+            near = [candidate for (candidate,) in rows if one_slip_apart(term, candidate)]
+            if not near:
+                continue
+            near_ids, near_dfs = self._terms(near, view, state.terms)
+            held = [(near_dfs.get(near_ids[c], 0), c) for c in near if near_ids.get(c, -1) in near_dfs]
+            if held:
+                corrections[term] = max(held, key=lambda pair: (pair[0], [-ord(ch) for ch in pair[1]]))[1]
+        return corrections
 
     def _search(self, terms: tuple[str, ...], view: tuple[str, ...], count: int) -> SearchResult:
         state = self._view_state(view)
@@ -327,6 +377,9 @@ class Searcher:
         }
 
 
+MIN_CORRECTED_LENGTH = 4
+"""Names shorter than this are not corrected: one slip away from a short word is too many other words."""
+
 RERANK_DEPTH = 15
 """How many of the first stage's best paragraphs the second stage reads again (and an answer may draw on)."""
 
@@ -341,3 +394,24 @@ def _coverage_weight(df: int, paragraphs: int) -> float:
 
 def _offsets(stored: str) -> tuple[int, ...]:
     return tuple(int(offset) for offset in stored.split(",")) if stored else ()
+
+
+def one_slip_apart(first: str, second: str) -> bool:
+    """Whether two different words are one insertion, deletion, substitution or swap of neighbours apart."""
+    if first == second or abs(len(first) - len(second)) > 1:
+        return False
+    if len(first) == len(second):
+        diffs = [index for index, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
+        if len(diffs) == 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and first[diffs[0]] == second[diffs[1]]
+            and first[diffs[1]] == second[diffs[0]]
+        )
+    shorter, longer = sorted((first, second), key=len)
+    for index, char in enumerate(shorter):
+        if char != longer[index]:
+            return shorter[index:] == longer[index + 1 :]
+    return True

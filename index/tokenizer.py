@@ -72,7 +72,8 @@ _CASE_JOIN = re.compile(r"(?<=[a-z])(?=[A-Z])")
 # Combining marks (accents) as NFKD separates them: the blocks that Latin, Greek and Cyrillic use.
 _COMBINING_MARK = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # A capitalised word that does not start a sentence: most likely a name.
-_NAME_IN_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)([A-Z][\w'’-]*)")
+# Dotted acronyms are one name ("U.S.", "L.A."), judged by the term their whole spelling gives.
+_NAME_IN_SENTENCE = re.compile(r"(?<![.!?:]\s)(?<!^)(?<=\s)([A-Z](?:[\w'’-]|\.(?=\w))*)")
 # An acronym's plural ("GPUs", "CEOs"): the Snowball stemmer keeps the "s" of "gpus", so drop it here.
 _ACRONYM_PLURAL = re.compile(r"^([A-Z]{2,})s$")
 
@@ -124,6 +125,10 @@ class Tokenizer:
             term = self._term(piece)
             return (term,) if term else ()
         return tuple(self._terms_of_piece(piece, with_parts=with_parts))
+
+    def words(self, text: str) -> list[str]:
+        """The words of `text` as the tokenizer reads them, case kept ("Musk's", "10,000", "co-founded")."""
+        return list(_words(text))
 
     def named_terms(self, question: str) -> dict[str, str]:
         """Terms of the names a question mentions (capitalised words inside a sentence), with the word.
