@@ -123,7 +123,8 @@ class StoryIndex:
         if cache is None:
             cache = self._local.view_cache = {}
         searcher = Searcher(conn, self.tokenizer, self.params, cache, self._postings_cache)
-        result = searcher.search(text, skip + top, scopes)
+        # Twice the passages shown so far: room for the copies that collapsing repeats takes out.
+        result = searcher.search(text, 2 * (skip + top), scopes)
         return compose(text, result, top, skip)
 
     def first_stage(self, question: str, top: int = 10, scopes: Sequence[str] = (SHARED_SCOPE,)) -> list[Hit]:
