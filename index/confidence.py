@@ -95,12 +95,12 @@ def assess(
     terms: Sequence[str],
     known: Collection[str],
     unknown_name: bool,
-    passage: tuple[str, str, int] | None,
+    passage: tuple[str, str] | None,
     tokenizer: Tokenizer,
     corrections: dict[str, str] | None = None,
     named: Collection[str] = (),
 ) -> Evidence:
-    """The evidence that `passage` (text, title, position in its article) answers the question.
+    """The evidence that `passage` (its text, and its article's title) answers the question.
 
     `corrections` maps a misspelt name's term to the term it was searched as, which weighs as the name.
     """
@@ -113,7 +113,7 @@ def assess(
     known_share = sum(weight[term] for term in distinct if term in known) / total
     if passage is None or not distinct:
         return Evidence(0.0, 0.0, known_share, 0, len(distinct), unknown_name)
-    text, title, position = passage
+    text, title = passage
     plain = normalise(text)
     found = TermFinder(distinct, tokenizer).occurrences(plain)
     held = {term for _, term in found}

@@ -145,7 +145,7 @@ class Searcher:
             result.terms,
             result.known_terms,
             bool(unknown),
-            (best.text, best.title, best.position) if best else None,
+            (best.text, best.title) if best else None,
             self._tokenizer,
             corrections,
             [corrections.get(term, term) for term in named],
