@@ -29,7 +29,7 @@ def compose(question: str, result: SearchResult, top: int = 3, skip: int = 0) ->
     page's passage. Whether the articles answer is decided on the best passage of all, whatever the page.
     """
     matcher = SentenceMatcher(result.term_weights)
-    shown = collapse_repeats(result.hits)[skip : skip + top]
+    shown = collapse_repeats(result.hits, keep=skip + top)[skip : skip + top]
     passages = tuple(_passage(rank, kept, matcher) for rank, kept in enumerate(shown, start=1))
     if result.paragraphs == 0:
         return Answer(question, False, EMPTY_INDEX, (), 0)

@@ -141,11 +141,12 @@ def are_copies(first: Wording, second: Wording) -> bool:
     return False
 
 
-def collapse_repeats(hits: Sequence[Hit]) -> tuple[Collapsed, ...]:
+def collapse_repeats(hits: Sequence[Hit], keep: int | None = None) -> tuple[Collapsed, ...]:
     """The hits with repeats collapsed, in rank order: each best-ranked copy with its other sources' copies.
 
     A hit joins the best-ranked group holding a copy of it (the kept hit or one of its copies), so no later
-    passage repeats an earlier one; a copy in a source the group already cites is dropped unlisted.
+    passage repeats an earlier one; a copy in a source the group already cites is dropped unlisted. With
+    `keep`, only the first `keep` groups are made: later hits are looked at only as copies of those.
     """
     groups: list[tuple[Hit, list[Hit], set[str]]] = []
     # Each hit's words are found once. Equal words are looked up; only hits whose lengths leave room for
@@ -165,6 +166,8 @@ def collapse_repeats(hits: Sequence[Hit]) -> tuple[Collapsed, ...]:
                 if number < group and are_copies(member, words):
                     group = number
         if group == len(groups):
+            if keep is not None and len(groups) >= keep:
+                continue  # neither shown nor a copy of what is: nothing later is compared with it
             groups.append((hit, [], {hit.passage.source_id}))
         elif hit.passage.source_id not in groups[group][2]:
             groups[group][2].add(hit.passage.source_id)

@@ -22,7 +22,7 @@ of each.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,7 +41,7 @@ class RerankWeights:
 
     title: float = 1.0
     sentence: float = 0.25
-    proximity: float = 0.5
+    proximity: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -147,21 +147,23 @@ def _best_sentence(text: str, found: list[tuple[int, str]], idf: dict[str, float
 def _proximity(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:
     """The sum over pairs of distinct question terms within `WINDOW` words of the rarer's idf over the
     distance."""
+    if len(idf) < 2:
+        return 0.0
     closest: dict[tuple[str, str], int] = {}
-    latest: dict[str, tuple[int, int]] = {}  # term -> (offset, word number) of its latest one
-    words = 0
-    previous = 0
-    # Occurrences come in text order: each is compared with the latest occurrence of every other term, the
-    # nearest one before it (the nearest after it is met when that one's turn comes). Words are counted by
-    # the spaces between them.
+    recent: deque[tuple[int, str]] = deque()  # (word number, term) of the occurrences within the window
+    words = previous = 0
+    # Occurrences come in text order, and each is compared with the earlier ones still within the window:
+    # every pair near enough is met once. Words are counted by the spaces between them.
     for offset, term in found:
         words += text.count(" ", previous, offset)
         previous = offset
-        for other, (_, seen) in latest.items():
-            distance = words - seen
-            if other != term and 0 < distance <= WINDOW:
+        while recent and words - recent[0][0] > WINDOW:
+            recent.popleft()
+        for seen, other in recent:
+            if other != term and words > seen:
                 pair = (term, other) if term < other else (other, term)
+                distance = words - seen
                 if distance < closest.get(pair, WINDOW + 1):
                     closest[pair] = distance
-        latest[term] = (offset, words)
+        recent.append((words, term))
     return sum(min(idf[first], idf[second]) / distance for (first, second), distance in closest.items())

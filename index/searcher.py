@@ -232,7 +232,12 @@ class Searcher:
             for hit in head
         ]
         order = rerank(candidates, reranker)
-        return tuple([replace(head[index], score=reading.score) for index, reading in order] + tail)
+        reordered = [head[index] for index, _ in order]
+        rescored = [
+            Hit(hit.passage, reading.score, hit.coverage, hit.bm25)
+            for hit, (_, reading) in zip(reordered, order, strict=True)
+        ]
+        return (*rescored, *tail)
 
     # -- statistics of a view ----------------------------------------------------------------------
 
@@ -380,7 +385,7 @@ class Searcher:
 MIN_CORRECTED_LENGTH = 4
 """Names shorter than this are not corrected: one slip away from a short word is too many other words."""
 
-RERANK_DEPTH = 15
+RERANK_DEPTH = 6
 """How many of the first stage's best paragraphs the second stage reads again (and an answer may draw on)."""
 
 _KNOWN_TERMS_LIMIT = 100_000
