@@ -14,6 +14,11 @@ again from their own words:
 - **proximity**: for each pair of distinct question terms, their idf (the rarer's) over the fewest words
   between them, where they come within `WINDOW` words.
 
+- **what followed**: when the question asks what came after something ("What did Musk do after ChatGPT
+  launched?") and a paragraph opens by carrying on from the one before it ("One month later, he ..."), that
+  paragraph takes on the evidence of the one before it, which names the event: news tells what followed in
+  the next paragraph, not in the same words.
+
 An article of one paragraph keeps the first stage's score, title included: there the paragraph is the whole
 article, and counting its title twice was measured best on SciFact and Cranfield (see the README). The
 weights were measured on the SQuAD development set (`benchmarks/passage_qa.py`); the README gives the effect
@@ -22,9 +27,10 @@ of each.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index.occurrences import TermFinder, terms_by_sentence
 from index.ranking import BM25Parameters, CorpusStats
@@ -44,10 +50,32 @@ class RerankWeights:
     proximity: float = 0.4
 
 
+# A question about what followed an event, and a paragraph that carries on from the one before it.
+_ASKS_WHAT_FOLLOWED = re.compile(
+    r"\b(?:after|afterwards?|later|then|next|following|followed|subsequently|result|since)\b", re.IGNORECASE
+)
+_CARRIES_ON = re.compile(
+    r"^\W*(?:(?:(?:one|two|three|four|a|some|several|a few|\d+)\s+)?(?:days?|weeks?|months?|years?|hours?)"
+    r"\s+later|later|then|afterwards?|subsequently|soon after|next|after that|as a result"
+    r"|following (?:this|that)|in response)\b",
+    re.IGNORECASE,
+)
+
+FOLLOWED_SHARE = 1.0
+"""The share of the paragraph before's score that a paragraph carrying on from it takes, for a question about
+what followed."""
+
+
+def asks_what_followed(question: str) -> bool:
+    """Whether a question asks what came after something ("after", "later", "next", "as a result")."""
+    return _ASKS_WHAT_FOLLOWED.search(question) is not None
+
+
 @dataclass(frozen=True)
 class Candidate:
     """What the second stage needs of one first-stage hit."""
 
+    source: str
     text: str
     title: str
     position: int
@@ -68,6 +96,8 @@ class Reading:
     title: float
     sentence: float
     proximity: float
+    follows: int | None = None
+    """The index of the candidate whose evidence it took, carrying on from it (see `rerank`)."""
 
 
 class Reranker:
@@ -132,10 +162,31 @@ class Reranker:
         )
 
 
-def rerank(candidates: Sequence[Candidate], reranker: Reranker) -> list[tuple[int, Reading]]:
-    """Indexes into `candidates`, best second-stage score first (ties keep the first stage's order)."""
+def rerank(
+    candidates: Sequence[Candidate], reranker: Reranker, *, what_followed: bool = False
+) -> list[tuple[int, Reading]]:
+    """Indexes into `candidates`, best second-stage score first (ties keep the first stage's order).
+
+    With `what_followed`, a candidate that carries on from the one before it in its article, itself a
+    candidate, adds `FOLLOWED_SHARE` of that one's score, and goes before it on a tie.
+    """
     readings = [reranker.read(candidate) for candidate in candidates]
-    order = sorted(range(len(candidates)), key=lambda index: (-readings[index].score, index))
+    if what_followed:
+        at = {(c.source, c.position): index for index, c in enumerate(candidates)}
+        before = [at.get((c.source, c.position - 1)) for c in candidates]
+        readings = [
+            replace(
+                reading, score=reading.score + FOLLOWED_SHARE * readings[previous].score, follows=previous
+            )
+            if previous is not None and _CARRIES_ON.match(candidate.text)
+            else reading
+            for candidate, reading, previous in zip(candidates, readings, before, strict=True)
+        ]
+    # On a tie the paragraph telling what followed goes first: it is what such a question asks for.
+    order = sorted(
+        range(len(candidates)),
+        key=lambda index: (-readings[index].score, readings[index].follows is None, index),
+    )
     return [(index, readings[index]) for index in order]
 
 

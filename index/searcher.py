@@ -28,7 +28,7 @@ from index.ranking import (
     rank,
     term_idf,
 )
-from index.rerank import Candidate, Reranker, rerank
+from index.rerank import Candidate, Reranker, asks_what_followed, rerank
 from index.tokenizer import Tokenizer
 
 
@@ -59,6 +59,8 @@ class Hit:
     coverage: float
     bm25: float
     """The first stage's BM25Okapi score (equal to rank-bm25's for the same tokens)."""
+    follows: StoredPassage | None = None
+    """The paragraph before it, whose evidence it took by carrying on from it (`index.rerank`)."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class Searcher:
             corrections = self._corrected_names(named, view)
             if corrections:
                 terms = tuple(corrections.get(term, term) for term in terms)
-            result = self._search(terms, view, max(wanted, RERANK_DEPTH))
+            result = self._search(terms, view, max(wanted, RERANK_DEPTH), asks_what_followed(question))
         finally:
             self._conn.execute("COMMIT")
         unknown = tuple(
@@ -145,7 +147,7 @@ class Searcher:
             result.terms,
             result.known_terms,
             bool(unknown),
-            (best.text, best.title) if best else None,
+            (_evidence_text(result.hits[0]), best.title) if best else None,
             self._tokenizer,
             corrections,
             [corrections.get(term, term) for term in named],
@@ -179,7 +181,9 @@ class Searcher:
                 corrections[term] = max(held, key=lambda pair: (pair[0], [-ord(ch) for ch in pair[1]]))[1]
         return corrections
 
-    def _search(self, terms: tuple[str, ...], view: tuple[str, ...], count: int) -> SearchResult:
+    def _search(
+        self, terms: tuple[str, ...], view: tuple[str, ...], count: int, what_followed: bool = False
+    ) -> SearchResult:
         state = self._view_state(view)
         stats = state.stats
         distinct = list(dict.fromkeys(terms))
@@ -210,18 +214,36 @@ class Searcher:
             if paragraph_id in rows
         ]
         term_idf_of = {term: idfs[term_id] for term, term_id in ids.items() if term_id in idfs}
-        hits = self._second_stage(first_stage, terms, term_idf_of, stats)
+        hits = self._second_stage(first_stage, terms, term_idf_of, stats, what_followed)
         known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
         return SearchResult(terms, weights, known, hits, ranking.matched, stats.paragraphs)
 
     def _second_stage(
-        self, hits: list[Hit], terms: tuple[str, ...], idf: dict[str, float], stats: CorpusStats
+        self,
+        hits: list[Hit],
+        terms: tuple[str, ...],
+        idf: dict[str, float],
+        stats: CorpusStats,
+        what_followed: bool,
     ) -> tuple[Hit, ...]:
-        """The first `RERANK_DEPTH` hits in the order `index.rerank` reads them in; the rest as they were."""
+        """The first `RERANK_DEPTH` hits in the order `index.rerank` reads them in; the rest as they were.
+
+        For a question about what followed, the paragraphs right after the two best are read too, though
+        they may share no word with the question: that is where news tells what happened next.
+        """
         head, tail = hits[:RERANK_DEPTH], hits[RERANK_DEPTH:]
+        if what_followed:
+            held = {(hit.passage.source_id, hit.passage.position) for hit in head}
+            wanted = [
+                (hit.passage.source_id, hit.passage.position + 1)
+                for hit in head[:FOLLOWED_PROBES]
+                if (hit.passage.source_id, hit.passage.position + 1) not in held
+            ]
+            head = head + [Hit(passage, 0.0, 0.0, 0.0) for passage in self._passages_at(wanted)]
         reranker = Reranker(self._tokenizer, terms, idf, stats, self._params)
         candidates = [
             Candidate(
+                hit.passage.source_id,
                 hit.passage.text,
                 hit.passage.title,
                 hit.passage.position,
@@ -231,11 +253,16 @@ class Searcher:
             )
             for hit in head
         ]
-        order = rerank(candidates, reranker)
-        reordered = [head[index] for index, _ in order]
+        order = rerank(candidates, reranker, what_followed=what_followed)
         rescored = [
-            Hit(hit.passage, reading.score, hit.coverage, hit.bm25)
-            for hit, (_, reading) in zip(reordered, order, strict=True)
+            Hit(
+                head[index].passage,
+                reading.score,
+                head[index].coverage,
+                head[index].bm25,
+                None if reading.follows is None else head[reading.follows].passage,
+            )
+            for index, reading in order
         ]
         return (*rescored, *tail)
 
@@ -358,32 +385,35 @@ class Searcher:
     def _passages(self, paragraph_ids: list[int]) -> dict[int, StoredPassage]:
         if not paragraph_ids:
             return {}
+        where = f"p.id IN ({','.join('?' * len(paragraph_ids))})"
+        return {passage.paragraph_id: passage for passage in self._stored(where, paragraph_ids)}
+
+    def _passages_at(self, places: list[tuple[str, int]]) -> list[StoredPassage]:
+        """The paragraphs at these (source id, position) places that exist."""
+        if not places:
+            return []
+        where = " OR ".join("(p.source_id = ? AND p.position = ?)" for _ in places)
+        return self._stored(where, [value for place in places for value in place])
+
+    def _stored(self, where: str, params: Sequence[object]) -> list[StoredPassage]:
         rows = self._conn.execute(
             "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs,"
-            " p.length"
-            " FROM paragraphs p JOIN sources s ON s.id = p.source_id"
-            f" WHERE p.id IN ({','.join('?' * len(paragraph_ids))})",
-            paragraph_ids,
+            f" p.length FROM paragraphs p JOIN sources s ON s.id = p.source_id WHERE {where}",
+            params,
         ).fetchall()
-        return {
-            int(paragraph_id): StoredPassage(
-                int(paragraph_id),
-                text,
-                position,
-                source_id,
-                title,
-                url,
-                outlet,
-                published,
-                count,
-                length,
+        return [
+            StoredPassage(
+                int(paragraph_id), text, position, source_id, title, url, outlet, published, count, length
             )
             for paragraph_id, text, position, source_id, title, url, outlet, published, count, length in rows
-        }
+        ]
 
 
 MIN_CORRECTED_LENGTH = 4
 """Names shorter than this are not corrected: one slip away from a short word is too many other words."""
+
+FOLLOWED_PROBES = 2
+"""For a question about what followed, how many of the best paragraphs have the one after them read too."""
 
 RERANK_DEPTH = 6
 """How many of the first stage's best paragraphs the second stage reads again (and an answer may draw on)."""
@@ -399,6 +429,11 @@ def _coverage_weight(df: int, paragraphs: int) -> float:
 
 def _offsets(stored: str) -> tuple[int, ...]:
     return tuple(int(offset) for offset in stored.split(",")) if stored else ()
+
+
+def _evidence_text(hit: Hit) -> str:
+    """What a hit's evidence is read from: its text, after the paragraph it carries on from, if any."""
+    return hit.passage.text if hit.follows is None else f"{hit.follows.text}\n\n{hit.passage.text}"
 
 
 def one_slip_apart(first: str, second: str) -> bool:

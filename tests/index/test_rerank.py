@@ -24,7 +24,7 @@ def reranker(question: str, idf: dict[str, float], weights: RerankWeights | None
 
 def candidate(text: str, *, position: int = 2, paragraphs: int = 5, bm25: float = 1.0) -> Candidate:
     length = len(TOKENIZER.tokenize(text))
-    return Candidate(text, "Harbour news", position, paragraphs, length, bm25)
+    return Candidate("harbour", text, "Harbour news", position, paragraphs, length, bm25)
 
 
 def test_the_finder_confirms_each_word_and_meets_numbers_however_written() -> None:
@@ -97,3 +97,25 @@ def test_a_question_repeating_the_title_finds_the_paragraph_that_answers_not_the
     assert first[0].passage.position == 1  # the title, counted in the lead, carries the first stage
     assert answer.results[0].paragraph == 3
     assert answer.answered
+
+
+def test_a_question_about_what_followed_finds_the_paragraph_that_carries_on(tmp_path: Path) -> None:
+    article = Article(
+        "bridge",
+        "River crossing",
+        (
+            "The town's old footbridge was built in 1902 by local masons.",
+            "The footbridge collapsed in March after a week of heavy rain.",
+            "Two weeks later, the council closed the road and ordered a ferry.",
+            "Tourists still visit the river for its birds.",
+        ),
+        origin="test",
+    )
+    with StoryIndex(tmp_path / "db.sqlite", with_builtin_story=False) as index:
+        index.add_articles([article])
+        followed = index.ask("What happened after the footbridge collapsed?", top=2)
+        why = index.ask("Why did the footbridge collapse?", top=2)
+    # The third paragraph shares no word with the question: it is read because it carries on from the second.
+    assert [passage.paragraph for passage in followed.results] == [3, 2]
+    assert followed.answered
+    assert why.results[0].paragraph == 2
