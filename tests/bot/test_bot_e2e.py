@@ -103,13 +103,22 @@ def build_world(fake: FakeDiscord) -> tuple[FakeGuild, FakeUser, FakeUser, FakeU
     return guild, alice, bob, mod
 
 
-@pytest_asyncio.fixture
-async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
+@asynccontextmanager
+async def open_scene(tmp_path: Path, articles: list[Article] | None = None) -> AsyncIterator[Scene]:
+    """The fake Discord with its world and the bot running on a new database, `articles` added to it."""
     async with FakeDiscord() as fake:
         guild, alice, bob, mod = build_world(fake)
         db_path = tmp_path / "storybot.db"
         async with running_bot(fake, environ_for(fake, db_path)) as bot:
+            if articles:
+                bot.story.index.add_articles(articles)
             yield Scene(fake, bot, bot.story.index, guild, guild.text_channels[0], alice, bob, mod, db_path)
+
+
+@pytest_asyncio.fixture
+async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
+    async with open_scene(tmp_path) as opened:
+        yield opened
 
 
 def payload_of(request: RecordedRequest) -> dict[str, Any] | None:

@@ -48,8 +48,8 @@ from tests.bot.payload_checks import (
     live_mentions,
     payload_texts,
 )
-from tests.bot.test_bot_e2e import Scene, build_world, environ_for, running_bot
-from tests.fakediscord import FakeDiscord, MessageState
+from tests.bot.test_bot_e2e import Scene, open_scene
+from tests.fakediscord import MessageState
 from tests.fakediscord.limits import FormErrors, check_message
 
 QUESTION = "why do zebras stampede"
@@ -86,12 +86,8 @@ def hostile_articles() -> list[Article]:
 
 @pytest_asyncio.fixture
 async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
-    async with FakeDiscord() as fake:
-        guild, alice, bob, mod = build_world(fake)
-        db_path = tmp_path / "storybot.db"
-        async with running_bot(fake, environ_for(fake, db_path)) as bot:
-            bot.story.index.add_articles(hostile_articles())
-            yield Scene(fake, bot, bot.story.index, guild, guild.text_channels[0], alice, bob, mod, db_path)
+    async with open_scene(tmp_path, hostile_articles()) as opened:
+        yield opened
 
 
 def plain(escaped: str) -> str:

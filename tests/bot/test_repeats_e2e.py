@@ -7,19 +7,14 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from tests.bot.test_bot_e2e import Scene, ask, assert_clean, build_world, button, environ_for, running_bot
-from tests.fakediscord import FakeDiscord
+from tests.bot.test_bot_e2e import Scene, ask, assert_clean, button, open_scene
 from tests.index.test_repeats import QUESTION, WIRE_ARTICLES
 
 
 @pytest_asyncio.fixture
 async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
-    async with FakeDiscord() as fake:
-        guild, alice, bob, mod = build_world(fake)
-        db_path = tmp_path / "storybot.db"
-        async with running_bot(fake, environ_for(fake, db_path)) as bot:
-            bot.story.index.add_articles(WIRE_ARTICLES)
-            yield Scene(fake, bot, bot.story.index, guild, guild.text_channels[0], alice, bob, mod, db_path)
+    async with open_scene(tmp_path, list(WIRE_ARTICLES)) as opened:
+        yield opened
 
 
 async def test_the_answer_cites_the_other_outlets_and_more_shows_no_copy(scene: Scene) -> None:
