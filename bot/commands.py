@@ -31,8 +31,7 @@ from bot.formatting import (
     sources_reply,
 )
 from bot.views import answer_view, sources_view
-from index import MAX_QUESTION_CHARS, QuestionError, validate_question
-from index.models import view_scopes
+from index import MAX_QUESTION_CHARS, QuestionError, validate_question, view_scopes
 
 if TYPE_CHECKING:
     from bot.client import StoryBot
