@@ -20,6 +20,7 @@ from dotenv import load_dotenv
 from platformdirs import user_data_dir
 
 from index import (
+    DEFAULT_TOP,
     SHARED_SCOPE,
     AddReport,
     Answer,
@@ -93,7 +94,12 @@ def cli(ctx: click.Context, db: Path) -> None:
 @cli.command()
 @click.argument("question", required=False)
 @click.option(
-    "--top", "-k", type=click.IntRange(1, 100), default=3, show_default=True, help="Passages to show."
+    "--top",
+    "-k",
+    type=click.IntRange(1, 100),
+    default=DEFAULT_TOP,
+    show_default=True,
+    help="Passages to show.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option(

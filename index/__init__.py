@@ -15,7 +15,7 @@ from index.errors import (
     UnknownFeed,
     UnknownSource,
 )
-from index.library import MAX_QUESTION_CHARS, StoryIndex, validate_question
+from index.library import DEFAULT_TOP, MAX_QUESTION_CHARS, StoryIndex, validate_question
 from index.models import (
     GUILD_SCOPE_PREFIX,
     SHARED_SCOPE,
@@ -38,6 +38,7 @@ from index.models import (
 
 __all__ = [
     "DEFAULT_CACHE_BYTES",
+    "DEFAULT_TOP",
     "GUILD_SCOPE_PREFIX",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",

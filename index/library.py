@@ -40,6 +40,8 @@ from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_built
 from index.sources.readers import read_path
 
 MAX_QUESTION_CHARS = 1000
+DEFAULT_TOP = 3
+"""Passages an answer shows unless the asker says otherwise (the CLI's --top, /ask's results)."""
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) as sources are processed."""
@@ -92,7 +94,7 @@ class StoryIndex:
     # -- questions ---------------------------------------------------------------------------------
 
     def ask(
-        self, question: str, top: int = 3, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
+        self, question: str, top: int = DEFAULT_TOP, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
     ) -> Answer:
         """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
         text = validate_question(question)

@@ -11,12 +11,11 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from index.engine.database import now, write_transaction
+from index.engine.database import IN_CHUNK, now, write_transaction
 from index.errors import UnknownFeed
 from index.models import FeedItem, FeedRecord
 
 _FEED_COLUMNS = "id, url, scope, channel_id, title, added_at, polled_at, status, error, etag, last_modified"
-_CHUNK = 500
 
 
 class FeedRegistry:
@@ -88,8 +87,8 @@ class FeedRegistry:
         """The entry keys of a feed not taken yet."""
         conn = self._connection()
         seen: set[str] = set()
-        for start in range(0, len(keys), _CHUNK):
-            chunk = list(keys[start : start + _CHUNK])
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = list(keys[start : start + IN_CHUNK])
             marks = ",".join("?" * len(chunk))
             seen.update(
                 row[0]

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from index.engine.database import IN_CHUNK, now
+from index.engine.database import IN_CHUNK, get_meta, now, set_meta
 from index.engine.postings import PostingList, SegmentBuilder
 from index.engine.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
 from index.engine.terms import ArticleTerms, paragraph_terms
@@ -204,11 +204,7 @@ class IndexWriter:
     def flush(self) -> None:
         """Write the pending segments: their postings and their share of the statistics."""
         if self._next_paragraph_id is not None:
-            self._conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('next_paragraph_id', ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(self._next_paragraph_id),),
-            )
+            set_meta(self._conn, "next_paragraph_id", str(self._next_paragraph_id))
         for scope, (segment_id, builder) in self._pending.items():
             self._added += builder.paragraphs
             self._write_segment(scope, segment_id, builder.posting_lists())
@@ -230,8 +226,8 @@ class IndexWriter:
     def _reserve_paragraph_ids(self, count: int) -> int:
         # Ids are never reused: a tombstone names a paragraph id for as long as its segment lives.
         if self._next_paragraph_id is None:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'next_paragraph_id'").fetchone()
-            self._next_paragraph_id = int(row[0]) if row else 1
+            stored = get_meta(self._conn, "next_paragraph_id")
+            self._next_paragraph_id = int(stored) if stored is not None else 1
         first = self._next_paragraph_id
         self._next_paragraph_id += count
         return first
