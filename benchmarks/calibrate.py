@@ -1,10 +1,10 @@
-"""Fit the weights of `index.confidence`: when does the best passage answer the question?
+"""Fit the weights of `index.engine.confidence`: when does the best passage answer the question?
 
 On the SQuAD development set, each article indexed alone (the story bot's setting): its own questions should
 be answered, the 25 off-topic questions asked against it declined. Every question is searched as the bot
 searches it, its `Evidence` kept, and a logistic regression (both classes weighing the same in all, a little
-L2) fitted on it with numpy. Prints the weights to paste into `index/confidence.py` and, for thresholds on
-the confidence, the share of off-topic questions declined against own questions answered.
+L2) fitted on it with numpy. Prints the weights to paste into `index/engine/confidence.py` and, for
+thresholds on the confidence, the share of off-topic questions declined against own questions answered.
 
     python benchmarks/calibrate.py [--set DIR]
 """
@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from index import StoryIndex
-from index.confidence import WEIGHTS, Evidence
-from index.searcher import Searcher
+from index.engine.confidence import WEIGHTS, Evidence
+from index.engine.searcher import Searcher
 
 ROOT = Path(__file__).resolve().parents[1]
 SQUAD = ROOT.parent / "shared" / "evaldata" / "squad-dev"

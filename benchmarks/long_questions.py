@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scale_corpus import ensure_corpus, read_articles
 from index import StoryIndex
-from index.searcher import Searcher
+from index.engine.searcher import Searcher
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LENGTH = 10_000

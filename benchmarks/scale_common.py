@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from index import DEFAULT_TOP
+
 ROOT = Path(__file__).resolve().parents[1]
 
-ANSWER_PASSAGES = 3
+ANSWER_PASSAGES = DEFAULT_TOP
 """Passages a timed question is answered with: the bot's default (`/ask`); every engine returns as many."""
 CHECKED_PASSAGES = 10
 """The top storybot returns, untimed, for the same-answers check against rank-bm25."""

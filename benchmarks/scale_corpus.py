@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from index.engine.terms import TITLE_WEIGHT
 from index.models import Article
-from index.store import TITLE_WEIGHT
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "evaldata" / "scifact"

@@ -36,10 +36,10 @@ from benchmarks.scale_common import (
     write_json,
 )
 from benchmarks.scale_corpus import paragraph_documents, read_articles
+from index.engine.ranking import BM25Parameters
+from index.engine.terms import paragraph_terms
+from index.engine.tokenizer import STOPWORDS, Tokenizer
 from index.models import Article
-from index.ranking import BM25Parameters
-from index.store import paragraph_terms
-from index.tokenizer import STOPWORDS, Tokenizer
 
 WARM_UP_QUESTIONS = 5
 SCORE_TOLERANCE = 1e-6

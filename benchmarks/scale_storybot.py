@@ -34,8 +34,8 @@ from benchmarks.scale_common import (
 )
 from benchmarks.scale_corpus import read_articles
 from index import StoryIndex
-from index.library import BUILTIN_PREFIX
 from index.models import Article
+from index.sources.origins import BUILTIN_PREFIX
 
 BATCH_ARTICLES = 8000
 """Articles per `add_articles` call (about 100,000 paragraphs): one `storybot add` of a file that size."""

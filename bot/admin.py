@@ -40,9 +40,15 @@ from bot.formatting import (
 )
 from bot.progress import ProgressRelay
 from bot.service import ReindexStopped
-from index import SHARED_SCOPE, SourceError, StorybotError, UnknownSource
-from index.feed_registry import UnknownFeed
-from index.models import guild_scope, view_scopes
+from index import (
+    SHARED_SCOPE,
+    SourceError,
+    StorybotError,
+    UnknownFeed,
+    UnknownSource,
+    guild_scope,
+    view_scopes,
+)
 
 if TYPE_CHECKING:
     from bot.client import StoryBot

@@ -19,12 +19,25 @@ import click
 from dotenv import load_dotenv
 from platformdirs import user_data_dir
 
-from index import SHARED_SCOPE, Answer, Article, StorybotError, StoryIndex, validate_question
-from index.errors import QuestionError, SourceError
-from index.models import AddReport, FeedRecord, SourceRecord, guild_scope, view_scopes
+from index import (
+    DEFAULT_TOP,
+    SHARED_SCOPE,
+    AddReport,
+    Answer,
+    Article,
+    FeedRecord,
+    QuestionError,
+    SourceError,
+    SourceRecord,
+    StorybotError,
+    StoryIndex,
+    guild_scope,
+    validate_question,
+    view_scopes,
+)
 
 if TYPE_CHECKING:
-    from index.fetcher import FetchPolicy
+    from index.web.policy import FetchPolicy
 
 
 def default_database() -> Path:
@@ -81,7 +94,12 @@ def cli(ctx: click.Context, db: Path) -> None:
 @cli.command()
 @click.argument("question", required=False)
 @click.option(
-    "--top", "-k", type=click.IntRange(1, 100), default=3, show_default=True, help="Passages to show."
+    "--top",
+    "-k",
+    type=click.IntRange(1, 100),
+    default=DEFAULT_TOP,
+    show_default=True,
+    help="Passages to show.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option(
@@ -195,7 +213,7 @@ def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
 @click.pass_context
 def reindex(ctx: click.Context) -> None:
     """Re-read every source from where it came (links fetched again) and rebuild the index."""
-    from index.remote import link_loader  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
+    from index.web.remote import link_loader  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
 
     loader = link_loader(fetch_policy_from_env())
     with opened(ctx) as index:
@@ -274,7 +292,7 @@ def main() -> None:
 
 def _read_links(links: list[str]) -> tuple[list[Article], list[tuple[str, str]]]:
     """Fetch and read each link; the failures as (link, reason) so the other sources are still added."""
-    from index.remote import read_link  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
+    from index.web.remote import read_link  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
 
     policy = fetch_policy_from_env()
 

@@ -31,13 +31,11 @@ from bot.formatting import (
     sources_reply,
 )
 from bot.views import answer_view, sources_view
-from index import MAX_QUESTION_CHARS, QuestionError, validate_question
-from index.models import view_scopes
+from index import DEFAULT_TOP, MAX_QUESTION_CHARS, QuestionError, validate_question, view_scopes
 
 if TYPE_CHECKING:
     from bot.client import StoryBot
 
-DEFAULT_RESULTS = 3
 MAX_RESULTS = 5
 SEEN_MESSAGES = 4096
 """Message ids remembered, so that a message delivered twice is answered once."""
@@ -101,7 +99,7 @@ class QuestionCommands(commands.Cog):
     @app_commands.command(name="ask")
     @app_commands.describe(
         question="Your question about the story, e.g. why did Musk leave OpenAI?",
-        results="How many passages to show, 1 to 5 (default 3)",
+        results=f"How many passages to show, 1 to {MAX_RESULTS} (default {DEFAULT_TOP})",
         private="Show the answer only to you (default: no, everyone in the channel sees it)",
     )
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
@@ -110,7 +108,7 @@ class QuestionCommands(commands.Cog):
         self,
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
-        results: app_commands.Range[int, 1, MAX_RESULTS] = DEFAULT_RESULTS,
+        results: app_commands.Range[int, 1, MAX_RESULTS] = DEFAULT_TOP,
         private: bool = False,
     ) -> None:
         """Ask about the story: I answer with the passages that say so, and their sources."""
@@ -167,11 +165,9 @@ class QuestionCommands(commands.Cog):
         guild_id = message.guild.id if message.guild else None
         text, ticket = admit(admission, message.author.id, guild_id, question, sparing=True)
         async with ticket, message.channel.typing():
-            answer = await ticket.run(
-                lambda: self.bot.story.ask(text, DEFAULT_RESULTS, view_scopes(guild_id))
-            )
+            answer = await ticket.run(lambda: self.bot.story.ask(text, DEFAULT_TOP, view_scopes(guild_id)))
         view = answer_view(
-            answer, asker_id=message.author.id, offset=0, top=DEFAULT_RESULTS, answered=answer.answered
+            answer, asker_id=message.author.id, offset=0, top=DEFAULT_TOP, answered=answer.answered
         )
         await message.reply(**answer_reply(answer).send_kwargs(), view=view, mention_author=False)
 

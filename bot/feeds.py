@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import discord
 
 from bot.formatting import announcement
+from index import GUILD_SCOPE_PREFIX, PollReport
 from index.feeds import FeedPoller
-from index.models import GUILD_SCOPE_PREFIX, PollReport
 
 log = logging.getLogger("storybot")
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
-from index.fetcher import ALL_NETWORKS, DEFAULT_MAX_BYTES, FetchPolicy, IPNetwork
+from index.web.policy import ALL_NETWORKS, DEFAULT_MAX_BYTES, FetchPolicy, IPNetwork
 
 T = TypeVar("T")
 

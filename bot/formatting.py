@@ -16,8 +16,19 @@ from typing import Any
 import discord
 
 from bot.markdown import ELLIPSIS, clip, emphasised, escape, escape_clipped, safe_url, unescape
-from index import Answer, Passage, ReindexReport, SourceRecord
-from index.models import AddReport, FeedItem, FeedRecord, IndexStats, Paragraph, PollReport, Usage
+from index import (
+    AddReport,
+    Answer,
+    FeedItem,
+    FeedRecord,
+    IndexStats,
+    Paragraph,
+    Passage,
+    PollReport,
+    ReindexReport,
+    SourceRecord,
+    Usage,
+)
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

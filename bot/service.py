@@ -18,11 +18,22 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from index import Answer, Article, ReindexReport, SourceRecord, StoryIndex
+from index import (
+    AddReport,
+    Answer,
+    Article,
+    FeedRecord,
+    IndexStats,
+    Paragraph,
+    PollReport,
+    ReindexReport,
+    SourceRecord,
+    StoryIndex,
+    Usage,
+)
 from index.feeds import FeedPoller
-from index.fetcher import FetchPolicy
-from index.models import AddReport, FeedRecord, IndexStats, Paragraph, PollReport, Usage
-from index.remote import link_loader, read_link, read_upload
+from index.web.policy import FetchPolicy
+from index.web.remote import link_loader, read_link, read_upload
 
 FEEDBACK_KEY_SETTING = "feedback_key"
 

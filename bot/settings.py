@@ -22,8 +22,8 @@ from bot.fetching import (
     finite_number,
     positive_number,
 )
-from index.fetcher import FetchPolicy
-from index.posting_cache import DEFAULT_BUDGET_BYTES
+from index import DEFAULT_CACHE_BYTES
+from index.web.policy import FetchPolicy
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ class Settings:
     """Questions one server's members may ask together."""
     shutdown_seconds: float = DEFAULT_SHUTDOWN_SECONDS
     """On SIGTERM, how long answers in flight may take before their users are told the bot is restarting."""
-    cache_bytes: int = DEFAULT_BUDGET_BYTES
+    cache_bytes: int = DEFAULT_CACHE_BYTES
     """Memory for recent question terms' posting lists (0: none kept; every question reads SQLite)."""
 
     @classmethod
@@ -102,7 +102,7 @@ class Settings:
             user_limit=user_limit or DEFAULT_USER_LIMIT,
             server_limit=server_limit or DEFAULT_SERVER_LIMIT,
             shutdown_seconds=shutdown_seconds or DEFAULT_SHUTDOWN_SECONDS,
-            cache_bytes=DEFAULT_BUDGET_BYTES if cache_bytes is None else cache_bytes,
+            cache_bytes=DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes,
         )
 
 

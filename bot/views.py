@@ -34,8 +34,7 @@ from bot.formatting import (
     sources_reply,
 )
 from bot.service import StoryService
-from index import Answer
-from index.models import view_scopes
+from index import Answer, view_scopes
 
 Button = ui.Button[ui.View]
 

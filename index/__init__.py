@@ -1,22 +1,45 @@
 """storybot's retrieval core: read sources, split paragraphs, tokenize, store and rank with BM25 in SQLite.
 
-Nothing here knows Discord; the bot and the command line are front-ends over `StoryIndex`.
+Nothing here knows Discord; the bot and the command line are front-ends over `StoryIndex`. The core has three
+tiers under this facade: `index.sources` (offline reading), `index.engine` (BM25 in SQLite) and `index.web`
+(the network, imported on demand with `index.feeds`, never from here).
 """
 
-from index.errors import DatabaseError, QuestionError, SourceError, StorybotError, UnknownSource
-from index.library import MAX_QUESTION_CHARS, StoryIndex, validate_question
+from index.engine.posting_cache import DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES
+from index.errors import (
+    DatabaseError,
+    FetchError,
+    QuestionError,
+    SourceError,
+    StorybotError,
+    UnknownFeed,
+    UnknownSource,
+)
+from index.library import DEFAULT_TOP, MAX_QUESTION_CHARS, StoryIndex, validate_question
 from index.models import (
+    GUILD_SCOPE_PREFIX,
     SHARED_SCOPE,
     AddReport,
     Answer,
     Article,
     Citation,
+    FeedItem,
+    FeedRecord,
+    IndexStats,
+    Paragraph,
     Passage,
+    PollReport,
     ReindexReport,
     SourceRecord,
+    Usage,
+    guild_scope,
+    view_scopes,
 )
 
 __all__ = [
+    "DEFAULT_CACHE_BYTES",
+    "DEFAULT_TOP",
+    "GUILD_SCOPE_PREFIX",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",
     "AddReport",
@@ -24,13 +47,23 @@ __all__ = [
     "Article",
     "Citation",
     "DatabaseError",
+    "FeedItem",
+    "FeedRecord",
+    "FetchError",
+    "IndexStats",
+    "Paragraph",
     "Passage",
+    "PollReport",
     "QuestionError",
     "ReindexReport",
     "SourceError",
     "SourceRecord",
     "StoryIndex",
     "StorybotError",
+    "UnknownFeed",
     "UnknownSource",
+    "Usage",
+    "guild_scope",
     "validate_question",
+    "view_scopes",
 ]

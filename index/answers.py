@@ -1,8 +1,8 @@
 """Compose an answer from ranked paragraphs: decide whether it answers, cite it, pick its best sentence.
 
-Whether the index answers a question is judged on the evidence of the best passage (`index.confidence`),
-not on the raw BM25 score: raw scores grow with the question's length and the corpus's size, so no one
-threshold on them means the same thing twice.
+Whether the index answers a question is judged on the evidence of the best passage
+(`index.engine.confidence`), not on the raw BM25 score: raw scores grow with the question's length and the
+corpus's size, so no one threshold on them means the same thing twice.
 A paragraph carried by several sources is shown once, citing the others (`index.repeats`).
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 import bisect
 import re
 
-from index.confidence import confidence
+from index.engine.confidence import confidence
+from index.engine.searcher import Hit, SearchResult
+from index.engine.sentences import sentence_ends
 from index.models import ANSWER_THRESHOLD, Answer, Citation, Passage
 from index.repeats import Collapsed, collapse_repeats
-from index.searcher import Hit, SearchResult
-from index.sentences import sentence_ends
 
 NOT_FOUND = "I couldn't find that in the indexed articles."
 NO_WORDS = "Your question has no words I can search for: name who or what it is about."

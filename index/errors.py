@@ -19,3 +19,15 @@ class QuestionError(StorybotError):
 
 class UnknownSource(StorybotError):
     """No source has the given id."""
+
+
+class UnknownFeed(StorybotError):
+    """No followed feed has the given link (in the scopes asked about)."""
+
+
+class FetchError(SourceError):
+    """A link was refused or could not be fetched; the message says why, starting with the link."""
+
+
+class BlockedAddress(FetchError):
+    """A link leads to an address the operator has not allowed (loopback, private, link-local, ...)."""

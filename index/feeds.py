@@ -2,8 +2,8 @@
 
 `FeedPoller` is the whole job without Discord: follow a feed (its current articles are indexed at once), poll
 the feeds that are due, and say what each poll indexed, so a front-end can announce it. The polling state
-lives in SQLite (`index.feed_registry`), so a restart carries on where polling stopped. One feed failing, in
-any way, never stops the others.
+lives in SQLite (`index.engine.feed_registry`), so a restart carries on where polling stopped. One feed
+failing, in any way, never stops the others.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
-from index.errors import SourceError
-from index.fetcher import FEED_TYPES, Fetched, FetchError, FetchPolicy, Resolve, fetch, system_resolve
+from index.errors import FetchError, SourceError
 from index.library import StoryIndex
 from index.models import AddReport, Article, FeedItem, FeedRecord, PollReport
-from index.remote import read_link
+from index.web.fetcher import Fetched, Resolve, fetch, system_resolve
+from index.web.policy import FEED_TYPES, FetchPolicy
+from index.web.remote import read_link
 
 DEFAULT_INTERVAL = 60 * 60.0
 """Seconds between two polls of a feed, unless the operator sets another interval."""

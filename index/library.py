@@ -12,12 +12,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 from index.answers import compose
+from index.engine.database import connect, get_meta, now, set_meta, write_transaction
+from index.engine.feed_registry import FeedRegistry
+from index.engine.parallel import TermsPool
+from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
+from index.engine.ranking import BM25Parameters
+from index.engine.searcher import Hit, Searcher
+from index.engine.store import IndexWriter
+from index.engine.tokenizer import Tokenizer
+from index.engine.usage import UsageLog
 from index.errors import QuestionError, SourceError, UnknownSource
-from index.feed_registry import FeedRegistry
 from index.models import (
     SHARED_SCOPE,
     AddReport,
@@ -29,26 +36,15 @@ from index.models import (
     SourceRecord,
     Usage,
 )
-from index.parallel import TermsPool
-from index.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
-from index.ranking import BM25Parameters
-from index.readers import read_path, read_text_source
-from index.schema import SCHEMA_VERSION, connect
-from index.searcher import Hit, Searcher
-from index.store import IndexWriter, now, write_transaction
-from index.tokenizer import Tokenizer
+from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_builtin_story
+from index.sources.readers import read_path
 
 MAX_QUESTION_CHARS = 1000
-BUILTIN_STORY = "musk-twitter-ai-gpus.txt"
-BUILTIN_PREFIX = "builtin:"
-UPLOAD_PREFIX = "upload:"
-"""Origins of files uploaded to the bot: there is nowhere to read them again, so a reindex keeps them."""
+DEFAULT_TOP = 3
+"""Passages an answer shows unless the asker says otherwise (the CLI's --top, /ask's results)."""
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) as sources are processed."""
-
-Loader = Callable[[str], list[Article]]
-"""Reads the articles of one origin (a path, a link, the built-in story) again, for a reindex."""
 
 
 def validate_question(question: str) -> str:
@@ -61,23 +57,6 @@ def validate_question(question: str) -> str:
             f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}"
         )
     return text
-
-
-def read_builtin_story() -> list[Article]:
-    """The story that ships inside the package."""
-    text = resources.files("index").joinpath("data", BUILTIN_STORY).read_text(encoding="utf-8")
-    return read_text_source(text, origin=BUILTIN_PREFIX + BUILTIN_STORY, name=BUILTIN_STORY, kind="text")
-
-
-def load_origin(origin: str) -> list[Article]:
-    """Read an origin again: the built-in story or a file path. Links need the fetcher of the front-end."""
-    if origin.startswith(BUILTIN_PREFIX):
-        return read_builtin_story()
-    if origin.startswith(("http://", "https://")):
-        raise SourceError(
-            f"{origin}: a link is read again by a loader that fetches it (`index.remote.link_loader`)"
-        )
-    return read_path(Path(origin))
 
 
 class StoryIndex:
@@ -107,6 +86,7 @@ class StoryIndex:
         self._lock = threading.Lock()
         self.feeds = FeedRegistry(self._connection)
         """The followed feeds and their polling state."""
+        self._usage = UsageLog(self._connection)
         conn = self._connection()
         if with_builtin_story:
             self._load_builtin_once(conn)
@@ -114,7 +94,7 @@ class StoryIndex:
     # -- questions ---------------------------------------------------------------------------------
 
     def ask(
-        self, question: str, top: int = 3, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
+        self, question: str, top: int = DEFAULT_TOP, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
     ) -> Answer:
         """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
         text = validate_question(question)
@@ -136,7 +116,7 @@ class StoryIndex:
         searcher = Searcher(self._connection(), self.tokenizer, self.params, None, self._postings_cache)
         hits = searcher.search(text, top, scopes).hits
         # The second stage reorders only the first stage's best, so sorting back by score restores its order
-        # (ties to the earlier paragraph, as `index.ranking.rank` breaks them).
+        # (ties to the earlier paragraph, as `index.engine.ranking.rank` breaks them).
         return sorted(hits, key=lambda hit: (-hit.bm25, hit.passage.paragraph_id))[:top]
 
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
@@ -252,8 +232,8 @@ class StoryIndex:
             for (scope,) in conn.execute("SELECT DISTINCT scope FROM segments").fetchall():
                 writer.merge_all(scope)
             seconds = time.perf_counter() - started
-            _set_meta(conn, "last_reindex_at", now())
-            _set_meta(conn, "last_reindex_seconds", f"{seconds:.3f}")
+            set_meta(conn, "last_reindex_at", now())
+            set_meta(conn, "last_reindex_seconds", f"{seconds:.3f}")
         sources, paragraphs = conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources"
         ).fetchone()
@@ -272,78 +252,27 @@ class StoryIndex:
 
     def record_feedback(self, question: str, paragraph_ids: Sequence[int], vote: int, user_hash: str) -> None:
         """Store a 👍 (vote 1) or 👎 (vote -1) on an answer; `user_hash` is never the raw user id."""
-        if vote not in (-1, 1):
-            raise ValueError("vote must be 1 or -1")
-        conn = self._connection()
-        with write_transaction(conn):
-            conn.execute(
-                "INSERT INTO feedback (question, paragraph_ids, vote, user_hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (question, ",".join(map(str, paragraph_ids)), vote, user_hash, now()),
-            )
+        self._usage.record_feedback(question, paragraph_ids, vote, user_hash)
 
     def record_question(self, answered: bool, seconds: float) -> None:
         """Log that a question was answered (or not) and how long it took, for `/admin status`."""
-        conn = self._connection()
-        with write_transaction(conn):
-            conn.execute(
-                "INSERT INTO questions (answered, seconds, created_at) VALUES (?, ?, ?)",
-                (int(answered), seconds, now()),
-            )
+        self._usage.record_question(answered, seconds)
 
     def usage(self) -> Usage:
         """Questions answered and not, feedback counts and answer latency percentiles."""
-        conn = self._connection()
-        answered, unanswered = conn.execute(
-            "SELECT COALESCE(SUM(answered), 0), COALESCE(SUM(1 - answered), 0) FROM questions"
-        ).fetchone()
-        up, down = conn.execute(
-            "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0) FROM feedback"
-        ).fetchone()
-        latencies = sorted(
-            row[0] for row in conn.execute("SELECT seconds FROM questions ORDER BY id DESC LIMIT 10000")
-        )
-        return Usage(
-            int(answered),
-            int(unanswered),
-            int(up),
-            int(down),
-            _percentile(latencies, 50),
-            _percentile(latencies, 95),
-        )
+        return self._usage.usage()
 
     def get_setting(self, key: str) -> str | None:
         """A value the front-end keeps in the database (e.g. the hash of the last synced commands)."""
-        return _get_meta(self._connection(), f"setting:{key}")
+        return self._usage.get_setting(key)
 
     def set_setting(self, key: str, value: str) -> None:
         """Keep a front-end value in the database."""
-        conn = self._connection()
-        with write_transaction(conn):
-            _set_meta(conn, f"setting:{key}", value)
+        self._usage.set_setting(key, value)
 
     def stats(self) -> IndexStats:
         """Size and health of the index."""
-        conn = self._connection()
-        sources, paragraphs = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources"
-        ).fetchone()
-        terms = conn.execute("SELECT COUNT(*) FROM terms").fetchone()[0]
-        segments = conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
-        page_count = conn.execute("PRAGMA page_count").fetchone()[0]
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        last_at = _get_meta(conn, "last_reindex_at")
-        last_seconds = _get_meta(conn, "last_reindex_seconds")
-        return IndexStats(
-            sources=sources,
-            paragraphs=paragraphs,
-            terms=terms,
-            segments=segments,
-            database_bytes=page_count * page_size,
-            schema_version=SCHEMA_VERSION,
-            last_reindex_at=last_at,
-            last_reindex_seconds=float(last_seconds) if last_seconds else None,
-        )
+        return self._usage.stats()
 
     def close(self) -> None:
         """Close every connection this object opened (each thread's), and stop any tokenizing workers."""
@@ -372,17 +301,17 @@ class StoryIndex:
 
     def _load_builtin_once(self, conn: sqlite3.Connection) -> None:
         # Only a brand-new database gets the story; one whose owner removed it stays without.
-        if _get_meta(conn, "builtin_loaded") is not None:
+        if get_meta(conn, "builtin_loaded") is not None:
             return
         articles = read_builtin_story()
         with write_transaction(conn):
-            if _get_meta(conn, "builtin_loaded") is not None:
+            if get_meta(conn, "builtin_loaded") is not None:
                 return
             writer = IndexWriter(conn, self.tokenizer)
             for article in articles:
                 writer.upsert(article, SHARED_SCOPE)
             writer.flush()
-            _set_meta(conn, "builtin_loaded", now())
+            set_meta(conn, "builtin_loaded", now())
 
 
 def _read_again(
@@ -444,22 +373,3 @@ def _placed(conn: sqlite3.Connection, article: Article, scope: str) -> Article:
         if taken is None:
             return replace(article, source_id=candidate)
         counter += 1
-
-
-def _percentile(sorted_values: list[float], percent: int) -> float | None:
-    if not sorted_values:
-        return None
-    rank = max(0, min(len(sorted_values) - 1, round(percent / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[rank]
-
-
-def _get_meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return None if row is None else str(row[0])
-
-
-def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )

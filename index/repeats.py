@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from index.searcher import Hit
+from index.engine.searcher import Hit
 
 MIN_SHARED_WORDS = 8
 """A frame is allowed only around a shared run of at least this many words: shorter paragraphs (a caption,

@@ -1,5 +1,6 @@
-"""The core never depends on the Discord adapter, the CLI's ask path never loads discord.py, and the tests
-read nothing outside the repository (a clone in an empty folder has no ../shared)."""
+"""The core never depends on the Discord adapter, its tiers import only downwards, the CLI's ask path never
+loads discord.py or the network, and the tests read nothing outside the repository (a clone in an empty
+folder has no ../shared)."""
 
 from __future__ import annotations
 
@@ -33,16 +34,185 @@ def test_index_imports_neither_discord_nor_bot() -> None:
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
-def test_storybot_ask_does_not_import_discord(tmp_path: Path) -> None:
+def test_storybot_ask_loads_neither_discord_nor_the_network(tmp_path: Path) -> None:
+    heavy = ("discord", "aiohttp", "feedparser", "index.web.fetcher", "index.feeds")
     code = (
         "import sys; from click.testing import CliRunner; from bot.cli import cli;"
         f"args = ['--db', {str(tmp_path / 'x.db')!r}, 'ask', 'why did Musk leave OpenAI?'];"
         "result = CliRunner().invoke(cli, args);"
         "assert result.exit_code == 0, result.output;"
-        "print(sorted(m for m in sys.modules if m == 'discord' or m.startswith('discord.')))"
+        f"print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') for h in {heavy!r})))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# -- the tiers of index/: sources and engine on models and errors, web on sources too, the facade on top
+
+_GROUND = ("index.models", "index.errors")
+_TIERS: dict[str, tuple[str, ...]] = {
+    "index.models": (),
+    "index.errors": (),
+    "index.sources": ("index.sources", *_GROUND),
+    "index.engine": ("index.engine", *_GROUND),
+    "index.web": ("index.web", "index.sources", *_GROUND),
+}
+"""What each tier of `index/` may import from `index`; the facade modules (library, answers, repeats, feeds
+and the package itself) may import any tier, and no tier imports them."""
+
+_FRONT_END_MAY_IMPORT = ("feeds", "web")
+"""The modules of `index` a front-end may import besides the package itself (which re-exports the rest)."""
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _imported_names(source: str) -> set[str]:
+    """Every module a source imports, in full (`from index.engine import store` names index.engine.store)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if _is_module(f"{node.module}.{alias.name}")
+            )
+    return names
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _tier_violations(module: str, source: str) -> list[str]:
+    """The `index` modules that `module` imports although its tier may not (none for a facade module)."""
+    tier = next((tier for tier in _TIERS if _within(module, (tier,))), None)
+    if tier is None:
+        return []
+    return sorted(
+        name
+        for name in _imported_names(source)
+        if _within(name, ("index",)) and not _within(name, _TIERS[tier])
+    )
+
+
+def _front_end_violations(source: str) -> list[str]:
+    """The `index` modules a front-end imports that are neither the facade package nor feeds and web."""
+    allowed = tuple(f"index.{name}" for name in _FRONT_END_MAY_IMPORT)
+    return sorted(
+        name
+        for name in _imported_names(source)
+        if _within(name, ("index",)) and name != "index" and not _within(name, allowed)
+    )
+
+
+def _light_package_violations(source: str) -> list[str]:
+    """What `index/__init__.py` imports of the network: index.web (aiohttp) or index.feeds (feedparser)."""
+    return sorted(name for name in _imported_names(source) if _within(name, ("index.web", "index.feeds")))
+
+
+@pytest.mark.parametrize(
+    ("module", "code"),
+    [
+        ("index.models", "from index.errors import SourceError"),
+        ("index.errors", "import index"),
+        ("index.sources.readers", "from index.engine.tokenizer import Tokenizer"),
+        ("index.sources.origins", "import index.web.fetcher"),
+        ("index.engine.store", "from index.sources.readers import read_path"),
+        ("index.engine.store", "from index.library import StoryIndex"),
+        ("index.engine.searcher", "from index import answers"),
+        ("index.web.remote", "from index import StoryIndex"),
+        ("index.web.fetcher", "from index.engine.database import now"),
+        ("index.sources.html", "def lazy():\n    from index.feeds import parse_feed"),
+    ],
+)
+def test_the_tier_check_flags_imports_up_or_across(module: str, code: str) -> None:
+    assert _tier_violations(module, code) != []
+
+
+@pytest.mark.parametrize(
+    ("module", "code"),
+    [
+        ("index.models", "from dataclasses import dataclass"),
+        ("index.sources.origins", "from index.errors import SourceError\nfrom index.sources import readers"),
+        (
+            "index.engine.store",
+            "from index.engine.terms import paragraph_terms\nfrom index.models import Article",
+        ),
+        ("index.web.remote", "from index.sources.origins import load_origin\nfrom index.web import policy"),
+        ("index.library", "from index.engine.store import IndexWriter\nfrom index.answers import compose"),
+        ("index.feeds", "from index.library import StoryIndex\nfrom index.web.remote import read_link"),
+    ],
+)
+def test_the_tier_check_passes_imports_down(module: str, code: str) -> None:
+    assert _tier_violations(module, code) == []
+
+
+def test_each_tier_of_index_imports_only_below_it() -> None:
+    offenders = {
+        _module_name(path): _tier_violations(_module_name(path), path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "index").rglob("*.py"))
+    }
+    assert {module: names for module, names in offenders.items() if names} == {}
+
+
+def test_the_sub_packages_of_index_hold_only_a_docstring() -> None:
+    for package in ("sources", "engine", "web"):
+        body = ast.parse((ROOT / "index" / package / "__init__.py").read_text(encoding="utf-8")).body
+        assert len(body) == 1, package
+        assert isinstance(body[0], ast.Expr), package
+        assert isinstance(body[0].value, ast.Constant), package
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"),
+    [
+        ("from index.web.policy import FetchPolicy", True),
+        ("from index import feeds", True),
+        ("from index.feeds import FeedPoller", True),
+        ("from index.engine.posting_cache import DEFAULT_BUDGET_BYTES", False),
+    ],
+)
+def test_the_light_package_check(code: str, flagged: bool) -> None:
+    assert (_light_package_violations(code) != []) is flagged
+
+
+def test_the_index_package_never_imports_the_network() -> None:
+    assert _light_package_violations((ROOT / "index" / "__init__.py").read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"),
+    [
+        ("from index.engine.posting_cache import DEFAULT_BUDGET_BYTES", True),
+        ("from index.sources.origins import UPLOAD_PREFIX", True),
+        ("from index.models import view_scopes", True),
+        ("import index.engine.searcher", True),
+        ("from index import StoryIndex, view_scopes", False),
+        ("from index.feeds import FeedPoller", False),
+        ("from index.web.policy import FetchPolicy\nfrom index.web.remote import read_link", False),
+    ],
+)
+def test_the_front_end_check(code: str, flagged: bool) -> None:
+    assert (_front_end_violations(code) != []) is flagged
+
+
+def test_front_ends_import_the_facade_not_the_tiers_below_it() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): _front_end_violations(path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
 
 
 _PATH_CALLS = {"Path", "PurePath", "joinpath", "join"}

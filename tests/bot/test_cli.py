@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
-from index.schema import SCHEMA_VERSION
+from index.engine.schema import SCHEMA_VERSION
 from tests.conftest import ROOT, write_jsonl
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from bot.cli import cli
 from bot.settings import Settings, SettingsError
 from index import StoryIndex
-from index.fetcher import ALL_NETWORKS, FetchPolicy
+from index.web.policy import ALL_NETWORKS, FetchPolicy
 from tests.conftest import write_jsonl
 from tests.webserver import SALTMARSH_PARAGRAPHS, SALTMARSH_TITLE, Feed, WebSite, article_page, site_in_thread
 

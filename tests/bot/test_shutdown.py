@@ -28,7 +28,7 @@ from bot.fetching import fetch_policy
 from bot.formatting import reindex_stopped, restarting_notice
 from index import StoryIndex
 from index.models import guild_scope
-from index.remote import read_link
+from index.web.remote import read_link
 from tests.bot.payload_checks import assert_pings_no_one
 from tests.bot.test_bot_e2e import WHY_LEAVE, Scene, ask, build_world, environ_for, running_bot
 from tests.fakediscord import FakeDiscord, FakeGuild, FakeUser, MessageState

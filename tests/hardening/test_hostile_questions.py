@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.cli import cli
 from index import QuestionError, StoryIndex
-from index.searcher import RERANK_DEPTH, Searcher
+from index.engine.searcher import RERANK_DEPTH, Searcher
 
 # Each hostile question, and the plain words it must be read as.
 HOSTILE = [

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.answers import SentenceMatcher
-from index.sentences import sentence_ends
+from index.engine.sentences import sentence_ends
 
 TEXTS = st.text(alphabet="aAbBzZ .!?…\"'”’)]([“‘ \n\t019é,", max_size=150)
 

@@ -15,12 +15,13 @@ import pytest
 import pytest_asyncio
 
 from index import StoryIndex
-from index.feed_registry import UnknownFeed
+from index.engine.schema import _SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION, _run_script
+from index.errors import FetchError, UnknownFeed
 from index.feeds import FeedPoller, parse_feed
-from index.fetcher import FetchError, FetchPolicy, fetch
 from index.models import FeedRecord
-from index.remote import read_link
-from index.schema import _SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION, _run_script
+from index.web.fetcher import fetch
+from index.web.policy import FetchPolicy
+from index.web.remote import read_link
 from tests.webserver import Feed, WebSite, article_page
 
 POLICY = FetchPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), timeout=3.0)

@@ -12,8 +12,8 @@ from rank_bm25 import BM25Okapi
 
 from index import SHARED_SCOPE, QuestionError, SourceError, StoryIndex, UnknownSource
 from index.answers import NOT_FOUND
-from index.searcher import Searcher
-from index.store import paragraph_terms
+from index.engine.searcher import Searcher
+from index.engine.terms import paragraph_terms
 from tests.conftest import write_jsonl
 
 # A copy of ../shared/eval/story_qa_dev.jsonl: see fixtures/README.md.
@@ -266,7 +266,7 @@ def test_a_failing_reindex_leaves_the_old_index_answering(story_index: StoryInde
     def broken_loader(origin: str) -> list:  # type: ignore[type-arg]
         if origin.endswith("news.jsonl"):
             raise RuntimeError("disk on fire")
-        from index.library import load_origin
+        from index.sources.origins import load_origin
 
         return load_origin(origin)
 
@@ -283,7 +283,7 @@ def test_a_source_error_is_a_source_error(empty_index: StoryIndex, tmp_path: Pat
     report = empty_index.add_paths([bad])
     assert "line 1" in report.failed[0][1]
     with pytest.raises(SourceError):
-        from index.readers import read_path
+        from index.sources.readers import read_path
 
         read_path(bad)
 

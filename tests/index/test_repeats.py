@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from index import Article, StoryIndex
+from index.engine.searcher import Hit, StoredPassage
 from index.repeats import MAX_COMPARED_CHARS, Collapsed, are_copies, collapse_repeats, wording
-from index.searcher import Hit, StoredPassage
 
 WIRE = (
     "The harbour authority said on Tuesday it would close the old ferry terminal in March and move all "

@@ -1,0 +1,220 @@
+"""The second stage: the first stage's best paragraphs read again, as a reader reads them.
+
+BM25 sees a paragraph as a bag of terms. A reader also sees where the question's words stand: a paragraph
+that holds them together in one sentence, or side by side, answers more surely than one that scatters them
+over unrelated sentences. And a reader takes an article's title as telling what the whole article is about,
+not as words of its first paragraph. So the `RERANK_DEPTH` best paragraphs of the first stage are scored
+again from their own words:
+
+- **BM25 of the paragraph's body**, with the first stage's idf, k1, b and average length, but without the
+  title the first stage counts in an article's lead paragraph;
+- **the title as evidence about the article**: the idf of the question's terms found in the title, added to
+  every paragraph of the article alike, so it tells articles apart but never makes the lead win;
+- **the best sentence**: the idf of the question's distinct terms that one sentence holds together;
+- **proximity**: for each pair of distinct question terms, their idf (the rarer's) over the fewest words
+  between them, where they come within `WINDOW` words.
+
+- **what followed**: when the question asks what came after something ("What did Musk do after ChatGPT
+  launched?") and a paragraph opens by carrying on from the one before it ("One month later, he ..."), that
+  paragraph takes on the evidence of the one before it, which names the event: news tells what followed in
+  the next paragraph, not in the same words.
+
+An article of one paragraph keeps the first stage's score, title included: there the paragraph is the whole
+article, and counting its title twice was measured best on SciFact and Cranfield (see the README). The
+weights were measured on the SQuAD development set (`benchmarks/passage_qa.py`); the README gives the effect
+of each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from index.engine.occurrences import TermFinder, terms_by_sentence
+from index.engine.ranking import BM25Parameters, CorpusStats
+from index.engine.terms import TITLE_WEIGHT
+from index.engine.tokenizer import Tokenizer, normalise
+
+WINDOW = 10
+"""Two question terms more than this many words apart (stopwords counted) are not near each other."""
+
+
+@dataclass(frozen=True)
+class RerankWeights:
+    """How much each reading of the paragraph adds to its body's BM25 score (measured, see the module)."""
+
+    title: float = 1.0
+    sentence: float = 0.25
+    proximity: float = 0.4
+
+
+# A question about what followed an event, and a paragraph that carries on from the one before it.
+_ASKS_WHAT_FOLLOWED = re.compile(
+    r"\b(?:after|afterwards?|later|then|next|following|followed|subsequently|result|since)\b", re.IGNORECASE
+)
+_CARRIES_ON = re.compile(
+    r"^\W*(?:(?:(?:one|two|three|four|a|some|several|a few|\d+)\s+)?(?:days?|weeks?|months?|years?|hours?)"
+    r"\s+later|later|then|afterwards?|subsequently|soon after|next|after that|as a result"
+    r"|following (?:this|that)|in response)\b",
+    re.IGNORECASE,
+)
+
+FOLLOWED_SHARE = 1.0
+"""The share of the paragraph before's score that a paragraph carrying on from it takes, for a question about
+what followed."""
+
+
+def asks_what_followed(question: str) -> bool:
+    """Whether a question asks what came after something ("after", "later", "next", "as a result")."""
+    return _ASKS_WHAT_FOLLOWED.search(question) is not None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the second stage needs of one first-stage hit."""
+
+    source: str
+    text: str
+    title: str
+    position: int
+    """The paragraph's place in its article, from 1."""
+    paragraphs: int
+    """How many paragraphs its article has (1: the paragraph is the article)."""
+    length: int
+    """Its length in terms as the first stage counts it (the title's terms included in a lead paragraph)."""
+    bm25: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A candidate's second-stage score and the parts it is made of."""
+
+    score: float
+    body: float
+    title: float
+    sentence: float
+    proximity: float
+    follows: int | None = None
+    """The index of the candidate whose evidence it took, carrying on from it (see `rerank`)."""
+
+
+class Reranker:
+    """Scores first-stage candidates again from where the question's terms stand; one per question."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        terms: Sequence[str],
+        idf: dict[str, float],
+        stats: CorpusStats,
+        params: BM25Parameters,
+        weights: RerankWeights | None = None,
+    ) -> None:
+        self._tokenizer = tokenizer
+        self._terms = [term for term in terms if idf.get(term, 0.0) > 0]
+        """The question's terms with weight, repeats kept: BM25 counts a repeated question term again."""
+        self._idf = {term: idf[term] for term in self._terms}
+        self._finder = TermFinder(self._idf, tokenizer)
+        self._stats = stats
+        self._params = params
+        self._weights = weights or RerankWeights()
+        self._titles: dict[str, float] = {}
+        """Each title's evidence, worked out once: the candidates of a question share their articles."""
+
+    def read(self, candidate: Candidate) -> Reading:
+        """The candidate's second-stage score."""
+        weights, idf = self._weights, self._idf
+        text = normalise(candidate.text)
+        found = self._finder.occurrences(text)
+        if candidate.paragraphs <= 1:
+            body, title = candidate.bm25, 0.0
+        elif candidate.position == 1:
+            body, title = self._lead_body(candidate, found), self._title(candidate)
+        else:
+            body, title = candidate.bm25, self._title(candidate)
+        sentence = weights.sentence * _best_sentence(text, found, idf)
+        near = weights.proximity * _proximity(text, found, idf)
+
+        return Reading(body + title + sentence + near, body, title, sentence, near)
+
+    def _title(self, candidate: Candidate) -> float:
+        """The idf of the distinct question terms the article's title holds."""
+        evidence = self._titles.get(candidate.title)
+        if evidence is None:
+            in_title = set(self._tokenizer.tokenize(candidate.title))
+            evidence = self._weights.title * sum(self._idf[term] for term in set(self._terms) & in_title)
+            self._titles[candidate.title] = evidence
+        return evidence
+
+    def _lead_body(self, candidate: Candidate, found: list[tuple[int, str]]) -> float:
+        """BM25 of a lead paragraph without the title the first stage counts in it."""
+        title_length = TITLE_WEIGHT * len(self._tokenizer.tokenize(candidate.title))
+        length = max(candidate.length - title_length, 1)
+        counts = Counter(term for _, term in found)
+        k1, b = self._params.k1, self._params.b
+        norm = k1 * (1 - b + b * length / (self._stats.average_length or 1.0))
+        return sum(
+            self._idf[term] * counts[term] * (k1 + 1) / (counts[term] + norm)
+            for term in self._terms
+            if counts[term]
+        )
+
+
+def rerank(
+    candidates: Sequence[Candidate], reranker: Reranker, *, what_followed: bool = False
+) -> list[tuple[int, Reading]]:
+    """Indexes into `candidates`, best second-stage score first (ties keep the first stage's order).
+
+    With `what_followed`, a candidate that carries on from the one before it in its article, itself a
+    candidate, adds `FOLLOWED_SHARE` of that one's score, and goes before it on a tie.
+    """
+    readings = [reranker.read(candidate) for candidate in candidates]
+    if what_followed:
+        at = {(c.source, c.position): index for index, c in enumerate(candidates)}
+        before = [at.get((c.source, c.position - 1)) for c in candidates]
+        readings = [
+            replace(
+                reading, score=reading.score + FOLLOWED_SHARE * readings[previous].score, follows=previous
+            )
+            if previous is not None and _CARRIES_ON.match(candidate.text)
+            else reading
+            for candidate, reading, previous in zip(candidates, readings, before, strict=True)
+        ]
+    # On a tie the paragraph telling what followed goes first: it is what such a question asks for.
+    order = sorted(
+        range(len(candidates)),
+        key=lambda index: (-readings[index].score, readings[index].follows is None, index),
+    )
+    return [(index, readings[index]) for index in order]
+
+
+def _best_sentence(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:
+    """The most idf of distinct question terms that one sentence holds."""
+    return max((sum(idf[term] for term in terms) for terms in terms_by_sentence(text, found)), default=0.0)
+
+
+def _proximity(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:
+    """The sum over pairs of distinct question terms within `WINDOW` words of the rarer's idf over the
+    distance."""
+    if len(idf) < 2:
+        return 0.0
+    closest: dict[tuple[str, str], int] = {}
+    recent: deque[tuple[int, str]] = deque()  # (word number, term) of the occurrences within the window
+    words = previous = 0
+    # Occurrences come in text order, and each is compared with the earlier ones still within the window:
+    # every pair near enough is met once. Words are counted by the spaces between them.
+    for offset, term in found:
+        words += text.count(" ", previous, offset)
+        previous = offset
+        while recent and words - recent[0][0] > WINDOW:
+            recent.popleft()
+        for seen, other in recent:
+            if other != term and words > seen:
+                pair = (term, other) if term < other else (other, term)
+                distance = words - seen
+                if distance < closest.get(pair, WINDOW + 1):
+                    closest[pair] = distance
+        recent.append((words, term))
+    return sum(min(idf[first], idf[second]) / distance for (first, second), distance in closest.items())

@@ -1,0 +1,457 @@
+"""The read side of the index: from a question's terms to ranked paragraphs, in one SQLite snapshot.
+
+A question reads only what it needs: the statistics of its view (the shared sources plus a server's own),
+the df of its terms, and their posting lists. Everything is read inside one read transaction, so a writer
+committing meanwhile is seen wholly or not at all.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from index.engine.confidence import Evidence, assess
+from index.engine.posting_cache import PostingCache, TermPostings
+from index.engine.postings import PostingList
+from index.engine.ranking import (
+    BM25Parameters,
+    CorpusStats,
+    QueryTerm,
+    average_idf_from_histogram,
+    rank,
+    term_idf,
+)
+from index.engine.rerank import Candidate, Reranker, asks_what_followed, rerank
+from index.engine.tokenizer import Tokenizer
+from index.models import SHARED_SCOPE
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A paragraph as stored, with what a citation needs."""
+
+    paragraph_id: int
+    text: str
+    position: int
+    source_id: str
+    title: str
+    url: str | None
+    outlet: str | None
+    published: str | None
+    paragraphs: int
+    length: int
+    """Its length in terms as BM25 counts it (the title's terms included in an article's lead paragraph)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked paragraph: its final score, its first-stage BM25 score, and the share of the question's
+    informative weight it holds."""
+
+    passage: StoredPassage
+    score: float
+    coverage: float
+    bm25: float
+    """The first stage's BM25Okapi score (equal to rank-bm25's for the same tokens)."""
+    follows: StoredPassage | None = None
+    """The paragraph before it, whose evidence it took by carrying on from it (`index.engine.rerank`)."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The ranked paragraphs for a question, with what the answer composer needs to judge them."""
+
+    terms: tuple[str, ...]
+    term_weights: dict[str, float]
+    known_terms: frozenset[str]
+    hits: tuple[Hit, ...]
+    """Best first from rank 1: the `wanted` asked for where as many match, plus the second stage's depth."""
+    matched: int
+    paragraphs: int
+    """How many paragraphs the view holds (0: nothing indexed there)."""
+    unknown_names: tuple[str, ...] = ()
+    """Names the question mentions that no paragraph of the view holds ("France")."""
+    evidence: Evidence | None = None
+    """What the best hit shows about whether it answers (`index.engine.confidence`)."""
+    corrections: dict[str, str] = field(default_factory=dict)
+    """Names the view does not hold, searched as the term one slip away that it does ("beyons": "beyonc")."""
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What every question to a view shares until some connection commits."""
+
+    stats: CorpusStats
+    dead: npt.NDArray[np.int64]
+    """Removed paragraphs whose postings are still in a segment."""
+    segments: tuple[int, ...]
+    """The view's segment ids (never reused): with the view, they fix every term's posting lists."""
+    terms: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    """Terms already looked up in this state: (id, df in the view), or (-1, 0) for a term never seen."""
+
+
+ViewCacheEntry = tuple[tuple[int, int], ViewState]
+"""A view's state and the connection's version it was read at, as `Searcher` caches them."""
+
+
+class Searcher:
+    """Ranks paragraphs for questions; one per thread, since it holds a SQLite connection."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        tokenizer: Tokenizer,
+        params: BM25Parameters,
+        cache: dict[tuple[str, ...], ViewCacheEntry] | None = None,
+        postings_cache: PostingCache | None = None,
+    ) -> None:
+        self._conn = conn
+        self._tokenizer = tokenizer
+        self._params = params
+        # What a view's questions share changes only when some connection commits: it is cached per
+        # (data_version, own writes), for this thread's connection.
+        self._cache = {} if cache is None else cache
+        self._postings_cache = postings_cache
+
+    def search(self, question: str, wanted: int, scopes: Sequence[str] = (SHARED_SCOPE,)) -> SearchResult:
+        """The best paragraphs for the view made of `scopes`, best first from rank 1.
+
+        At least `wanted` where as many match, and up to `RERANK_DEPTH`: the second stage reorders the
+        first stage's best, and an answer collapses repeated paragraphs, so it needs spares to fill with.
+        """
+        terms = tuple(self._tokenizer.tokenize(question, for_query=True))
+        view = tuple(dict.fromkeys(scopes))
+        named = self._tokenizer.named_terms(question)
+        self._conn.execute("BEGIN")
+        try:
+            corrections = self._corrected_names(named, view)
+            if corrections:
+                terms = tuple(corrections.get(term, term) for term in terms)
+            result = self._search(terms, view, max(wanted, RERANK_DEPTH), asks_what_followed(question))
+        finally:
+            self._conn.execute("COMMIT")
+        unknown = tuple(
+            dict.fromkeys(
+                word for term, word in named.items() if corrections.get(term, term) not in result.known_terms
+            )
+        )
+        best = result.hits[0].passage if result.hits else None
+        evidence = assess(
+            question,
+            result.terms,
+            result.known_terms,
+            bool(unknown),
+            (_evidence_text(result.hits[0]), best.title) if best else None,
+            self._tokenizer,
+            corrections,
+            [corrections.get(term, term) for term in named],
+        )
+        return replace(result, unknown_names=unknown, evidence=evidence, corrections=corrections)
+
+    def _corrected_names(self, named: dict[str, str], view: tuple[str, ...]) -> dict[str, str]:
+        """For each name the view does not hold, the term it holds one slip away, if any ("Beyonse").
+
+        Candidates share the name's first two letters (one indexed range of the vocabulary); among those
+        one insertion, deletion, substitution or swap of neighbours away, the one in most paragraphs wins.
+        """
+        if not named:
+            return {}
+        state = self._view_state(view)
+        ids, dfs = self._terms(list(named), view, state.terms)
+        corrections: dict[str, str] = {}
+        for term in named:
+            if dfs.get(ids.get(term, -1), 0) or len(term) < MIN_CORRECTED_LENGTH or not term.isalpha():
+                continue
+            rows = self._conn.execute(
+                "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
+                (term[:2], term[:2] + "\U0010ffff", len(term) - 1, len(term) + 1),
+            ).fetchall()
+            near = [candidate for (candidate,) in rows if one_slip_apart(term, candidate)]
+            if not near:
+                continue
+            near_ids, near_dfs = self._terms(near, view, state.terms)
+            held = [(near_dfs.get(near_ids[c], 0), c) for c in near if near_ids.get(c, -1) in near_dfs]
+            if held:
+                corrections[term] = max(held, key=lambda pair: (pair[0], [-ord(ch) for ch in pair[1]]))[1]
+        return corrections
+
+    def _search(
+        self, terms: tuple[str, ...], view: tuple[str, ...], count: int, what_followed: bool = False
+    ) -> SearchResult:
+        state = self._view_state(view)
+        stats = state.stats
+        distinct = list(dict.fromkeys(terms))
+        ids, dfs = self._terms(distinct, view, state.terms)
+        weights = {
+            term: _coverage_weight(dfs.get(ids.get(term, -1), 0), stats.paragraphs) for term in distinct
+        }
+        idfs = {term_id: term_idf(dfs.get(term_id, 0), stats, self._params) for term_id in ids.values()}
+        postings = self._postings(idfs, view, state)
+        query: list[QueryTerm] = []
+        seen: set[str] = set()
+        for term in terms:
+            if term not in ids:
+                continue
+            weight = 0.0 if term in seen else weights[term]
+            seen.add(term)
+            scored = postings.get(ids[term])
+            if scored is None:
+                continue  # known to the vocabulary, but in no segment of this view
+            query.append(QueryTerm(idfs[ids[term]], weight, scored.docs, scored.impacts))
+        ranking = rank(query, stats, self._params, count, state.dead)
+        total_weight = sum(weights.values()) or 1.0
+        winners = [int(paragraph_id) for paragraph_id in ranking.ids]
+        rows = self._passages(winners)
+        first_stage = [
+            Hit(rows[paragraph_id], float(score), float(coverage) / total_weight, float(score))
+            for paragraph_id, score, coverage in zip(winners, ranking.scores, ranking.coverage, strict=True)
+            if paragraph_id in rows
+        ]
+        term_idf_of = {term: idfs[term_id] for term, term_id in ids.items() if term_id in idfs}
+        hits = self._second_stage(first_stage, terms, term_idf_of, stats, what_followed)
+        known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
+        return SearchResult(terms, weights, known, hits, ranking.matched, stats.paragraphs)
+
+    def _second_stage(
+        self,
+        hits: list[Hit],
+        terms: tuple[str, ...],
+        idf: dict[str, float],
+        stats: CorpusStats,
+        what_followed: bool,
+    ) -> tuple[Hit, ...]:
+        """The first `RERANK_DEPTH` hits in the order `index.engine.rerank` reads them; the rest as they were.
+
+        For a question about what followed, the paragraphs right after the two best are read too, though
+        they may share no word with the question: that is where news tells what happened next.
+        """
+        head, tail = hits[:RERANK_DEPTH], hits[RERANK_DEPTH:]
+        if what_followed:
+            held = {(hit.passage.source_id, hit.passage.position) for hit in head}
+            wanted = [
+                (hit.passage.source_id, hit.passage.position + 1)
+                for hit in head[:FOLLOWED_PROBES]
+                if (hit.passage.source_id, hit.passage.position + 1) not in held
+            ]
+            head = head + [Hit(passage, 0.0, 0.0, 0.0) for passage in self._passages_at(wanted)]
+        reranker = Reranker(self._tokenizer, terms, idf, stats, self._params)
+        candidates = [
+            Candidate(
+                hit.passage.source_id,
+                hit.passage.text,
+                hit.passage.title,
+                hit.passage.position,
+                hit.passage.paragraphs,
+                hit.passage.length,
+                hit.bm25,
+            )
+            for hit in head
+        ]
+        order = rerank(candidates, reranker, what_followed=what_followed)
+        rescored = [
+            Hit(
+                head[index].passage,
+                reading.score,
+                head[index].coverage,
+                head[index].bm25,
+                None if reading.follows is None else head[reading.follows].passage,
+            )
+            for index, reading in order
+        ]
+        return (*rescored, *tail)
+
+    # -- statistics of a view ----------------------------------------------------------------------
+
+    def _view_state(self, view: tuple[str, ...]) -> ViewState:
+        """The view's statistics, removed paragraphs and segments: read again only after some commit."""
+        version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._conn.total_changes)
+        cached = self._cache.get(view)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        marks = ",".join("?" * len(view))
+        segments = self._conn.execute(
+            f"SELECT id FROM segments WHERE scope IN ({marks}) ORDER BY id", view
+        ).fetchall()
+        state = ViewState(
+            self._read_corpus_stats(view), self._tombstones(view), tuple(row[0] for row in segments)
+        )
+        self._cache[view] = (version, state)
+        return state
+
+    def _read_corpus_stats(self, view: tuple[str, ...]) -> CorpusStats:
+        marks = ",".join("?" * len(view))
+        paragraphs, tokens = self._conn.execute(
+            "SELECT COALESCE(SUM(paragraphs), 0), COALESCE(SUM(tokens), 0) FROM scope_stats"
+            f" WHERE scope IN ({marks})",
+            view,
+        ).fetchone()
+        return CorpusStats(int(paragraphs), int(tokens), self._average_idf(view, int(paragraphs)))
+
+    def _average_idf(self, view: tuple[str, ...], paragraphs: int) -> float:
+        """rank-bm25's average idf over the view's vocabulary, from the base scope's df histogram.
+
+        A term's df in a view is the sum of its df in each scope; only the terms of the smaller scopes
+        (a server's own articles) can differ from the base histogram, so only those are read one by one.
+        """
+        base, others = view[0], view[1:]
+        histogram: Counter[int] = Counter(
+            dict(self._conn.execute("SELECT df, terms FROM df_histogram WHERE scope = ?", (base,)).fetchall())
+        )
+        if others:
+            marks = ",".join("?" * len(others))
+            rows = self._conn.execute(
+                f"SELECT o.term_id, SUM(o.df), COALESCE(b.df, 0) FROM term_stats o"
+                f" LEFT JOIN term_stats b ON b.scope = ? AND b.term_id = o.term_id"
+                f" WHERE o.scope IN ({marks}) GROUP BY o.term_id",
+                [base, *others],
+            ).fetchall()
+            for _, other_df, base_df in rows:
+                if base_df:
+                    histogram[base_df] -= 1
+                histogram[base_df + other_df] += 1
+        return average_idf_from_histogram(histogram.items(), paragraphs)
+
+    def _terms(
+        self, terms: list[str], view: tuple[str, ...], known: dict[str, tuple[int, int]]
+    ) -> tuple[dict[str, int], dict[int, int]]:
+        """The ids of the terms the index knows, and their document frequency in the view.
+
+        Terms met earlier in the same state of the view come from `known`; the others are read in one
+        statement and added to it.
+        """
+        missing = [term for term in terms if term not in known]
+        if missing:
+            rows = self._conn.execute(
+                "SELECT t.term, t.id, COALESCE(SUM(s.df), 0) FROM terms t"
+                f" LEFT JOIN term_stats s ON s.term_id = t.id AND s.scope IN ({','.join('?' * len(view))})"
+                f" WHERE t.term IN ({','.join('?' * len(missing))}) GROUP BY t.id",
+                [*view, *missing],
+            ).fetchall()
+            if len(known) > _KNOWN_TERMS_LIMIT:
+                known.clear()
+            known.update(dict.fromkeys(missing, (-1, 0)))
+            known.update((term, (term_id, df)) for term, term_id, df in rows)
+        found = [(term, known[term]) for term in terms if known[term][0] >= 0]
+        return {term: term_id for term, (term_id, _) in found}, {
+            term_id: df for _, (term_id, df) in found if df
+        }
+
+    def _postings(
+        self, idfs: dict[int, float], view: tuple[str, ...], state: ViewState
+    ) -> dict[int, TermPostings]:
+        """Each term's scored posting lists in the view: from the cache, or else all read in one statement."""
+        cache = self._postings_cache
+        stats = state.stats
+        keys = {
+            term_id: (view, state.segments, term_id, idf, stats.average_length, self._params)
+            for term_id, idf in idfs.items()
+        }
+        found: dict[int, TermPostings] = {}
+        if cache is not None:
+            for term_id, key in keys.items():
+                entry = cache.get(key)
+                if entry is not None:
+                    found[term_id] = entry
+        missing = [term_id for term_id in idfs if term_id not in found]
+        if not missing:
+            return found
+        rows = self._conn.execute(
+            "SELECT term_id, docs, tfs, lengths FROM postings"
+            f" WHERE term_id IN ({','.join('?' * len(missing))}) AND scope IN ({','.join('?' * len(view))})"
+            " ORDER BY term_id, segment_id",
+            [*missing, *view],
+        ).fetchall()
+        lists: dict[int, list[PostingList]] = {}
+        for term_id, docs, tfs, lengths in rows:
+            lists.setdefault(term_id, []).append(PostingList.from_blobs(docs, tfs, lengths))
+        for term_id, parts in lists.items():
+            entry = found[term_id] = TermPostings(tuple(parts), idfs[term_id], stats, self._params)
+            if cache is not None:
+                cache.put(keys[term_id], entry)
+        return found
+
+    def _tombstones(self, view: tuple[str, ...]) -> np.ndarray:
+        rows = self._conn.execute(
+            f"SELECT paragraph_id FROM tombstones WHERE scope IN ({','.join('?' * len(view))})", view
+        ).fetchall()
+        return np.array([row[0] for row in rows], dtype=np.int64)
+
+    def _passages(self, paragraph_ids: list[int]) -> dict[int, StoredPassage]:
+        if not paragraph_ids:
+            return {}
+        where = f"p.id IN ({','.join('?' * len(paragraph_ids))})"
+        return {passage.paragraph_id: passage for passage in self._stored(where, paragraph_ids)}
+
+    def _passages_at(self, places: list[tuple[str, int]]) -> list[StoredPassage]:
+        """The paragraphs at these (source id, position) places that exist."""
+        if not places:
+            return []
+        where = " OR ".join("(p.source_id = ? AND p.position = ?)" for _ in places)
+        return self._stored(where, [value for place in places for value in place])
+
+    def _stored(self, where: str, params: Sequence[object]) -> list[StoredPassage]:
+        rows = self._conn.execute(
+            "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs,"
+            f" p.length FROM paragraphs p JOIN sources s ON s.id = p.source_id WHERE {where}",
+            params,
+        ).fetchall()
+        return [
+            StoredPassage(
+                int(paragraph_id), text, position, source_id, title, url, outlet, published, count, length
+            )
+            for paragraph_id, text, position, source_id, title, url, outlet, published, count, length in rows
+        ]
+
+
+MIN_CORRECTED_LENGTH = 4
+"""Names shorter than this are not corrected: one slip away from a short word is too many other words."""
+
+FOLLOWED_PROBES = 2
+"""For a question about what followed, how many of the best paragraphs have the one after them read too."""
+
+RERANK_DEPTH = 6
+"""How many of the first stage's best paragraphs the second stage reads again (and an answer may draw on)."""
+
+_KNOWN_TERMS_LIMIT = 100_000
+"""Terms a view's state remembers before it starts afresh (a few MB)."""
+
+
+def _coverage_weight(df: int, paragraphs: int) -> float:
+    """How informative a question term is: rarer is more. A term the index never saw counts as the rarest."""
+    return max(math.log((paragraphs + 1) / (max(df, 1) + 0.5)), 1e-6)
+
+
+def _offsets(stored: str) -> tuple[int, ...]:
+    return tuple(int(offset) for offset in stored.split(",")) if stored else ()
+
+
+def _evidence_text(hit: Hit) -> str:
+    """What a hit's evidence is read from: its text, after the paragraph it carries on from, if any."""
+    return hit.passage.text if hit.follows is None else f"{hit.follows.text}\n\n{hit.passage.text}"
+
+
+def one_slip_apart(first: str, second: str) -> bool:
+    """Whether two different words are one insertion, deletion, substitution or swap of neighbours apart."""
+    if first == second or abs(len(first) - len(second)) > 1:
+        return False
+    if len(first) == len(second):
+        diffs = [index for index, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
+        if len(diffs) == 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and first[diffs[0]] == second[diffs[1]]
+            and first[diffs[1]] == second[diffs[0]]
+        )
+    shorter, longer = sorted((first, second), key=len)
+    for index, char in enumerate(shorter):
+        if char != longer[index]:
+            return shorter[index:] == longer[index + 1 :]
+    return True

@@ -1,0 +1,98 @@
+"""When and how segments are merged: a size-tiered policy within a budget of work, and the rewrite itself.
+
+Every write adds a segment; a question reads one postings row per term and segment, so segments must stay
+few, but merging rewrites postings, so it must never make one small write slow. Segments are grouped in
+tiers by size (a power of 8 in paragraphs); when a tier holds SEGMENTS_PER_TIER of them they become one
+segment of the next tier, as in a log-structured merge. A write may rewrite at most MERGE_BUDGET
+paragraphs, or MERGE_BUDGET_PER_ADDED times what it added when that is more: adding one article to a
+million-paragraph index never rewrites its big segments, while bulk loads merge as they go (each paragraph
+is rewritten a logarithmic number of times). `reindex` merges everything.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from index.engine.postings import PostingList
+
+SEGMENTS_PER_TIER = 8
+"""Segments of about the same size are merged once this many exist."""
+
+MERGE_BUDGET = 20_000
+"""Paragraphs a write may rewrite when merging segments, at the least (well under a second's work)."""
+
+MERGE_BUDGET_PER_ADDED = 10
+"""A big write may rewrite this many paragraphs per paragraph it adds: bulk loads merge as they go."""
+
+_Row = tuple[int, int, str, bytes, bytes, bytes]
+
+
+def tier(paragraphs: int) -> int:
+    """The size class of a segment: 0 below 8 paragraphs, 1 below 64, 2 below 512, and so on."""
+    level, bound = 0, 8
+    while paragraphs >= bound:
+        level, bound = level + 1, bound * 8
+    return level
+
+
+def tier_to_merge(sizes: Sequence[tuple[int, int]], budget: int) -> list[int] | None:
+    """The ids of the smallest full tier whose merge fits the budget, given (segment id, paragraphs)."""
+    tiers: dict[int, list[tuple[int, int]]] = {}
+    for segment_id, paragraphs in sizes:
+        tiers.setdefault(tier(paragraphs), []).append((segment_id, paragraphs))
+    for _, members in sorted(tiers.items()):
+        if len(members) >= SEGMENTS_PER_TIER and sum(size for _, size in members) <= budget:
+            return [segment_id for segment_id, _ in members]
+    return None
+
+
+def rewrite_segments(
+    conn: sqlite3.Connection, scope: str, segment_ids: Sequence[int], merged_id: int
+) -> None:
+    """Move the postings of `segment_ids` into segment `merged_id`, without removed paragraphs' postings."""
+    marks = ",".join("?" * len(segment_ids))
+    ids = list(segment_ids)
+    dead = np.array(
+        [
+            row[0]
+            for row in conn.execute(f"SELECT paragraph_id FROM tombstones WHERE segment_id IN ({marks})", ids)
+        ],
+        dtype=np.uint32,
+    )
+    rows = conn.execute(
+        f"SELECT term_id, docs, tfs, lengths FROM postings WHERE segment_id IN ({marks})"
+        " ORDER BY term_id, segment_id",
+        ids,
+    )
+    batch: list[_Row] = []
+    current_term, parts = -1, list[PostingList]()
+    for term_id, docs, tfs, lengths in rows:
+        if term_id != current_term and parts:
+            batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
+            parts = []
+        current_term = term_id
+        parts.append(PostingList.from_blobs(docs, tfs, lengths))
+    if parts:
+        batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
+    conn.execute(f"DELETE FROM postings WHERE segment_id IN ({marks})", ids)
+    conn.executemany(
+        "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
+        batch,
+    )
+    conn.execute(f"UPDATE paragraphs SET segment_id = ? WHERE segment_id IN ({marks})", [merged_id, *ids])
+    conn.execute(f"DELETE FROM tombstones WHERE segment_id IN ({marks})", ids)
+    conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", ids)
+
+
+def _merged_row(
+    term_id: int, segment_id: int, scope: str, parts: list[PostingList], dead: npt.NDArray[np.uint32]
+) -> list[_Row]:
+    # Segments are not merged in id order (a big old one may join a small new one): sort the union.
+    merged = PostingList.concatenate(parts).without(dead).in_order()
+    if not len(merged):
+        return []
+    return [(term_id, segment_id, scope, *merged.to_blobs())]

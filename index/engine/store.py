@@ -1,0 +1,367 @@
+"""The write side of the index: add, replace and remove articles, keeping BM25 statistics exact.
+
+Each batch of new paragraphs becomes a segment: one postings row per term. Removing an article marks its
+paragraphs dead (tombstones) and takes them out of the statistics at once; their postings are dropped when
+segments are merged. So adding or removing one article costs work in proportion to that article, not to
+the index, and every change is one SQLite transaction that readers see whole or not at all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from index.engine.database import IN_CHUNK, get_meta, now, set_meta
+from index.engine.postings import PostingList, SegmentBuilder
+from index.engine.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
+from index.engine.terms import ArticleTerms, paragraph_terms
+from index.engine.tokenizer import Tokenizer
+from index.models import Article, SourceRecord, content_hash
+
+
+class IndexWriter:
+    """Changes the index inside the caller's transaction (see `write_transaction`)."""
+
+    def __init__(self, conn: sqlite3.Connection, tokenizer: Tokenizer) -> None:
+        self._conn = conn
+        self._tokenizer = tokenizer
+        # New paragraphs of a batch go into one segment per scope, written by `flush`.
+        self._pending: dict[str, tuple[int, SegmentBuilder]] = {}
+        # Term ids looked up or made in this transaction (terms are never deleted, and a flush asks twice).
+        self._known_terms: dict[str, int] = {}
+        self._next_paragraph_id: int | None = None
+        self._added = 0  # paragraphs this writer added: the measure of how much merging it may do
+
+    # -- sources -----------------------------------------------------------------------------------
+
+    def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
+        """The stored sources, oldest first; only those of `scopes` when given."""
+        query, params = f"SELECT {_SOURCE_COLUMNS} FROM sources", list(scopes or ())
+        if scopes is not None:
+            query += f" WHERE scope IN ({','.join('?' * len(params))})"
+        return [
+            _source_from_row(row) for row in self._conn.execute(query + " ORDER BY added_at, rowid", params)
+        ]
+
+    def find_source(self, source_id: str) -> SourceRecord | None:
+        """The stored source with this id, if any."""
+        row = self._conn.execute(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,)
+        ).fetchone()
+        return _source_from_row(row) if row else None
+
+    def sources_from(self, origin: str) -> list[SourceRecord]:
+        """The sources read from one origin (a file, a JSONL file's articles, a link)."""
+        rows = self._conn.execute(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE origin = ? ORDER BY id", (origin,)
+        ).fetchall()
+        return [_source_from_row(row) for row in rows]
+
+    def upsert(
+        self, article: Article, scope: str, terms: ArticleTerms | None = None
+    ) -> tuple[str, SourceRecord]:
+        """Store an article: ("added" | "updated" | "unchanged", the stored source).
+
+        `terms` are the article's terms when a worker tokenized it already (see `index.engine.parallel`).
+        """
+        digest = terms.content_hash if terms is not None else content_hash(article)
+        existing, id_taken = self._existing_for(article)
+        fetched_at = now()  # the article was just read successfully, whatever follows
+        if existing and existing.content_hash == digest and existing.scope == scope:
+            self._conn.execute(
+                "UPDATE sources SET status = 'ok', error = NULL, fetched_at = ? WHERE id = ?",
+                (fetched_at, existing.id),
+            )
+            return "unchanged", replace(existing, status="ok", error=None, fetched_at=fetched_at)
+        added_at = existing.added_at if existing else fetched_at
+        if existing:
+            source_id = existing.id
+        else:
+            source_id = self._free_id(article.source_id) if id_taken else article.source_id
+        if existing:
+            self.remove(existing.id)
+        updated_at = fetched_at
+        self._conn.execute(
+            "INSERT INTO sources (id, scope, title, url, outlet, author, published, origin, content_hash,"
+            " paragraphs, added_at, updated_at, status, fetched_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)",
+            (
+                source_id,
+                scope,
+                article.title,
+                article.url,
+                article.outlet,
+                article.author,
+                article.published,
+                article.origin,
+                digest,
+                len(article.paragraphs),
+                added_at,
+                updated_at,
+                fetched_at,
+            ),
+        )
+        self._index_paragraphs(source_id, scope, article, terms)
+        stored = SourceRecord(
+            id=source_id,
+            title=article.title,
+            origin=article.origin,
+            scope=scope,
+            paragraphs=len(article.paragraphs),
+            content_hash=digest,
+            added_at=added_at,
+            updated_at=updated_at,
+            url=article.url,
+            outlet=article.outlet,
+            author=article.author,
+            published=article.published,
+            fetched_at=fetched_at,
+        )
+        return ("updated" if existing else "added"), stored
+
+    def mark_stale(self, source_id: str, error: str) -> None:
+        """Keep a source's last good copy but record that it could not be read again."""
+        self._conn.execute("UPDATE sources SET status = 'stale', error = ? WHERE id = ?", (error, source_id))
+
+    def remove(self, source_id: str) -> bool:
+        """Take a source and its paragraphs out of the index; False if there was no such source."""
+        self.flush()
+        row = self._conn.execute("SELECT scope, title FROM sources WHERE id = ?", (source_id,)).fetchone()
+        if row is None:
+            return False
+        scope, title = row
+        paragraphs = self._conn.execute(
+            "SELECT id, text, length, segment_id FROM paragraphs WHERE source_id = ? ORDER BY position",
+            (source_id,),
+        ).fetchall()
+        terms = paragraph_terms(self._tokenizer, title, [text for _, text, _, _ in paragraphs])
+        df_delta: Counter[str] = Counter()
+        for paragraph_terms_ in terms:
+            df_delta.update(set(paragraph_terms_))
+        self._change_document_frequencies(scope, {term: -count for term, count in df_delta.items()})
+        self._change_scope_totals(scope, -len(paragraphs), -sum(length for _, _, length, _ in paragraphs))
+        self._conn.executemany(
+            "INSERT INTO tombstones (paragraph_id, scope, segment_id) VALUES (?, ?, ?)",
+            [(paragraph_id, scope, segment_id) for paragraph_id, _, _, segment_id in paragraphs],
+        )
+        self._conn.execute("DELETE FROM paragraphs WHERE source_id = ?", (source_id,))
+        self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+        return True
+
+    def _existing_for(self, article: Article) -> tuple[SourceRecord | None, bool]:
+        """The stored copy of the article, if any, and whether its id is taken (by it or another source)."""
+        same_id = self.find_source(article.source_id)
+        if same_id is not None and same_id.origin == article.origin:
+            return same_id, True
+        # The id may have been suffixed ("story-2") when another origin held it first: a range on the
+        # (origin, id) index finds it without scanning the other articles of a big JSONL file.
+        prefix = article.source_id + "-"
+        row = self._conn.execute(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources"
+            " WHERE origin = ? AND id >= ? AND id < ? ORDER BY id LIMIT 1",
+            (article.origin, prefix, prefix + "\U0010ffff"),
+        ).fetchone()
+        return (_source_from_row(row) if row else None), same_id is not None
+
+    def _free_id(self, wanted: str) -> str:
+        candidate, counter = wanted, 1
+        while self._conn.execute("SELECT 1 FROM sources WHERE id = ?", (candidate,)).fetchone():
+            counter += 1
+            candidate = f"{wanted}-{counter}"
+        return candidate
+
+    # -- paragraphs and postings -------------------------------------------------------------------
+
+    def _index_paragraphs(
+        self, source_id: str, scope: str, article: Article, terms: ArticleTerms | None
+    ) -> None:
+        if scope not in self._pending:
+            self._pending[scope] = (self._new_segment(scope, 0), SegmentBuilder())
+        segment_id, builder = self._pending[scope]
+        first_id = self._reserve_paragraph_ids(len(article.paragraphs))
+        if terms is None:
+            lengths = []
+            all_terms = paragraph_terms(self._tokenizer, article.title, article.paragraphs)
+            for offset, words in enumerate(all_terms):
+                builder.add(first_id + offset, words)
+                lengths.append(len(words))
+        else:
+            builder.add_numbered(first_id, terms.vocabulary, terms.tokens, terms.lengths)
+            lengths = terms.lengths.tolist()
+        rows = [
+            (first_id + offset, source_id, offset + 1, text, length, segment_id)
+            for offset, (text, length) in enumerate(zip(article.paragraphs, lengths, strict=True))
+        ]
+        # Written now, not at `flush`: while the writer stores, the workers tokenize what comes next.
+        self._conn.executemany(
+            "INSERT INTO paragraphs (id, source_id, position, text, length, segment_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def flush(self) -> None:
+        """Write the pending segments: their postings and their share of the statistics."""
+        if self._next_paragraph_id is not None:
+            set_meta(self._conn, "next_paragraph_id", str(self._next_paragraph_id))
+        for scope, (segment_id, builder) in self._pending.items():
+            self._added += builder.paragraphs
+            self._write_segment(scope, segment_id, builder.posting_lists())
+            self._change_document_frequencies(scope, builder.document_frequencies())
+            self._change_scope_totals(scope, builder.paragraphs, builder.tokens)
+            self._conn.execute(
+                "UPDATE segments SET paragraphs = ? WHERE id = ?", (builder.paragraphs, segment_id)
+            )
+        self._pending.clear()
+
+    def _new_segment(self, scope: str, paragraphs: int) -> int:
+        cursor = self._conn.execute(
+            "INSERT INTO segments (scope, paragraphs, created_at) VALUES (?, ?, ?)",
+            (scope, paragraphs, now()),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def _reserve_paragraph_ids(self, count: int) -> int:
+        # Ids are never reused: a tombstone names a paragraph id for as long as its segment lives.
+        if self._next_paragraph_id is None:
+            stored = get_meta(self._conn, "next_paragraph_id")
+            self._next_paragraph_id = int(stored) if stored is not None else 1
+        first = self._next_paragraph_id
+        self._next_paragraph_id += count
+        return first
+
+    def _write_segment(self, scope: str, segment_id: int, lists: dict[str, PostingList]) -> None:
+        term_ids = self.term_ids(lists.keys(), create=True)
+        self._conn.executemany(
+            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
+            ((term_ids[term], segment_id, scope, *postings.to_blobs()) for term, postings in lists.items()),
+        )
+
+    def term_ids(self, terms: Iterable[str], *, create: bool) -> dict[str, int]:
+        """Map terms to their ids, creating the missing ones when `create` is set."""
+        known = self._known_terms
+        found = {term: known[term] for term in dict.fromkeys(terms) if term in known}
+        wanted = [term for term in dict.fromkeys(terms) if term not in found]
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start : start + IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", chunk).fetchall()
+            )
+        missing = [term for term in wanted if term not in found]
+        if create and missing:
+            row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM terms").fetchone()
+            next_id = int(row[0]) + 1
+            new_ids = {term: next_id + offset for offset, term in enumerate(missing)}
+            self._conn.executemany(
+                "INSERT INTO terms (id, term) VALUES (?, ?)", [(i, t) for t, i in new_ids.items()]
+            )
+            found.update(new_ids)
+        known.update(found)
+        return found
+
+    # -- statistics --------------------------------------------------------------------------------
+
+    def _change_document_frequencies(self, scope: str, deltas: dict[str, int]) -> None:
+        """Apply df changes and keep the df histogram (for rank-bm25's average idf) in step."""
+        if not deltas:
+            return
+        ids = self.term_ids(deltas.keys(), create=True)
+        by_id = {ids[term]: delta for term, delta in deltas.items() if delta}
+        current: dict[int, int] = {}
+        id_list = list(by_id)
+        for start in range(0, len(id_list), IN_CHUNK):
+            chunk = id_list[start : start + IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            current.update(
+                self._conn.execute(
+                    f"SELECT term_id, df FROM term_stats WHERE scope = ? AND term_id IN ({marks})",
+                    [scope, *chunk],
+                ).fetchall()
+            )
+        histogram: Counter[int] = Counter()
+        upserts, deletes = [], []
+        for term_id, delta in by_id.items():
+            old = current.get(term_id, 0)
+            new = old + delta
+            if old:
+                histogram[old] -= 1
+            if new > 0:
+                histogram[new] += 1
+                upserts.append((scope, term_id, new))
+            else:
+                deletes.append((scope, term_id))
+        self._conn.executemany(
+            "INSERT INTO term_stats (scope, term_id, df) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope, term_id) DO UPDATE SET df = excluded.df",
+            upserts,
+        )
+        self._conn.executemany("DELETE FROM term_stats WHERE scope = ? AND term_id = ?", deletes)
+        self._conn.executemany(
+            "INSERT INTO df_histogram (scope, df, terms) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope, df) DO UPDATE SET terms = terms + excluded.terms",
+            [(scope, df, change) for df, change in histogram.items() if change],
+        )
+        self._conn.execute("DELETE FROM df_histogram WHERE scope = ? AND terms <= 0", (scope,))
+
+    def _change_scope_totals(self, scope: str, paragraphs: int, tokens: int) -> None:
+        self._conn.execute(
+            "INSERT INTO scope_stats (scope, paragraphs, tokens) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope) DO UPDATE SET paragraphs = paragraphs + excluded.paragraphs,"
+            " tokens = tokens + excluded.tokens",
+            (scope, paragraphs, tokens),
+        )
+
+    # -- merging segments --------------------------------------------------------------------------
+
+    def merge_small_segments(self, scope: str) -> None:
+        """Keep a scope's segments few by merging segments of about the same size, within a budget of work.
+
+        See `index.engine.segments` for the policy: adding one article never pays for rewriting big segments,
+        while bulk loads merge as they go.
+        """
+        self.flush()
+        budget = max(MERGE_BUDGET, MERGE_BUDGET_PER_ADDED * self._added)
+        while True:
+            sizes = self._conn.execute(
+                "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY id", (scope,)
+            ).fetchall()
+            chosen = tier_to_merge(sizes, budget)
+            if chosen is None:
+                return
+            budget -= sum(paragraphs for segment_id, paragraphs in sizes if segment_id in chosen)
+            self.merge_segments(scope, chosen)
+
+    def merge_all(self, scope: str) -> None:
+        """Rewrite a scope's postings as one segment without dead paragraphs."""
+        self.flush()
+        ids = [row[0] for row in self._conn.execute("SELECT id FROM segments WHERE scope = ?", (scope,))]
+        if (
+            len(ids) > 1
+            or self._conn.execute("SELECT 1 FROM tombstones WHERE scope = ? LIMIT 1", (scope,)).fetchone()
+        ):
+            self.merge_segments(scope, ids)
+
+    def merge_segments(self, scope: str, segment_ids: Sequence[int]) -> None:
+        """Replace the given segments by one, dropping the postings of removed paragraphs."""
+        if not segment_ids:
+            return
+        marks = ",".join("?" * len(segment_ids))
+        live_count = self._conn.execute(
+            f"SELECT COUNT(*) FROM paragraphs WHERE segment_id IN ({marks})", list(segment_ids)
+        ).fetchone()[0]
+        rewrite_segments(self._conn, scope, segment_ids, self._new_segment(scope, live_count))
+
+
+_SOURCE_COLUMNS = (
+    "id, title, origin, scope, paragraphs, content_hash, added_at, updated_at,"
+    " url, outlet, author, published,"
+    " status, error, fetched_at"
+)
+"""The columns of a source, in the order of SourceRecord's fields."""
+
+
+def _source_from_row(row: Sequence[object]) -> SourceRecord:
+    return SourceRecord(*row)  # type: ignore[arg-type]
