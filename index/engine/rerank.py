@@ -12,8 +12,7 @@ again from their own words:
   every paragraph of the article alike, so it tells articles apart but never makes the lead win;
 - **the best sentence**: the idf of the question's distinct terms that one sentence holds together;
 - **proximity**: for each pair of distinct question terms, their idf (the rarer's) over the fewest words
-  between them, where they come within `WINDOW` words.
-
+  between them, where they come within `WINDOW` words;
 - **what followed**: when the question asks what came after something ("What did Musk do after ChatGPT
   launched?") and a paragraph opens by carrying on from the one before it ("One month later, he ..."), that
   paragraph takes on the evidence of the one before it, which names the event: news tells what followed in

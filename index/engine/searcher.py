@@ -2,7 +2,9 @@
 
 A question reads only what it needs: the statistics of its view (the shared sources plus a server's own),
 the df of its terms, and their posting lists. Everything is read inside one read transaction, so a writer
-committing meanwhile is seen wholly or not at all.
+committing meanwhile is seen wholly or not at all. The first stage (`index.engine.ranking`) ranks by
+BM25Okapi; the second (`index.engine.rerank`) reads its best paragraphs again; the best one's evidence is
+gathered for the answer-or-abstain judgement (`index.engine.confidence`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.engine.confidence import Evidence, assess
+from index.engine.names import MIN_CORRECTED_LENGTH, one_slip_apart
 from index.engine.posting_cache import PostingCache, TermPostings
 from index.engine.postings import PostingList
 from index.engine.ranking import (
@@ -178,7 +181,7 @@ class Searcher:
             near_ids, near_dfs = self._terms(near, view, state.terms)
             held = [(near_dfs.get(near_ids[c], 0), c) for c in near if near_ids.get(c, -1) in near_dfs]
             if held:
-                corrections[term] = max(held, key=lambda pair: (pair[0], [-ord(ch) for ch in pair[1]]))[1]
+                corrections[term] = min(held, key=lambda pair: (-pair[0], pair[1]))[1]  # most paragraphs
         return corrections
 
     def _search(
@@ -409,9 +412,6 @@ class Searcher:
         ]
 
 
-MIN_CORRECTED_LENGTH = 4
-"""Names shorter than this are not corrected: one slip away from a short word is too many other words."""
-
 FOLLOWED_PROBES = 2
 """For a question about what followed, how many of the best paragraphs have the one after them read too."""
 
@@ -434,24 +434,3 @@ def _offsets(stored: str) -> tuple[int, ...]:
 def _evidence_text(hit: Hit) -> str:
     """What a hit's evidence is read from: its text, after the paragraph it carries on from, if any."""
     return hit.passage.text if hit.follows is None else f"{hit.follows.text}\n\n{hit.passage.text}"
-
-
-def one_slip_apart(first: str, second: str) -> bool:
-    """Whether two different words are one insertion, deletion, substitution or swap of neighbours apart."""
-    if first == second or abs(len(first) - len(second)) > 1:
-        return False
-    if len(first) == len(second):
-        diffs = [index for index, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
-        if len(diffs) == 1:
-            return True
-        return (
-            len(diffs) == 2
-            and diffs[1] == diffs[0] + 1
-            and first[diffs[0]] == second[diffs[1]]
-            and first[diffs[1]] == second[diffs[0]]
-        )
-    shorter, longer = sorted((first, second), key=len)
-    for index, char in enumerate(shorter):
-        if char != longer[index]:
-            return shorter[index:] == longer[index + 1 :]
-    return True

@@ -9,7 +9,7 @@ import pytest
 
 from index import StoryIndex
 from index.engine.confidence import COMMONEST, RAREST, Evidence, confidence, english_weights
-from index.engine.searcher import one_slip_apart
+from index.engine.names import one_slip_apart
 from index.engine.tokenizer import Tokenizer
 from index.models import ANSWER_THRESHOLD, Article
 
