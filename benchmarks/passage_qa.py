@@ -59,8 +59,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-# `python benchmarks/passage_qa.py` works as well as `python -m benchmarks.passage_qa`: the root goes first.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# `python benchmarks/<script>.py` puts benchmarks/ first on sys.path; `import benchmarks` needs the root.
+if not __package__:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bm25s
 import numpy as np
@@ -69,11 +70,11 @@ import Stemmer
 from rank_bm25 import BM25Okapi
 
 from benchmarks.evaluate import _normalise as normalise
-from benchmarks.scale_report import engine_fingerprint, machine
+from benchmarks.paths import SHARED
+from benchmarks.scaling.report import engine_fingerprint, machine
 
-ROOT = Path(__file__).resolve().parents[1]
-SQUAD_SET = ROOT.parent / "shared" / "evaldata" / "squad-dev"
-STORY_SET = ROOT.parent / "shared" / "eval" / "story_qa_dev.jsonl"
+SQUAD_SET = SHARED / "evaldata" / "squad-dev"
+STORY_SET = SHARED / "eval" / "story_qa_dev.jsonl"
 TOP = 10
 WORKERS = 2
 """storybot processes at a time: the machine the figures are reported for has two cores."""
