@@ -115,7 +115,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     ours["ingest"] = _attempt(
         f"{size:,}: storybot ingest",
         lambda: run_worker(
-            "scaling.storybot",
+            "storybot",
             "ingest",
             ["--db", str(db), "--corpus", str(corpus), "--batch", str(args.batch)],
         ),
@@ -125,7 +125,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     ours["cold_start"] = _attempt(f"{size:,}: storybot cold start", lambda: cold_start(db, questions))
     answer = _attempt(
         f"{size:,}: storybot answers",
-        lambda: run_worker("scaling.storybot", "answer", ["--db", str(db), *common, *profile]),
+        lambda: run_worker("storybot", "answer", ["--db", str(db), *common, *profile]),
     )
     answers_file = work / "storybot-answers.json"
     write_json(answers_file, answer)
@@ -145,7 +145,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
             continue
         run = functools.partial(
             run_worker,
-            "scaling.peers",
+            "peers",
             peer,
             ["--corpus", str(corpus), *common, *peer_args[peer]],
             timeout=args.peer_timeout,
@@ -155,7 +155,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     ours["changes"] = _attempt(
         f"{size:,}: storybot add, remove and loop lag",
         lambda: run_worker(
-            "scaling.changes", "changes", ["--db", str(db), *common, "--seed", str(args.seed), *profile]
+            "changes", "changes", ["--db", str(db), *common, "--seed", str(args.seed), *profile]
         ),
     )
     if not args.keep:
