@@ -87,7 +87,10 @@ def run_worker(
     timeout: float | None = None,
     memory_limit_gb: float | None = None,
 ) -> dict[str, Any]:
-    """Run one phase in a fresh interpreter and return the JSON it wrote; WorkerFailed with the reason."""
+    """Run `python -m benchmarks.scaling.<module> <role>` in a fresh interpreter and return the JSON it wrote.
+
+    WorkerFailed with the reason if it fails, runs out of time or out of memory.
+    """
     with tempfile.TemporaryDirectory(prefix="storybot-scale-") as scratch:
         out = Path(scratch) / "out.json"
         command = [sys.executable, "-m", f"benchmarks.scaling.{module}", role, *args, "--out", str(out)]
