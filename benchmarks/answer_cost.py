@@ -1,10 +1,10 @@
 """What the answer path costs now against an earlier commit, in the same run, on the same database.
 
 The scale benchmark's corpus of one size (generated from SciFact's sentences, seeded) is indexed once by
-this checkout; then the scale benchmark's answer phase (`benchmarks.scale_storybot answer`: the bot's 3
-passages, cited, for each SciFact claim, in a fresh process) runs in turn from this checkout and from a
-worktree of the earlier commit, `--rounds` times each, on that one database (the format is the same). Prints
-each side's median p50 and p95 and their ratio.
+this checkout; then the scale benchmark's answer phase (`benchmarks.scaling.storybot answer`, in older
+commits `benchmarks.scale_storybot answer`: the bot's 3 passages, cited, for each SciFact claim, in a fresh
+process) runs in turn from this checkout and from a worktree of the earlier commit, `--rounds` times each, on
+that one database (the format is the same). Prints each side's median p50 and p95 and their ratio.
 
     python benchmarks/answer_cost.py --size 1000000 --baseline 47fde74 --rounds 3
 """
@@ -21,19 +21,29 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# `python benchmarks/<script>.py` puts benchmarks/ first on sys.path; `import benchmarks` needs the root.
+if not __package__:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scale_common import ROOT, progress
-from benchmarks.scale_corpus import ensure_corpus, load_questions
+from benchmarks.paths import ROOT
+from benchmarks.scaling.common import progress
+from benchmarks.scaling.corpus import ensure_corpus, load_questions
 
 RESULTS = ROOT / "benchmarks" / "results"
+
+
+def storybot_phases(code: Path) -> str:
+    """The module of the scale benchmark's storybot phases in the checkout at `code`: older commits have it
+    as `benchmarks/scale_storybot.py`, before the phases moved into `benchmarks/scaling/`."""
+    moved = (code / "benchmarks" / "scaling" / "storybot.py").exists()
+    return "benchmarks.scaling.storybot" if moved else "benchmarks.scale_storybot"
 
 
 def answer_phase(code: Path, db: Path, questions: Path) -> dict[str, Any]:
     """The scale benchmark's answer phase run from the checkout at `code`; its figures."""
     with tempfile.TemporaryDirectory(prefix="storybot-cost-") as scratch:
         out = Path(scratch) / "out.json"
-        command = [sys.executable, "-m", "benchmarks.scale_storybot", "answer", "--db", str(db)]
+        command = [sys.executable, "-m", storybot_phases(code), "answer", "--db", str(db)]
         command += ["--questions", str(questions), "--out", str(out)]
         subprocess.run(command, cwd=code, check=True, env={**os.environ, "PYTHONPATH": str(code)})
         figures: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
@@ -58,7 +68,7 @@ def main() -> None:
         progress(f"indexing {args.size:,} paragraphs")
         subprocess.run(
             [
-                *(sys.executable, "-m", "benchmarks.scale_storybot", "ingest", "--db", str(db)),
+                *(sys.executable, "-m", "benchmarks.scaling.storybot", "ingest", "--db", str(db)),
                 *("--corpus", str(corpus), "--out", str(args.work_dir / "ingest.json")),
             ],
             cwd=ROOT,

@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+# `python benchmarks/<script>.py` puts benchmarks/ first on sys.path; `import benchmarks` needs the root.
+if not __package__:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.paths import SHARED
 from index import StoryIndex
 from index.engine.confidence import WEIGHTS, Evidence
 from index.engine.searcher import Searcher
 
-ROOT = Path(__file__).resolve().parents[1]
-SQUAD = ROOT.parent / "shared" / "evaldata" / "squad-dev"
+SQUAD = SHARED / "evaldata" / "squad-dev"
 L2 = 1e-3
 STEPS = 4000
 RATE = 2.0

@@ -18,13 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# `python benchmarks/<script>.py` puts benchmarks/ first on sys.path; `import benchmarks` needs the root.
+if not __package__:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scale_corpus import ensure_corpus, read_articles
+from benchmarks.paths import ROOT
+from benchmarks.scaling.corpus import ensure_corpus, read_articles
 from index import StoryIndex
 from index.engine.searcher import Searcher
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = ROOT / "benchmarks" / "results"
 LENGTH = 10_000
 
 

@@ -30,20 +30,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# `python benchmarks/scale.py` works as well as `python -m benchmarks.scale`: the project root goes first.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# `python benchmarks/<script>.py` puts benchmarks/ first on sys.path; `import benchmarks` needs the root.
+if not __package__:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.scale_common import ANSWER_PASSAGES, ROOT, WorkerFailed, progress, run_worker, write_json
-from benchmarks.scale_corpus import ensure_corpus, load_questions
-from benchmarks.scale_report import (
+from benchmarks.paths import ROOT
+from benchmarks.scaling.common import ANSWER_PASSAGES, WorkerFailed, progress, run_worker, write_json
+from benchmarks.scaling.corpus import ensure_corpus, load_questions
+from benchmarks.scaling.report import (
     engine_fingerprint,
     machine,
     machine_line,
     profile_section,
     size_table,
 )
-from benchmarks.scale_storybot import BATCH_ARTICLES
-from benchmarks.scale_targets import evaluate_targets
+from benchmarks.scaling.storybot import BATCH_ARTICLES
+from benchmarks.scaling.targets import evaluate_targets
 
 RESULTS = ROOT / "benchmarks" / "results"
 COLD_RUNS = 5
@@ -113,7 +115,9 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     ours["ingest"] = _attempt(
         f"{size:,}: storybot ingest",
         lambda: run_worker(
-            "scale_storybot", "ingest", ["--db", str(db), "--corpus", str(corpus), "--batch", str(args.batch)]
+            "storybot",
+            "ingest",
+            ["--db", str(db), "--corpus", str(corpus), "--batch", str(args.batch)],
         ),
     )
     if "skipped" in ours["ingest"]:
@@ -121,7 +125,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     ours["cold_start"] = _attempt(f"{size:,}: storybot cold start", lambda: cold_start(db, questions))
     answer = _attempt(
         f"{size:,}: storybot answers",
-        lambda: run_worker("scale_storybot", "answer", ["--db", str(db), *common, *profile]),
+        lambda: run_worker("storybot", "answer", ["--db", str(db), *common, *profile]),
     )
     answers_file = work / "storybot-answers.json"
     write_json(answers_file, answer)
@@ -141,7 +145,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
             continue
         run = functools.partial(
             run_worker,
-            "scale_peers",
+            "peers",
             peer,
             ["--corpus", str(corpus), *common, *peer_args[peer]],
             timeout=args.peer_timeout,
@@ -151,7 +155,7 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     ours["changes"] = _attempt(
         f"{size:,}: storybot add, remove and loop lag",
         lambda: run_worker(
-            "scale_changes", "changes", ["--db", str(db), *common, "--seed", str(args.seed), *profile]
+            "changes", "changes", ["--db", str(db), *common, "--seed", str(args.seed), *profile]
         ),
     )
     if not args.keep:

@@ -14,15 +14,10 @@ from typing import Any
 
 import pytest
 
-from benchmarks.passage_qa import (
-    BUILT_IN,
-    THRESHOLDS,
-    ScorersDisagree,
-    fts5_query,
-    judge,
-    main,
-    official_scorer,
-)
+from benchmarks.passage_qa import main
+from benchmarks.passages.peers import fts5_query
+from benchmarks.passages.scoring import BUILT_IN, ScorersDisagree, judge, official_scorer
+from benchmarks.passages.tradeoff import THRESHOLDS
 
 ARTICLES = {
     "glass-harbour": [
@@ -170,7 +165,7 @@ def test_a_score_py_in_the_set_must_agree(tmp_path: Path) -> None:
     run = {"q0": (True, [("a", 1), ("a", 0)]), "q1": (False, [("a", 2)])}
     questions = [{"id": "q0", "article": "a", "paragraph": 0}, {"id": "q1", "article": "a", "paragraph": 2}]
     (tmp_path / "score.py").write_text(
-        "from benchmarks.passage_qa import BUILT_IN, declined, ranking\nload_run = BUILT_IN.load_run\n"
+        "from benchmarks.passages.scoring import BUILT_IN, declined, ranking\nload_run = BUILT_IN.load_run\n"
     )
     agreeing = official_scorer(tmp_path)
     assert agreeing is not None
@@ -185,7 +180,7 @@ def test_a_score_py_in_the_set_must_agree(tmp_path: Path) -> None:
     }
     assert figures["offtopic"] == {"questions": 2, "declined": 0.5, "missing": 1}
     (tmp_path / "score.py").write_text(
-        "from benchmarks.passage_qa import BUILT_IN, declined, ranking as _ranking\n"
+        "from benchmarks.passages.scoring import BUILT_IN, declined, ranking as _ranking\n"
         "load_run = BUILT_IN.load_run\n"
         "def ranking(run, questions):\n"
         "    return {**_ranking(run, questions), 'top3': 0.0}\n"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.scale_corpus import (
+from benchmarks.scaling.corpus import (
     MAX_PARAGRAPHS,
     MIN_PARAGRAPHS,
     article_sizes,
@@ -28,8 +28,8 @@ from benchmarks.scale_corpus import (
     read_articles,
     write_articles,
 )
-from benchmarks.scale_peers import ReferenceIndex, fts5_match, ranking_mismatch
-from benchmarks.scale_storybot import MARKER_QUESTION, Observer, hits, marked
+from benchmarks.scaling.peers import ReferenceIndex, fts5_match, ranking_mismatch
+from benchmarks.scaling.storybot import MARKER_QUESTION, Observer, hits, marked
 from index import StoryIndex
 from index.models import Article
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from benchmarks.paths import SHARED
 from index.engine.terms import TITLE_WEIGHT
 from index.models import Article
 
-ROOT = Path(__file__).resolve().parents[1]
-SCIFACT = ROOT.parent / "shared" / "evaldata" / "scifact"
+SCIFACT = SHARED / "evaldata" / "scifact"
 GENERATOR_VERSION = 1
 """Bumped whenever generation changes, so an old cache is never mistaken for the new corpus."""
 

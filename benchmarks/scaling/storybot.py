@@ -4,7 +4,7 @@
     answer   answer every question in a fresh process: latency, then the top-10 ids and scores, peak RSS
     observe  a long-lived reader (the bot's stand-in): answers questions read from stdin, one per line
 
-The write-side phase (adding and removing articles, the loop-lag probe) is in `scale_changes.py`.
+The write-side phase (adding and removing articles, the loop-lag probe) is in `changes.py`.
 """
 
 from __future__ import annotations
@@ -22,17 +22,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.scale_common import (
+from benchmarks.paths import ROOT
+from benchmarks.scaling.common import (
     ANSWER_PASSAGES,
     CHECKED_PASSAGES,
-    ROOT,
     latency_summary,
     peak_rss_mb,
     profile_tables,
     progress,
     write_json,
 )
-from benchmarks.scale_corpus import read_articles
+from benchmarks.scaling.corpus import read_articles
 from index import StoryIndex
 from index.models import Article
 from index.sources.origins import BUILTIN_PREFIX
@@ -168,7 +168,7 @@ class Observer:
     """The `observe` worker seen from the writer: a second process holding the database open."""
 
     def __init__(self, db: Path) -> None:
-        command = [sys.executable, "-m", "benchmarks.scale_storybot", "observe", "--db", str(db)]
+        command = [sys.executable, "-m", "benchmarks.scaling.storybot", "observe", "--db", str(db)]
         self._process = subprocess.Popen(
             command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )

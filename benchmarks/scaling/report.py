@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import psutil
 
-from benchmarks.scale_targets import figure, speedup
+from benchmarks.paths import ROOT
+from benchmarks.scaling.targets import figure, speedup
 
-ROOT = Path(__file__).resolve().parents[1]
 PEERS = ("rank-bm25", "bm25s", "fts5")
 PEER_NAMES = {"storybot": "storybot", "rank-bm25": "rank-bm25", "bm25s": "bm25s", "fts5": "SQLite FTS5"}
 

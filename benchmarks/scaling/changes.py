@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.scale_common import profile_tables, write_json
-from benchmarks.scale_corpus import extra_articles
-from benchmarks.scale_storybot import BATCH_ARTICLES, MARKER_QUESTION, Observer, hits, marked
+from benchmarks.scaling.common import profile_tables, write_json
+from benchmarks.scaling.corpus import extra_articles
+from benchmarks.scaling.storybot import BATCH_ARTICLES, MARKER_QUESTION, Observer, hits, marked
 from index import StoryIndex
 from index.models import Article
 

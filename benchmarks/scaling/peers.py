@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
-from benchmarks.scale_common import (
+from benchmarks.scaling.common import (
     ANSWER_PASSAGES,
     CHECKED_PASSAGES,
     latency_summary,
@@ -35,7 +35,7 @@ from benchmarks.scale_common import (
     progress,
     write_json,
 )
-from benchmarks.scale_corpus import paragraph_documents, read_articles
+from benchmarks.scaling.corpus import paragraph_documents, read_articles
 from index.engine.ranking import BM25Parameters
 from index.engine.terms import paragraph_terms
 from index.engine.tokenizer import STOPWORDS, Tokenizer

@@ -1,8 +1,9 @@
 """What every part of the scale benchmark shares: running a phase in its own process, and measuring it.
 
-Each engine and each storybot phase runs in a fresh subprocess (`python -m benchmarks.<module> <role>`), so
-the peak RSS it reports is its own and no engine warms another's caches in Python's heap. A worker writes
-its figures as JSON to the file named by `--out`; its progress goes to stderr, straight to the terminal.
+Each engine and each storybot phase runs in a fresh subprocess (`python -m benchmarks.scaling.<module>
+<role>`), so the peak RSS it reports is its own and no engine warms another's caches in Python's heap. A
+worker writes its figures as JSON to the file named by `--out`; its progress goes to stderr, straight to the
+terminal.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.paths import ROOT
 from index import DEFAULT_TOP
-
-ROOT = Path(__file__).resolve().parents[1]
 
 ANSWER_PASSAGES = DEFAULT_TOP
 """Passages a timed question is answered with: the bot's default (`/ask`); every engine returns as many."""
@@ -87,10 +87,13 @@ def run_worker(
     timeout: float | None = None,
     memory_limit_gb: float | None = None,
 ) -> dict[str, Any]:
-    """Run one phase in a fresh interpreter and return the JSON it wrote; WorkerFailed with the reason."""
+    """Run `python -m benchmarks.scaling.<module> <role>` in a fresh interpreter and return the JSON it wrote.
+
+    WorkerFailed with the reason if it fails, runs out of time or out of memory.
+    """
     with tempfile.TemporaryDirectory(prefix="storybot-scale-") as scratch:
         out = Path(scratch) / "out.json"
-        command = [sys.executable, "-m", f"benchmarks.{module}", role, *args, "--out", str(out)]
+        command = [sys.executable, "-m", f"benchmarks.scaling.{module}", role, *args, "--out", str(out)]
         limit = None if memory_limit_gb is None else int(memory_limit_gb * 1024**3)
 
         def _limit_memory() -> None:

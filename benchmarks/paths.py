@@ -1,0 +1,12 @@
+"""Where the benchmarks find the project and the data beside it, defined once.
+
+`ROOT` is the checkout; `SHARED` is the sibling `shared/` folder that holds the evaluation sets (SQuAD,
+SciFact, the story's development questions), which are not part of the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
