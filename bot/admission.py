@@ -12,18 +12,15 @@ Plain asyncio, no Discord: the handlers in `bot.commands` and `bot.views` turn a
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Self, TypeVar
 
+from bot.config import DEFAULT_SERVER_LIMIT, DEFAULT_USER_LIMIT, Limit
 from bot.cooldown import Cooldown
 
 T = TypeVar("T")
-
-_LIMIT = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*")
 
 WORKERS = 4
 """Questions searched at once (each in a thread); the rest of the thread pool stays free for other work."""
@@ -31,29 +28,6 @@ QUEUE_CAPACITY = 32
 """Questions searched or waiting at once, whoever asked; beyond that a question is refused as busy."""
 PER_USER = 2
 """Questions of one user searched or waiting at once."""
-
-
-@dataclass(frozen=True)
-class Limit:
-    """At most `rate` questions in any `per` seconds."""
-
-    rate: int
-    per: float
-
-    @classmethod
-    def parse(cls, raw: str) -> Limit:
-        """`5/30`: 5 questions per 30 seconds; ValueError saying what is expected."""
-        match = _LIMIT.fullmatch(raw)
-        if match is None or int(match[1]) < 1 or float(match[2]) <= 0:
-            raise ValueError(f"must be questions/seconds, such as 5/30, not {raw!r}")
-        return cls(int(match[1]), float(match[2]))
-
-    def __str__(self) -> str:
-        return f"{self.rate}/{self.per:g}"
-
-
-DEFAULT_USER_LIMIT = Limit(5, 30.0)
-DEFAULT_SERVER_LIMIT = Limit(30, 30.0)
 
 
 class Refused(Exception):

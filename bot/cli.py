@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from dotenv import load_dotenv
-from platformdirs import user_data_dir
 
+from bot.config import default_database, fetch_policy
 from index import (
     DEFAULT_TOP,
     SHARED_SCOPE,
@@ -40,11 +40,6 @@ if TYPE_CHECKING:
     from index.web.policy import FetchPolicy
 
 
-def default_database() -> Path:
-    """The per-user database file used when neither --db nor STORYBOT_DB is given."""
-    return Path(user_data_dir("storybot", appauthor=False)) / "storybot.db"
-
-
 def scope_for(server: str | None) -> str:
     """The index scope of a Discord server id, or the shared scope."""
     return guild_scope(server) if server else SHARED_SCOPE
@@ -57,8 +52,6 @@ def is_link(source: str) -> bool:
 
 def fetch_policy_from_env() -> FetchPolicy:
     """The operator's fetch settings (STORYBOT_ALLOW_PRIVATE_URLS, ...), as `storybot run` reads them."""
-    from bot.fetching import fetch_policy  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
-
     try:
         return fetch_policy(os.environ)
     except ValueError as error:

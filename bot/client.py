@@ -22,11 +22,11 @@ from discord.ext import commands
 from bot.admin import AdminCommands
 from bot.admission import Admission
 from bot.commands import QuestionCommands
+from bot.config import Settings
 from bot.errors import handle_interaction_error, new_error_id, track_interaction
 from bot.feeds import FeedWatcher
 from bot.lifecycle import Lifecycle
 from bot.service import StoryService
-from bot.settings import Settings
 from bot.sync import SyncResult, sync_commands
 from bot.views import DYNAMIC_ITEMS
 from index import StoryIndex

@@ -17,8 +17,8 @@ from typing import Any
 import discord
 
 from bot.client import StoryBot
+from bot.config import Settings, SettingsError
 from bot.endpoints import use_endpoints
-from bot.settings import Settings, SettingsError
 from index import StorybotError, StoryIndex
 
 log = logging.getLogger("storybot")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.client import StoryBot
-from bot.settings import Settings
+from bot.config import Settings
 from index import StoryIndex
 
 ROOT = Path(__file__).resolve().parents[1]

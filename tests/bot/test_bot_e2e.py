@@ -30,11 +30,11 @@ with warnings.catch_warnings():
     import discord  # noqa: F401
 
 from bot.client import StoryBot
+from bot.config import Settings
 from bot.endpoints import use_endpoints
 from bot.formatting import EXAMPLE_QUESTIONS
 from bot.markdown import ZERO_WIDTH_SPACE
 from bot.runner import close_index
-from bot.settings import Settings
 from bot.views import NOT_YOURS
 from index import Article, StoryIndex
 from tests.fakediscord import MANAGE_GUILD, FakeChannel, FakeDiscord, FakeGuild, FakeUser, MessageState

@@ -13,8 +13,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
-from bot.admission import Admission, Limit
+from bot.admission import Admission
 from bot.commands import admit, question_in
+from bot.config import Limit
 from bot.cooldown import Cooldown
 from bot.errors import Refusal
 from bot.progress import ProgressRelay

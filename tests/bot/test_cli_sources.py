@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
-from bot.settings import Settings, SettingsError
+from bot.config import Settings, SettingsError
 from index import StoryIndex
 from index.web.policy import ALL_NETWORKS, FetchPolicy
 from tests.conftest import write_jsonl

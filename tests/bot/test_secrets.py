@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from bot.settings import Settings
+from bot.config import Settings
 from tests.bot.test_bot_e2e import WHY_LEAVE, build_world, environ_for, running_bot
 from tests.conftest import ROOT
 from tests.fakediscord import FakeDiscord

@@ -24,7 +24,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from bot.fetching import fetch_policy
+from bot.config import fetch_policy
 from bot.formatting import reindex_stopped, restarting_notice
 from index import StoryIndex
 from index.models import guild_scope

@@ -1,34 +1,82 @@
-"""The bot's configuration, read once from the environment (and `.env`) at the entry point.
+"""storybot's configuration, read once from the environment (and `.env`) at the entry point.
+
+The one module of `bot` that reads the environment: `storybot run` through `Settings.from_env`, the CLI's
+fetching commands through `fetch_policy`. It imports only `index` and `index.web.policy` (no click, dotenv,
+aiohttp or discord), so both front-ends can read their settings without loading each other.
 
 `Settings.from_env(environ)` validates every key and reports all bad ones by name in one error; tests pass a
 plain dict. The token is kept out of `repr` so it can never end up in a log line or a traceback.
+
+The operator's settings for fetching links and following feeds, read by `storybot run` and the CLI alike:
+
+- `STORYBOT_ALLOW_PRIVATE_URLS`: empty (the default) fetches public addresses only; `1` allows every address;
+  a comma-separated list of addresses or networks (`127.0.0.1`, `10.1.0.0/16`) allows just those.
+- `STORYBOT_MAX_SOURCE_MB`: the largest link body or upload read, in megabytes (default 5).
+- `STORYBOT_FETCH_TIMEOUT`: seconds for one fetch, redirects included (default 20).
+- `STORYBOT_FEED_POLL_MINUTES`: minutes between two polls of a feed (default 60).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from bot.admission import DEFAULT_SERVER_LIMIT, DEFAULT_USER_LIMIT, Limit
-from bot.cli import default_database
-from bot.fetching import (
-    DEFAULT_FEED_POLL_MINUTES,
-    FEED_POLL_MINUTES,
-    fetch_policy,
-    finite_number,
-    positive_number,
-)
 from index import DEFAULT_CACHE_BYTES
-from index.web.policy import FetchPolicy
+from index.web.policy import ALL_NETWORKS, DEFAULT_MAX_BYTES, FetchPolicy, IPNetwork
 
 T = TypeVar("T")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_SHUTDOWN_SECONDS = 5.0
+
+ALLOW_PRIVATE_URLS = "STORYBOT_ALLOW_PRIVATE_URLS"
+MAX_SOURCE_MB = "STORYBOT_MAX_SOURCE_MB"
+FETCH_TIMEOUT = "STORYBOT_FETCH_TIMEOUT"
+FEED_POLL_MINUTES = "STORYBOT_FEED_POLL_MINUTES"
+
+DEFAULT_FEED_POLL_MINUTES = 60.0
+DEFAULT_FETCH_TIMEOUT = 20.0
+_ALL = frozenset({"1", "true", "yes", "on", "all"})
+_NONE = frozenset({"0", "false", "no", "off", "none"})
+
+_LIMIT = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*")
+
+
+def default_database() -> Path:
+    """The per-user database file used when neither --db nor STORYBOT_DB is given."""
+    from platformdirs import user_data_dir  # noqa: PLC0415 (only when no database is named)
+
+    return Path(user_data_dir("storybot", appauthor=False)) / "storybot.db"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `rate` questions in any `per` seconds."""
+
+    rate: int
+    per: float
+
+    @classmethod
+    def parse(cls, raw: str) -> Limit:
+        """`5/30`: 5 questions per 30 seconds; ValueError saying what is expected."""
+        match = _LIMIT.fullmatch(raw)
+        if match is None or int(match[1]) < 1 or float(match[2]) <= 0:
+            raise ValueError(f"must be questions/seconds, such as 5/30, not {raw!r}")
+        return cls(int(match[1]), float(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.rate}/{self.per:g}"
+
+
+DEFAULT_USER_LIMIT = Limit(5, 30.0)
+DEFAULT_SERVER_LIMIT = Limit(30, 30.0)
 
 
 class SettingsError(Exception):
@@ -73,7 +121,7 @@ class Settings:
         shard_ids = reader.get("SHARD_IDS", _shard_ids)
         api_base = reader.get("DISCORD_API_BASE", _api_base)
         gateway_url = reader.get("DISCORD_GATEWAY_URL", _gateway_url)
-        fetch = fetch_policy(environ, reader.get)
+        fetch = _fetch_policy(reader)
         feed_poll_minutes = reader.get(FEED_POLL_MINUTES, positive_number)
         user_limit = reader.get("STORYBOT_USER_LIMIT", Limit.parse)
         server_limit = reader.get("STORYBOT_SERVER_LIMIT", Limit.parse)
@@ -124,6 +172,65 @@ class _Reader:
         except ValueError as error:
             self.errors[key] = str(error)
             return None
+
+
+def fetch_policy(environ: Mapping[str, str]) -> FetchPolicy:
+    """The fetch policy the environment sets; ValueError names every bad key."""
+    reader = _Reader(environ)
+    policy = _fetch_policy(reader)
+    if reader.errors:
+        raise ValueError("; ".join(f"{key}: {problem}" for key, problem in reader.errors.items()))
+    return policy
+
+
+def _fetch_policy(reader: _Reader) -> FetchPolicy:
+    """The fetch policy from its three keys, each bad one noted in `reader.errors`."""
+    networks = reader.get(ALLOW_PRIVATE_URLS, allowed_networks)
+    megabytes = reader.get(MAX_SOURCE_MB, positive_number)
+    timeout = reader.get(FETCH_TIMEOUT, positive_number)
+    return FetchPolicy(
+        allowed_networks=networks or (),
+        timeout=timeout or DEFAULT_FETCH_TIMEOUT,
+        max_bytes=int(megabytes * 1024 * 1024) if megabytes else DEFAULT_MAX_BYTES,
+    )
+
+
+def allowed_networks(raw: str) -> tuple[IPNetwork, ...]:
+    """`1` (every address), `0` (none), or comma-separated addresses and networks such as 127.0.0.0/8."""
+    value = raw.strip().lower()
+    if value in _ALL:
+        return ALL_NETWORKS
+    if value in _NONE:
+        return ()
+    networks: list[IPNetwork] = []
+    for part in (piece.strip() for piece in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"must be 1 (allow every address), or addresses and networks such as 127.0.0.1 or "
+                f"10.0.0.0/8, not {part!r}"
+            ) from None
+    return tuple(networks)
+
+
+def finite_number(raw: str) -> float:
+    """The number `raw` spells (decimals allowed), or NaN when it spells none or an infinite one."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def positive_number(raw: str) -> float:
+    """A number above zero (decimals allowed)."""
+    value = finite_number(raw)
+    if not value > 0:
+        raise ValueError(f"must be a number above 0, not {raw!r}")
+    return value
 
 
 def _token(raw: str) -> str:

@@ -13,9 +13,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from bot.cli import default_database
+from bot.config import Settings, SettingsError, default_database
 from bot.runner import main
-from bot.settings import Settings, SettingsError
 
 TOKEN = "MTIzNDU2Nzg5.secret-token-value"
 
