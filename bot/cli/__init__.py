@@ -2,6 +2,7 @@
 
 Each command opens the database, validates its input, calls one `StoryIndex` method and prints the result.
 Expected errors become one line on stderr and exit status 1; `storybot ask` never imports discord.py.
+What the commands print is in `bot.cli.output`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -18,6 +18,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 from dotenv import load_dotenv
 
+from bot.cli.output import (
+    feed_line,
+    paragraphs,
+    print_add_report,
+    print_answer,
+    progress_bar,
+    source_json,
+    source_line,
+)
 from bot.config import default_database, fetch_policy
 from index import (
     DEFAULT_TOP,
@@ -25,10 +34,8 @@ from index import (
     AddReport,
     Answer,
     Article,
-    FeedRecord,
     QuestionError,
     SourceError,
-    SourceRecord,
     StorybotError,
     StoryIndex,
     guild_scope,
@@ -43,11 +50,6 @@ if TYPE_CHECKING:
 def scope_for(server: str | None) -> str:
     """The index scope of a Discord server id, or the shared scope."""
     return guild_scope(server) if server else SHARED_SCOPE
-
-
-def is_link(source: str) -> bool:
-    """Whether a source on the command line is a link (fetched) rather than a path (read)."""
-    return "://" in source
 
 
 def fetch_policy_from_env() -> FetchPolicy:
@@ -133,7 +135,7 @@ def ask(
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        _print_answer(answer)
+        print_answer(answer)
 
 
 @cli.command()
@@ -142,11 +144,13 @@ def ask(
 @click.pass_context
 def add(ctx: click.Context, sources: tuple[str, ...], server: str | None) -> None:
     """Add links to articles (http/https) and text, Markdown, HTML or JSONL files or directories."""
+    from index.web.remote import is_link  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
+
     links = [source for source in sources if is_link(source)]
     paths = [Path(source) for source in sources if not is_link(source)]
     articles, failed = _read_links(links) if links else ([], [])
     scope = scope_for(server)
-    with opened(ctx) as index, _progress("Reading", len(paths)) as progress:
+    with opened(ctx) as index, progress_bar("Reading", len(paths)) as progress:
         report = index.add_paths(paths, scope=scope, progress=progress) if paths else AddReport()
         if articles:
             fetched = index.add_articles(articles, scope)
@@ -160,7 +164,7 @@ def add(ctx: click.Context, sources: tuple[str, ...], server: str | None) -> Non
     report = AddReport(
         report.added, report.updated, report.unchanged, report.removed, (*failed, *report.failed)
     )
-    _print_add_report(report)
+    print_add_report(report)
     if report.failed:
         ctx.exit(1)
 
@@ -172,7 +176,7 @@ def remove(ctx: click.Context, source_id: str) -> None:
     """Remove the source SOURCE_ID (see `storybot sources`)."""
     with opened(ctx) as index:
         record = index.remove(source_id)
-    click.echo(f"removed {record.id}: {record.title} ({_paragraphs(record.paragraphs)})")
+    click.echo(f"removed {record.id}: {record.title} ({paragraphs(record.paragraphs)})")
 
 
 @cli.command()
@@ -186,20 +190,16 @@ def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
         records = index.sources(scopes)
         feeds = index.feeds.followed(scopes)
     if as_json:
-        click.echo(json.dumps([_source_json(record) for record in records], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([source_json(record) for record in records], ensure_ascii=False, indent=2))
         return
     if not records:
         click.echo("no sources: `storybot add PATH` adds one")
     for record in records:
-        status = "" if record.status == "ok" else f"  [{record.status}: {record.error}]"
-        click.echo(
-            f"{record.id}\t{record.title}\t{_paragraphs(record.paragraphs)}\tadded {record.added_at}"
-            f"\tfetched {record.fetched_at or '-'}\t{record.origin}{status}"
-        )
+        click.echo(source_line(record))
     if feeds:
         click.echo("followed feeds:")
     for feed in feeds:
-        click.echo(_feed_line(feed))
+        click.echo(feed_line(feed))
 
 
 @cli.command()
@@ -211,7 +211,7 @@ def reindex(ctx: click.Context) -> None:
     loader = link_loader(fetch_policy_from_env())
     with opened(ctx) as index:
         total = len(index.sources())
-        with _progress("Reindexing", total) as progress:
+        with progress_bar("Reindexing", total) as progress:
             report = index.reindex(progress=progress, load=loader)
     click.echo(
         f"reindexed {report.sources} sources, {report.paragraphs} paragraphs: {report.added} added, "
@@ -239,7 +239,7 @@ def follow(ctx: click.Context, feed: str, server: str | None, channel: int | Non
             raise click.ClickException(str(error)) from error
     click.echo(f"following {report.feed.title or feed} ({feed}) for {_where(server)}")
     for record in report.indexed:
-        click.echo(f"indexed {record.id}: {record.title} ({_paragraphs(record.paragraphs)})")
+        click.echo(f"indexed {record.id}: {record.title} ({paragraphs(record.paragraphs)})")
     for link, reason in report.failed:
         click.echo(f"not indexed yet (tried again when the feed changes): {link}: {reason}", err=True)
 
@@ -280,9 +280,6 @@ def main() -> None:
     cli(prog_name="storybot")
 
 
-# -- printing ------------------------------------------------------------------------------------
-
-
 def _read_links(links: list[str]) -> tuple[list[Article], list[tuple[str, str]]]:
     """Fetch and read each link; the failures as (link, reason) so the other sources are still added."""
     from index.web.remote import read_link  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
@@ -306,13 +303,6 @@ def _where(server: str | None) -> str:
     return f"server {server}" if server else "the shared sources"
 
 
-def _feed_line(feed: FeedRecord) -> str:
-    channel = f"\tchannel {feed.channel_id}" if feed.channel_id else ""
-    status = "" if feed.status == "ok" else f"  [failed: {feed.error}]"
-    checked = feed.polled_at or "not yet"
-    return f"{feed.url}\t{feed.title or '-'}\t{feed.scope}{channel}\tchecked {checked}{status}"
-
-
 def _batch_requests(batch: TextIO) -> Iterator[tuple[Any, str]]:
     for number, line in enumerate(batch, start=1):
         if not line.strip():
@@ -331,70 +321,3 @@ def _answer_json(index: StoryIndex, question: str, top: int, scopes: tuple[str, 
         return index.ask(question, top=top, scopes=scopes).to_json()
     except StorybotError as error:
         return Answer(question, False, str(error), ()).to_json()
-
-
-def _print_answer(answer: Answer) -> None:
-    click.echo(answer.message if not answer.answered else f"Q: {answer.question}")
-    for passage in answer.results:
-        marker = "" if answer.answered else " (closest passage, not an answer)"
-        click.echo()
-        click.echo(f"{passage.rank}.{marker}")
-        click.echo(_highlighted(passage.text, passage.highlight))
-        source = passage.source
-        details = [part for part in (source.outlet, source.published) if part]
-        click.echo(
-            f"   — {source.title}{' · ' + ', '.join(details) if details else ''}"
-            f" · paragraph {passage.paragraph} of {passage.paragraphs}"
-        )
-        if source.url:
-            click.echo(f"     {source.url}")
-        if passage.also_in:
-            names = (citation.outlet or citation.title for citation in passage.also_in)
-            click.echo(f"     also in: {', '.join(names)}")
-    if answer.answered and answer.results:
-        click.echo(f"\n{answer.message}")
-
-
-def _highlighted(text: str, sentence: str) -> str:
-    start = text.find(sentence)
-    if not sentence or start < 0:
-        return "   " + text
-    bold = click.style(sentence, bold=True) if sys.stdout.isatty() else f"**{sentence}**"
-    return "   " + text[:start] + bold + text[start + len(sentence) :]
-
-
-def _print_add_report(report: AddReport) -> None:
-    for verb, records in (
-        ("added", report.added),
-        ("updated", report.updated),
-        ("unchanged", report.unchanged),
-    ):
-        for record in records:
-            click.echo(f"{verb} {record.id}: {record.title} ({_paragraphs(record.paragraphs)})")
-    for _origin, error in report.failed:
-        click.echo(f"Error: {error}", err=True)
-
-
-def _paragraphs(count: int) -> str:
-    return "1 paragraph" if count == 1 else f"{count:,} paragraphs"
-
-
-def _source_json(record: SourceRecord) -> dict[str, Any]:
-    return dict(vars(record))
-
-
-@contextmanager
-def _progress(label: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on an interactive terminal for long jobs; nothing when piped."""
-    if total < 2 or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        position = 0
-
-        def advance(done: int, _total: int) -> None:
-            nonlocal position
-            bar.update(done - position)
-            position = done
-
-        yield advance
