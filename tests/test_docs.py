@@ -9,8 +9,8 @@ import discord
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.client import StoryBot
 from bot.config import Settings
+from bot.discord_app.client import StoryBot
 from index import StoryIndex
 
 ROOT = Path(__file__).resolve().parents[1]

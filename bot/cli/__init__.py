@@ -269,7 +269,7 @@ def stats(ctx: click.Context) -> None:
 @cli.command()
 def run() -> None:
     """Run the Discord bot (settings from the environment and .env)."""
-    from bot.runner import main as run_bot  # noqa: PLC0415 (only `run` may load discord.py)
+    from bot.discord_app.runner import main as run_bot  # noqa: PLC0415 (only `run` may load discord.py)
 
     run_bot(dict(os.environ))
 

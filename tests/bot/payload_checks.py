@@ -1,4 +1,4 @@
-"""Checks of what the bot sends, written from Discord's documentation, independent of `bot.formatting`.
+"""Checks of what the bot sends, written from Discord's documentation, independent of `replies`.
 
 `limit_problems` lists every Discord limit a message payload breaks; `live_mentions` finds mention syntax
 Discord would act on (not escaped); `assert_pings_no_one` checks every payload the fake Discord received.

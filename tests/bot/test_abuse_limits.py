@@ -19,9 +19,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from bot.admission import PER_USER, Admission, Refused, Ticket, WorkQueue
 from bot.config import Limit, Settings, SettingsError
-from bot.formatting import busy_notice
+from bot.discord_app.admission import PER_USER, Admission, Refused, Ticket, WorkQueue
+from bot.discord_app.replies import busy_notice
 from tests.bot.payload_checks import assert_pings_no_one
 from tests.bot.test_bot_e2e import WHY_LEAVE, Scene, build_world, environ_for, running_bot
 from tests.fakediscord import FakeDiscord, FakeUser, MessageState

@@ -20,7 +20,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from bot.admin import ALREADY_REINDEXING, NOT_ADMIN, NOT_OWNER
+from bot.discord_app.admin import ALREADY_REINDEXING, NOT_ADMIN, NOT_OWNER
 from index import DatabaseError, ReindexReport
 from tests.bot.test_bot_e2e import WHY_LEAVE, Scene, ask, assert_clean, build_world, environ_for, running_bot
 from tests.conftest import ROOT

@@ -1,7 +1,7 @@
 """End to end: the real discord.py client of `storybot run` against the fake Discord on 127.0.0.1.
 
-The bot is built as `bot.runner.serve` builds it (settings from an environment mapping, endpoints from
-DISCORD_API_BASE/DISCORD_GATEWAY_URL, a StoryIndex on a tmp_path database that loads the built-in story),
+The bot is built as `bot.discord_app.runner.serve` builds it (settings from an environment mapping, endpoints
+from DISCORD_API_BASE/DISCORD_GATEWAY_URL, a StoryIndex on a tmp_path database that loads the built-in story),
 and the tests act as Discord users and assert what they see. Every test ends with `assert_clean`: no payload
 a real Discord would reject (the fake checks every limit), no unknown endpoint, `allowed_mentions` none
 everywhere.
@@ -29,13 +29,13 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from bot.client import StoryBot
 from bot.config import Settings
-from bot.endpoints import use_endpoints
-from bot.formatting import EXAMPLE_QUESTIONS
-from bot.markdown import ZERO_WIDTH_SPACE
-from bot.runner import close_index
-from bot.views import NOT_YOURS
+from bot.discord_app.buttons import NOT_YOURS
+from bot.discord_app.client import StoryBot
+from bot.discord_app.endpoints import use_endpoints
+from bot.discord_app.replies import EXAMPLE_QUESTIONS
+from bot.discord_app.replies.escaping import ZERO_WIDTH_SPACE
+from bot.discord_app.runner import close_index
 from index import Article, StoryIndex
 from tests.fakediscord import MANAGE_GUILD, FakeChannel, FakeDiscord, FakeGuild, FakeUser, MessageState
 from tests.fakediscord.state import FLAG_EPHEMERAL, RecordedRequest
@@ -72,7 +72,7 @@ def environ_for(fake: FakeDiscord, db_path: Path, **extra: str) -> dict[str, str
 async def running_bot(
     fake: FakeDiscord, environ: Mapping[str, str], **options: Any
 ) -> AsyncIterator[StoryBot]:
-    """The bot as `bot.runner.serve` makes it, connected and ready; closed and unpointed afterwards."""
+    """The bot as `runner.serve` makes it, connected and ready; closed and unpointed afterwards."""
     settings = Settings.from_env(environ)
     previous = use_endpoints(settings.api_base, settings.gateway_url)
     index = StoryIndex(settings.database)

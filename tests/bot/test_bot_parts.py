@@ -13,13 +13,12 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
-from bot.admission import Admission
-from bot.commands import admit, question_in
 from bot.config import Limit
-from bot.cooldown import Cooldown
-from bot.errors import Refusal
-from bot.progress import ProgressRelay
-from bot.sync import commands_hash
+from bot.discord_app.admission import Admission, Cooldown
+from bot.discord_app.errors import Refusal
+from bot.discord_app.progress import ProgressRelay
+from bot.discord_app.questions import admit, question_in
+from bot.discord_app.sync import commands_hash
 from index import SHARED_SCOPE
 from index.models import view_scopes
 

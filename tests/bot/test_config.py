@@ -14,7 +14,7 @@ with warnings.catch_warnings():
     import discord  # noqa: F401
 
 from bot.config import Settings, SettingsError, default_database
-from bot.runner import main
+from bot.discord_app.runner import main
 
 TOKEN = "MTIzNDU2Nzg5.secret-token-value"
 

@@ -18,9 +18,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
-from bot.client import StoryBot
-from bot.formatting import CONTEXT_UNAVAILABLE
-from bot.views import ContextButton
+from bot.discord_app.buttons import ContextButton
+from bot.discord_app.client import StoryBot
+from bot.discord_app.replies import CONTEXT_UNAVAILABLE
 from index import SHARED_SCOPE, Article
 from index.models import guild_scope
 from tests.bot.payload_checks import assert_pings_no_one

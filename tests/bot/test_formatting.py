@@ -13,7 +13,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
-from bot.formatting import (
+from bot.discord_app.replies import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -29,7 +29,7 @@ from bot.formatting import (
     sources_reply,
     status_reply,
 )
-from bot.markdown import ZERO_WIDTH_SPACE, escape, neutralise
+from bot.discord_app.replies.escaping import ZERO_WIDTH_SPACE, escape, neutralise
 from index import Answer, Citation, Passage, ReindexReport, SourceRecord
 from index.models import IndexStats, Paragraph, Usage
 
@@ -431,7 +431,7 @@ def test_escaped_text_never_holds_a_live_mass_mention(text: str) -> None:
 
 @pytest.mark.parametrize("limit", [1, 2, 5, 100])
 def test_clipped_escapes_are_never_split(limit: int) -> None:
-    from bot.markdown import clip
+    from bot.discord_app.replies.escaping import clip
 
     clipped = clip(escape("*" * 50), limit)
     assert len(clipped) <= limit

@@ -24,8 +24,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
-from bot.formatting import answer_reply, context_reply, question_of
-from bot.markdown import (
+from bot.discord_app.buttons import answer_view
+from bot.discord_app.replies import answer_reply, context_reply, question_of
+from bot.discord_app.replies.escaping import (
     ZERO_WIDTH_SPACE,
     clip,
     clip_start,
@@ -37,7 +38,6 @@ from bot.markdown import (
     safe_url,
     unescape,
 )
-from bot.views import answer_view
 from index import MAX_QUESTION_CHARS, Answer, Article, Citation, Passage, SourceRecord
 from index.models import Paragraph
 from tests.bot.payload_checks import (

@@ -25,7 +25,7 @@ with warnings.catch_warnings():
     import discord  # noqa: F401
 
 from bot.config import fetch_policy
-from bot.formatting import reindex_stopped, restarting_notice
+from bot.discord_app.replies import reindex_stopped, restarting_notice
 from index import StoryIndex
 from index.models import guild_scope
 from index.web.remote import read_link

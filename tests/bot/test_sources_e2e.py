@@ -23,9 +23,9 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from bot.admin import LINK_OR_FILE, NOT_OWNER_SHARED
-from bot.client import StoryBot
-from bot.formatting import (
+from bot.discord_app.admin import LINK_OR_FILE, NOT_OWNER_SHARED
+from bot.discord_app.client import StoryBot
+from bot.discord_app.replies import (
     CHOICE_LIMIT,
     CONTENT_LIMIT,
     add_failed,

@@ -19,8 +19,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import Refusal, new_error_id
-from bot.formatting import (
+from bot.discord_app.errors import Refusal, new_error_id
+from bot.discord_app.progress import ProgressRelay
+from bot.discord_app.replies import (
     add_failed,
     added_reply,
     admin_sources_reply,
@@ -38,8 +39,7 @@ from bot.formatting import (
     unknown_feed,
     unknown_source,
 )
-from bot.progress import ProgressRelay
-from bot.service import ReindexStopped
+from bot.discord_app.service import ReindexStopped
 from index import (
     SHARED_SCOPE,
     SourceError,
@@ -51,7 +51,7 @@ from index import (
 )
 
 if TYPE_CHECKING:
-    from bot.client import StoryBot
+    from bot.discord_app.client import StoryBot
 
 log = logging.getLogger("storybot")
 

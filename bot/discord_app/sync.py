@@ -15,7 +15,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.service import StoryService
+from bot.discord_app.service import StoryService
 
 HASH_SETTING = "command_hash"
 

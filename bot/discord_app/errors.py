@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 import discord
 from discord import app_commands
 
-from bot.formatting import apology, notice, question_problem, restarting_notice
-from bot.lifecycle import Lifecycle
-from bot.markdown import escape
+from bot.discord_app.lifecycle import Lifecycle
+from bot.discord_app.replies import apology, notice, question_problem, restarting_notice
+from bot.discord_app.replies.escaping import escape
 from index import QuestionError, StorybotError
 
 log = logging.getLogger("storybot")

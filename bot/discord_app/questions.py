@@ -17,9 +17,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admission import Admission, Refused, Ticket
-from bot.errors import PUBLIC_DEFERRAL, Refusal, handle_message_error
-from bot.formatting import (
+from bot.discord_app.admission import Admission, Refused, Ticket
+from bot.discord_app.buttons import answer_view, sources_view
+from bot.discord_app.errors import PUBLIC_DEFERRAL, Refusal, handle_message_error
+from bot.discord_app.replies import (
     answer_reply,
     busy_notice,
     cooldown_notice,
@@ -30,11 +31,10 @@ from bot.formatting import (
     server_limit_notice,
     sources_reply,
 )
-from bot.views import answer_view, sources_view
 from index import DEFAULT_TOP, MAX_QUESTION_CHARS, QuestionError, validate_question, view_scopes
 
 if TYPE_CHECKING:
-    from bot.client import StoryBot
+    from bot.discord_app.client import StoryBot
 
 MAX_RESULTS = 5
 SEEN_MESSAGES = 4096

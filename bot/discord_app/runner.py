@@ -16,9 +16,9 @@ from typing import Any
 
 import discord
 
-from bot.client import StoryBot
 from bot.config import Settings, SettingsError
-from bot.endpoints import use_endpoints
+from bot.discord_app.client import StoryBot
+from bot.discord_app.endpoints import use_endpoints
 from index import StorybotError, StoryIndex
 
 log = logging.getLogger("storybot")

@@ -6,19 +6,20 @@ bounds: a flood is refused at once, so it can neither pile up work nor delay oth
 of channel messages (DMs, mentions) are told sparingly, once per user per window, because each one is a
 message that Discord rate-limits; a slash command is always answered, privately.
 
-Plain asyncio, no Discord: the handlers in `bot.commands` and `bot.views` turn a `Refused` into a notice.
+Plain asyncio, no Discord: the handlers in `bot.discord_app.questions` and `bot.discord_app.buttons` turn a
+`Refused` into a notice. `Cooldown` is the sliding window behind both limits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Literal, Self, TypeVar
 
 from bot.config import DEFAULT_SERVER_LIMIT, DEFAULT_USER_LIMIT, Limit
-from bot.cooldown import Cooldown
 
 T = TypeVar("T")
 
@@ -28,6 +29,51 @@ QUEUE_CAPACITY = 32
 """Questions searched or waiting at once, whoever asked; beyond that a question is refused as busy."""
 PER_USER = 2
 """Questions of one user searched or waiting at once."""
+
+
+class Cooldown:
+    """A sliding window per key; `retry_after` counts a question when it is allowed."""
+
+    def __init__(self, rate: int = 5, per: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate < 1 or per <= 0:
+            raise ValueError("a cooldown needs a rate of at least 1 and a positive period")
+        self.rate = rate
+        self.per = per
+        self._clock = clock
+        self._asked: dict[int, deque[float]] = {}
+        self._swept_at = clock()
+
+    def retry_after(self, key: int) -> float:
+        """0 when `key` may ask now (and the question is counted), else the seconds left to wait."""
+        wait = self.wait(key)
+        if wait == 0:
+            self.take(key)
+        return wait
+
+    def wait(self, key: int) -> float:
+        """The seconds `key` must wait before its next question (0: it may ask now); counts nothing."""
+        now = self._clock()
+        times = self._asked.get(key)
+        if times is None:
+            return 0.0
+        _forget(times, now - self.per)
+        return max(0.0, times[0] + self.per - now) if len(times) >= self.rate else 0.0
+
+    def take(self, key: int) -> None:
+        """Count a question of `key` now."""
+        now = self._clock()
+        self._asked.setdefault(key, deque()).append(now)
+        if now - self._swept_at >= self.per:  # keys that went quiet are dropped once per window
+            self._swept_at = now
+            for quiet in [k for k, times in self._asked.items() if not _forget(times, now - self.per)]:
+                del self._asked[quiet]
+
+
+def _forget(times: deque[float], horizon: float) -> deque[float]:
+    """`times` without the moments at or before `horizon` (in place)."""
+    while times and times[0] <= horizon:
+        times.popleft()
+    return times
 
 
 class Refused(Exception):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.formatting import announcement
+from bot.discord_app.replies import announcement
 from index import GUILD_SCOPE_PREFIX, PollReport
 from index.feeds import FeedPoller
 

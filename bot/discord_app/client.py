@@ -3,9 +3,9 @@
 Intents: guilds, guild messages and DMs, none of them privileged. Without the message content intent Discord
 still delivers the text of DMs and of messages that mention the bot, which is all the bot reads.
 
-`close()` stops gracefully (see `bot.lifecycle`): new questions are refused, answers in flight finish or their
-users are told the bot is restarting, a running reindex gives up before writing, and only then does the bot
-disconnect.
+`close()` stops gracefully (see `bot.discord_app.lifecycle`): new questions are refused, answers in flight
+finish or their users are told the bot is restarting, a running reindex gives up before writing, and only
+then does the bot disconnect.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admin import AdminCommands
-from bot.admission import Admission
-from bot.commands import QuestionCommands
 from bot.config import Settings
-from bot.errors import handle_interaction_error, new_error_id, track_interaction
-from bot.feeds import FeedWatcher
-from bot.lifecycle import Lifecycle
-from bot.service import StoryService
-from bot.sync import SyncResult, sync_commands
-from bot.views import DYNAMIC_ITEMS
+from bot.discord_app.admin import AdminCommands
+from bot.discord_app.admission import Admission
+from bot.discord_app.announcer import FeedWatcher
+from bot.discord_app.buttons import DYNAMIC_ITEMS
+from bot.discord_app.errors import handle_interaction_error, new_error_id, track_interaction
+from bot.discord_app.lifecycle import Lifecycle
+from bot.discord_app.questions import QuestionCommands
+from bot.discord_app.service import StoryService
+from bot.discord_app.sync import SyncResult, sync_commands
 from index import StoryIndex
 
 log = logging.getLogger("storybot")

@@ -22,9 +22,9 @@ from typing import Any, Self
 import discord
 from discord import ui
 
-from bot.admission import Admission, Refused
-from bot.errors import Refusal, guarded
-from bot.formatting import (
+from bot.discord_app.admission import Admission, Refused
+from bot.discord_app.errors import Refusal, guarded
+from bot.discord_app.replies import (
     answer_reply,
     busy_notice,
     context_reply,
@@ -33,7 +33,7 @@ from bot.formatting import (
     question_of,
     sources_reply,
 )
-from bot.service import StoryService
+from bot.discord_app.service import StoryService
 from index import Answer, view_scopes
 
 Button = ui.Button[ui.View]
@@ -77,7 +77,7 @@ def story_of(interaction: discord.Interaction) -> StoryService:
     """The bot's `StoryService` (buttons are created by discord.py, so they find it through the client)."""
     story = getattr(interaction.client, "story", None)
     if not isinstance(story, StoryService):
-        raise TypeError("buttons need a client with a StoryService (bot.client.StoryBot)")
+        raise TypeError("buttons need a client with a StoryService (bot.discord_app.client.StoryBot)")
     return story
 
 
@@ -85,7 +85,7 @@ def admission_of(interaction: discord.Interaction) -> Admission:
     """The bot's `Admission` (its limits and work queue)."""
     admission = getattr(interaction.client, "admission", None)
     if not isinstance(admission, Admission):
-        raise TypeError("buttons need a client with an Admission (bot.client.StoryBot)")
+        raise TypeError("buttons need a client with an Admission (bot.discord_app.client.StoryBot)")
     return admission
 
 
