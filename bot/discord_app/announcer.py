@@ -26,13 +26,24 @@ MIN_SLEEP = 0.5
 
 
 class FeedWatcher:
-    """Runs `poller` while the bot runs: start with `start()`, end with `await stop()`."""
+    """Runs `poller` while the bot runs: `attach(bot)` once, start with `start()`, end with `await stop()`."""
 
-    def __init__(self, bot: discord.Client, poller: FeedPoller) -> None:
-        self.bot = bot
+    def __init__(self, poller: FeedPoller) -> None:
         self.poller = poller
+        self._bot: discord.Client | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def attach(self, bot: discord.Client) -> None:
+        """Announce through `bot`, and poll the feeds of its shards (the bot calls this when it is made)."""
+        self._bot = bot
+
+    @property
+    def bot(self) -> discord.Client:
+        """The client that announces; `attach` it first."""
+        if self._bot is None:
+            raise RuntimeError("the feed watcher has no bot: call attach(bot) first")
+        return self._bot
 
     def start(self) -> None:
         """Start polling in the background (idempotent)."""

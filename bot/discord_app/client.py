@@ -1,4 +1,5 @@
-"""`StoryBot`: the discord.py client. It receives its collaborators (settings, the index); no global state.
+"""`StoryBot`: the discord.py client. It receives its collaborators (`runner.open_bot` makes them); no global
+state.
 
 Intents: guilds, guild messages and DMs, none of them privileged. Without the message content intent Discord
 still delivers the text of DMs and of messages that mention the bot, which is all the bot reads.
@@ -29,7 +30,6 @@ from bot.discord_app.lifecycle import Lifecycle
 from bot.discord_app.questions import QuestionCommands
 from bot.discord_app.service import StoryService
 from bot.discord_app.sync import SyncResult, sync_commands
-from index import StoryIndex
 
 log = logging.getLogger("storybot")
 
@@ -67,9 +67,11 @@ class StoryBot(commands.AutoShardedBot):
     def __init__(
         self,
         settings: Settings,
-        index: StoryIndex,
+        story: StoryService,
         *,
-        admission: Admission | None = None,
+        feeds: FeedWatcher,
+        admission: Admission,
+        lifecycle: Lifecycle,
         progress_interval: float = 1.5,
         identify_delay: float = 5.0,
         **options: Any,
@@ -89,10 +91,11 @@ class StoryBot(commands.AutoShardedBot):
             **options,
         )
         self.settings = settings
-        self.story = StoryService(index, settings.fetch, feed_interval=settings.feed_poll_minutes * 60)
-        self.feeds = FeedWatcher(self, self.story.poller)
-        self.admission = admission or Admission(settings.user_limit, settings.server_limit)
-        self.lifecycle = Lifecycle(settings.shutdown_seconds)
+        self.story = story
+        self.feeds = feeds
+        feeds.attach(self)
+        self.admission = admission
+        self.lifecycle = lifecycle
         self.progress_interval = progress_interval
         self.identify_delay = identify_delay
         self.started_at = time.monotonic()

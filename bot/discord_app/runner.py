@@ -11,15 +11,22 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import discord
 
 from bot.config import Settings, SettingsError
+from bot.discord_app.admission import Admission
+from bot.discord_app.announcer import FeedWatcher
 from bot.discord_app.client import StoryBot
 from bot.discord_app.endpoints import use_endpoints
+from bot.discord_app.lifecycle import Lifecycle
+from bot.discord_app.service import StoryService, unless_stopping
 from index import StorybotError, StoryIndex
+from index.feeds import FeedPoller
+from index.web.remote import link_loader
 
 log = logging.getLogger("storybot")
 
@@ -47,18 +54,47 @@ def main(environ: Mapping[str, str]) -> None:
 
 
 async def serve(settings: Settings, **options: Any) -> None:
-    """Open the index and run the bot on it until the connection ends or a stop signal; `options` go to
-    the client."""
-    index = StoryIndex(settings.database, postings_cache_bytes=settings.cache_bytes)
-    try:
-        log.info("index at %s", index.path)
-        async with StoryBot(settings, index, **options) as bot:
+    """Open the bot and run it until the connection ends or a stop signal; `options` go to the client."""
+    async with open_bot(settings, **options) as bot:
+        try:
             with stop_on_signals(bot):
                 await bot.start(settings.token)
+        finally:
+            await bot.close()
+            # Work still running in threads (a reindex committing, a feed being indexed) ends before the
+            # connections it uses are closed; each thread's fetches and queries have their own time limits.
+            # (Only here: after this the event loop runs no more threads, which a test's loop still needs.)
+            await asyncio.get_running_loop().shutdown_default_executor()
+
+
+@contextlib.asynccontextmanager
+async def open_bot(settings: Settings, **options: Any) -> AsyncIterator[StoryBot]:
+    """The one composition root: the index (with the loader a reindex uses), the service, the feed watcher,
+    the limits, the lifecycle and the client, made here and nowhere else; the index closed afterwards.
+
+    The bot is set up but not connected (`bot.start(token)`, or `login` and `connect`); `options` go to
+    the client. Leaving closes the bot, then the index.
+    """
+    stopping = threading.Event()
+    # A reindex run for the bot fetches links again, within the operator's fetch policy; none is read once
+    # the bot is stopping.
+    loader = unless_stopping(link_loader(settings.fetch), stopping)
+    index = StoryIndex(settings.database, postings_cache_bytes=settings.cache_bytes, loader=loader)
+    try:
+        log.info("index at %s", index.path)
+        poller = FeedPoller(index, settings.fetch, interval=settings.feed_poll_minutes * 60)
+        story = StoryService(index, settings.fetch, poller, stopping)
+        bot = StoryBot(
+            settings,
+            story,
+            feeds=FeedWatcher(poller),
+            admission=Admission(settings.user_limit, settings.server_limit),
+            lifecycle=Lifecycle(settings.shutdown_seconds),
+            **options,
+        )
+        async with bot:
+            yield bot
     finally:
-        # Work still running in threads (a reindex committing, a feed being indexed) ends before the
-        # connections it uses are closed; each thread's fetches and queries have their own time limits.
-        await asyncio.get_running_loop().shutdown_default_executor()
         close_index(index)
 
 

@@ -33,7 +33,7 @@ from index import (
 )
 from index.feeds import FeedPoller
 from index.web.policy import FetchPolicy
-from index.web.remote import link_loader, read_link, read_upload
+from index.web.remote import read_link, read_upload
 
 FEEDBACK_KEY_SETTING = "feedback_key"
 
@@ -44,23 +44,35 @@ class ReindexStopped(Exception):
     """The bot is stopping: a reindex gave up while reading its sources, before writing anything."""
 
 
+def unless_stopping(
+    load: Callable[[str], list[Article]], stopping: threading.Event
+) -> Callable[[str], list[Article]]:
+    """`load`, refusing with `ReindexStopped` once `stopping` is set: a reindex run for the bot reads no
+    source after the bot began to stop."""
+
+    def load_unless_stopping(origin: str) -> list[Article]:
+        if stopping.is_set():
+            raise ReindexStopped
+        return load(origin)
+
+    return load_unless_stopping
+
+
 class StoryService:
     """Async front of the index for the bot's handlers."""
 
     def __init__(
         self,
         index: StoryIndex,
-        fetch_policy: FetchPolicy | None = None,
-        *,
-        feed_interval: float = 3600.0,
+        fetch_policy: FetchPolicy,
+        poller: FeedPoller,
+        stopping: threading.Event,
     ) -> None:
+        """`stopping` is the event the index's loader checks (see `unless_stopping`); `stop()` sets it."""
         self.index = index
-        self.fetch_policy = fetch_policy or FetchPolicy()
-        self._stopping = threading.Event()
-        # A reindex run for the bot fetches links again, within the operator's fetch policy; none is read
-        # once the bot is stopping.
-        index.loader = self._unless_stopping(link_loader(self.fetch_policy))
-        self.poller = FeedPoller(index, self.fetch_policy, interval=feed_interval)
+        self.fetch_policy = fetch_policy
+        self.poller = poller
+        self._stopping = stopping
         self._background: set[asyncio.Task[None]] = set()
         self._key_lock = threading.Lock()
 
@@ -178,14 +190,6 @@ class StoryService:
         if source is None or source.scope not in scopes:
             return [], None  # the same answer as for a paragraph that is gone: nothing leaks
         return paragraphs, source
-
-    def _unless_stopping(self, load: Callable[[str], list[Article]]) -> Callable[[str], list[Article]]:
-        def load_unless_stopping(origin: str) -> list[Article]:
-            if self._stopping.is_set():
-                raise ReindexStopped
-            return load(origin)
-
-        return load_unless_stopping
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

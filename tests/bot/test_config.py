@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
 
 import pytest
-
-with warnings.catch_warnings():
-    # discord.py 2.7 imports the deprecated stdlib `audioop`; pyproject turns warnings into errors.
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
 
 from bot.config import Settings, SettingsError, default_database
 from bot.discord_app.runner import main

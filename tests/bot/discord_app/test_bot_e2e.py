@@ -1,10 +1,10 @@
 """End to end: the real discord.py client of `storybot run` against the fake Discord on 127.0.0.1.
 
-The bot is built as `bot.discord_app.runner.serve` builds it (settings from an environment mapping, endpoints
-from DISCORD_API_BASE/DISCORD_GATEWAY_URL, a StoryIndex on a tmp_path database that loads the built-in story),
-and the tests act as Discord users and assert what they see. Every test ends with `assert_clean`: no payload
-a real Discord would reject (the fake checks every limit), no unknown endpoint, `allowed_mentions` none
-everywhere.
+The bot is built as `storybot run` builds it (`runner.open_bot`, through `harness.running_bot`: settings from
+an environment mapping, endpoints from DISCORD_API_BASE/DISCORD_GATEWAY_URL, a StoryIndex on a tmp_path
+database that loads the built-in story), and the tests act as Discord users and assert what they see. Every
+test ends with `assert_clean`: no payload a real Discord would reject (the fake checks every limit), no
+unknown endpoint, `allowed_mentions` none everywhere.
 """
 
 from __future__ import annotations
@@ -14,160 +14,25 @@ import logging
 import re
 import sqlite3
 import statistics
-import warnings
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-with warnings.catch_warnings():
-    # discord.py 2.7 imports the deprecated stdlib `audioop`; pyproject turns warnings into errors.
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
-
-from bot.config import Settings
 from bot.discord_app.buttons import NOT_YOURS
-from bot.discord_app.client import StoryBot
-from bot.discord_app.endpoints import use_endpoints
 from bot.discord_app.replies import EXAMPLE_QUESTIONS
 from bot.discord_app.replies.escaping import ZERO_WIDTH_SPACE
-from bot.discord_app.runner import close_index
-from index import Article, StoryIndex
-from tests.fakediscord import MANAGE_GUILD, FakeChannel, FakeDiscord, FakeGuild, FakeUser, MessageState
-from tests.fakediscord.state import FLAG_EPHEMERAL, RecordedRequest
-
-WHY_LEAVE = "Why did Musk leave OpenAI?"
-TITLE = "Working on the Twitter AI Project, Elon Musk Purchases 10,000 GPUs"
-
-
-@dataclass
-class Scene:
-    fake: FakeDiscord
-    bot: StoryBot
-    index: StoryIndex
-    guild: FakeGuild
-    general: FakeChannel
-    alice: FakeUser  # a member
-    bob: FakeUser  # another member
-    mod: FakeUser  # Manage Server through a role
-    db_path: Path
-
-
-def environ_for(fake: FakeDiscord, db_path: Path, **extra: str) -> dict[str, str]:
-    """What an operator would put in .env to run the bot against the fake."""
-    return {
-        "DISCORD_TOKEN": fake.token,
-        "STORYBOT_DB": str(db_path),
-        "DISCORD_API_BASE": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-        **extra,
-    }
-
-
-@asynccontextmanager
-async def running_bot(
-    fake: FakeDiscord, environ: Mapping[str, str], **options: Any
-) -> AsyncIterator[StoryBot]:
-    """The bot as `runner.serve` makes it, connected and ready; closed and unpointed afterwards."""
-    settings = Settings.from_env(environ)
-    previous = use_endpoints(settings.api_base, settings.gateway_url)
-    index = StoryIndex(settings.database)
-    # guild_ready_timeout: discord.py waits this long after the last GUILD_CREATE before on_ready (2 s by
-    # default); progress_interval 0 shows every reindex step, so the tests can assert each one.
-    options = {"guild_ready_timeout": 0.05, "progress_interval": 0.0, **options}
-    bot = StoryBot(settings, index, **options)
-    connection: asyncio.Task[None] | None = None
-    try:
-        await bot.login(settings.token)
-        connection = asyncio.create_task(bot.connect())
-        await asyncio.wait_for(bot.wait_until_ready(), timeout=5)
-        yield bot
-    finally:
-        await bot.close()
-        if connection is not None:
-            await connection
-        use_endpoints(previous.api_base, previous.gateway_url)
-        close_index(index)
-
-
-def build_world(fake: FakeDiscord) -> tuple[FakeGuild, FakeUser, FakeUser, FakeUser]:
-    guild = fake.add_guild("Story Club")
-    alice, bob, mod = fake.add_user("alice"), fake.add_user("bob"), fake.add_user("mod")
-    fake.add_member(guild, alice)
-    fake.add_member(guild, bob)
-    fake.add_member(guild, mod, roles=[fake.add_role(guild, "Moderators", permissions=MANAGE_GUILD)])
-    return guild, alice, bob, mod
-
-
-@asynccontextmanager
-async def open_scene(tmp_path: Path, articles: list[Article] | None = None) -> AsyncIterator[Scene]:
-    """The fake Discord with its world and the bot running on a new database, `articles` added to it."""
-    async with FakeDiscord() as fake:
-        guild, alice, bob, mod = build_world(fake)
-        db_path = tmp_path / "storybot.db"
-        async with running_bot(fake, environ_for(fake, db_path)) as bot:
-            if articles:
-                bot.story.index.add_articles(articles)
-            yield Scene(fake, bot, bot.story.index, guild, guild.text_channels[0], alice, bob, mod, db_path)
-
-
-@pytest_asyncio.fixture
-async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
-    async with open_scene(tmp_path) as opened:
-        yield opened
-
-
-def payload_of(request: RecordedRequest) -> dict[str, Any] | None:
-    """The message body of a request, if it carries one."""
-    body = request.json
-    if not isinstance(body, dict):
-        return None
-    if request.path.endswith("/callback"):
-        data = body.get("data")
-        return data if isinstance(data, dict) else None
-    return body
-
-
-def assert_clean(fake: FakeDiscord) -> None:
-    """Nothing a real Discord would reject, no unknown endpoint, and no message that could ping anyone."""
-    assert fake.violations == []
-    assert fake.unknown_requests == []
-    for request in fake.requests:
-        body = payload_of(request)
-        if body is not None and ("content" in body or "embeds" in body):
-            mentions = body.get("allowed_mentions") or {}
-            allowed = {key: value for key, value in mentions.items() if value}
-            assert mentions and allowed == {}, (request.method, request.path, body)
-
-
-async def ask(scene: Scene, user: FakeUser, question: str, **options: Any) -> MessageState:
-    """Run /ask in the server's channel and wait for the answer."""
-    record = await scene.fake.invoke_slash(
-        user, "ask", {"question": question, **options}, channel=scene.general
-    )
-    return await record.wait_for_message(lambda m: not m.loading)
-
-
-def button(message: MessageState, prefix: str) -> str:
-    return next(custom_id for custom_id in message.custom_ids if custom_id.startswith(prefix))
-
-
-def embed_as_text(message: MessageState) -> str:
-    """An answer the way a member reads it, for the closing note."""
-    embed = message.embed or {}
-    lines = [message.content] if message.content else []
-    lines += [f"# {embed.get('title', '')}", embed.get("description", "")]
-    for field in embed.get("fields", []):
-        lines += [f"## {field['name']}", field["value"]]
-    lines.append(f"-- {embed.get('footer', {}).get('text', '')}")
-    labels = [b.get("label") or b.get("emoji", {}).get("name") for b in message.buttons]
-    lines.append("[" + "] [".join(str(label) for label in labels) + "]")
-    return "\n".join(lines)
-
+from index import Article
+from tests.bot.discord_app.harness import (
+    TITLE,
+    WHY_LEAVE,
+    Scene,
+    ask,
+    assert_clean,
+    button,
+    embed_as_text,
+)
+from tests.fakediscord import FakeDiscord
+from tests.fakediscord.state import FLAG_EPHEMERAL
 
 # -- asking -----------------------------------------------------------------------------------------------
 

@@ -10,18 +10,12 @@ operator would; everything else private stays refused.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-
-with warnings.catch_warnings():
-    # discord.py 2.7 imports the deprecated stdlib `audioop`; pyproject turns warnings into errors.
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
 
 from bot.discord_app.admin import LINK_OR_FILE, NOT_OWNER_SHARED
 from bot.discord_app.client import StoryBot
@@ -42,7 +36,7 @@ from bot.discord_app.replies import (
 )
 from index import SourceRecord, StoryIndex
 from index.models import AddReport, FeedItem, FeedRecord, PollReport
-from tests.bot.test_bot_e2e import assert_clean, environ_for, running_bot
+from tests.bot.discord_app.harness import assert_clean, environ_for, running_bot
 from tests.fakediscord import MANAGE_GUILD, FakeChannel, FakeDiscord, FakeGuild, FakeUser, MessageState
 from tests.fakediscord import interactions as builders
 from tests.fakediscord.state import InteractionRecord

@@ -9,20 +9,14 @@ survives dropped connections, and recovers from a 429 and a 500.
 from __future__ import annotations
 
 import asyncio
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import discord
 import pytest
 import pytest_asyncio
-
-with warnings.catch_warnings():
-    # discord.py 2.7 imports the stdlib ``audioop`` (deprecated since 3.11), which the project's
-    # ``filterwarnings = error`` would turn into a collection error.
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
-    from discord import app_commands
-    from discord.ext import commands
+from discord import app_commands
+from discord.ext import commands
 
 from tests.fakediscord import (
     DEFAULT_API_BASE,

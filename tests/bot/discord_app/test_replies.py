@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 
+import discord
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
 
 from bot.discord_app.replies import (
     CONTENT_LIMIT,

@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import sys
 import threading
-import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,17 +19,13 @@ from pathlib import Path
 
 import pytest
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
-
 from bot.config import fetch_policy
 from bot.discord_app.replies import reindex_stopped, restarting_notice
 from index import StoryIndex
 from index.models import guild_scope
 from index.web.remote import read_link
-from tests.bot.payload_checks import assert_pings_no_one
-from tests.bot.test_bot_e2e import WHY_LEAVE, Scene, ask, build_world, environ_for, running_bot
+from tests.bot.discord_app.harness import WHY_LEAVE, Scene, ask, build_world, environ_for, running_bot
+from tests.bot.discord_app.payload_checks import assert_pings_no_one
 from tests.fakediscord import FakeDiscord, FakeGuild, FakeUser, MessageState
 from tests.webserver import WebSite, article_page
 

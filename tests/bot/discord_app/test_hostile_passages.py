@@ -11,18 +11,14 @@ from __future__ import annotations
 import random
 import re
 import time
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
 
 from bot.discord_app.buttons import answer_view
 from bot.discord_app.replies import answer_reply, context_reply, question_of
@@ -40,7 +36,8 @@ from bot.discord_app.replies.escaping import (
 )
 from index import MAX_QUESTION_CHARS, Answer, Article, Citation, Passage, SourceRecord
 from index.models import Paragraph
-from tests.bot.payload_checks import (
+from tests.bot.discord_app.harness import Scene, open_scene
+from tests.bot.discord_app.payload_checks import (
     assert_pings_no_one,
     limit_problems,
     live,
@@ -48,7 +45,6 @@ from tests.bot.payload_checks import (
     live_mentions,
     payload_texts,
 )
-from tests.bot.test_bot_e2e import Scene, open_scene
 from tests.fakediscord import MessageState
 from tests.fakediscord.limits import FormErrors, check_message
 

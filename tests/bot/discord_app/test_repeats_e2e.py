@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from tests.bot.test_bot_e2e import Scene, ask, assert_clean, button, open_scene
+from tests.bot.discord_app.harness import Scene, ask, assert_clean, button, open_scene
 from tests.index.test_repeats import QUESTION, WIRE_ARTICLES
 
 

@@ -8,21 +8,23 @@ import re
 import signal
 import sys
 import threading
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-with warnings.catch_warnings():
-    # discord.py 2.7 imports the deprecated stdlib `audioop`; pyproject turns warnings into errors.
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
-
 from bot.discord_app.admin import ALREADY_REINDEXING, NOT_ADMIN, NOT_OWNER
 from index import DatabaseError, ReindexReport
-from tests.bot.test_bot_e2e import WHY_LEAVE, Scene, ask, assert_clean, build_world, environ_for, running_bot
+from tests.bot.discord_app.harness import (
+    WHY_LEAVE,
+    Scene,
+    ask,
+    assert_clean,
+    build_world,
+    environ_for,
+    running_bot,
+)
 from tests.conftest import ROOT
 from tests.fakediscord import CommandUnavailableError, FakeDiscord
 from tests.fakediscord.state import CommandSync

@@ -7,19 +7,14 @@ and answers every question exactly once, also when an event is delivered twice.
 from __future__ import annotations
 
 import asyncio
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
-
-from tests.bot.payload_checks import assert_pings_no_one
-from tests.bot.test_bot_e2e import WHY_LEAVE, Scene, build_world, environ_for, running_bot
+from tests.bot.discord_app.harness import WHY_LEAVE, Scene, build_world, environ_for, running_bot
+from tests.bot.discord_app.payload_checks import assert_pings_no_one
 from tests.fakediscord import FakeChannel, FakeDiscord, FakeMessage, MessageState
 from tests.fakediscord.state import InteractionRecord
 

@@ -7,24 +7,20 @@ a shared one anywhere, and a paragraph of another server's source is answered as
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import discord
 import pytest_asyncio
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
 
 from bot.discord_app.buttons import ContextButton
 from bot.discord_app.client import StoryBot
 from bot.discord_app.replies import CONTEXT_UNAVAILABLE
 from index import SHARED_SCOPE, Article
 from index.models import guild_scope
-from tests.bot.payload_checks import assert_pings_no_one
-from tests.bot.test_bot_e2e import build_world, environ_for, running_bot
+from tests.bot.discord_app.harness import build_world, environ_for, running_bot
+from tests.bot.discord_app.payload_checks import assert_pings_no_one
 from tests.fakediscord import FakeChannel, FakeDiscord, FakeGuild, FakeUser, MessageState
 
 SECRET = "The harbour plans of server B are secret until Friday."

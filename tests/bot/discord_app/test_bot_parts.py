@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import warnings
 from unittest.mock import MagicMock
 
+import discord
 import pytest
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord
 
 from bot.config import Limit
 from bot.discord_app.admission import Admission, Cooldown

@@ -8,22 +8,17 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
-
 from bot.config import Limit, Settings, SettingsError
 from bot.discord_app.admission import PER_USER, Admission, Refused, Ticket, WorkQueue
 from bot.discord_app.replies import busy_notice
-from tests.bot.payload_checks import assert_pings_no_one
-from tests.bot.test_bot_e2e import WHY_LEAVE, Scene, build_world, environ_for, running_bot
+from tests.bot.discord_app.harness import WHY_LEAVE, Scene, build_world, environ_for, running_bot
+from tests.bot.discord_app.payload_checks import assert_pings_no_one
 from tests.fakediscord import FakeDiscord, FakeUser, MessageState
 
 FLOOD = 1000 if os.environ.get("STORYBOT_FULL_FLOOD", "1") == "1" else 200

@@ -12,17 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-    import discord  # noqa: F401
-
 from bot.config import Settings
-from tests.bot.test_bot_e2e import WHY_LEAVE, build_world, environ_for, running_bot
+from tests.bot.discord_app.harness import WHY_LEAVE, build_world, environ_for, running_bot
 from tests.conftest import ROOT
 from tests.fakediscord import FakeDiscord
 
