@@ -11,7 +11,7 @@ Custom ids (at most 100 characters):
 * `storybot:delete:<asker>` deletes the answer (asker only).
 * `storybot:sources:<prev|next>:<page>` pages the private /sources list.
 
-The question itself is read back from the answer's embed (`formatting.question_of`).
+The question itself is read back from the answer's embed (`replies.question_of`).
 """
 
 from __future__ import annotations
