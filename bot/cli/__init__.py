@@ -144,7 +144,7 @@ def ask(
 @click.pass_context
 def add(ctx: click.Context, sources: tuple[str, ...], server: str | None) -> None:
     """Add links to articles (http/https) and text, Markdown, HTML or JSONL files or directories."""
-    from index.web.remote import is_link  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
+    from index.web.remote import is_link  # noqa: PLC0415 (index.web.remote loads aiohttp; `ask` must not)
 
     links = [source for source in sources if is_link(source)]
     paths = [Path(source) for source in sources if not is_link(source)]
