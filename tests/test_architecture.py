@@ -1,6 +1,7 @@
 """The core never depends on the Discord adapter, its tiers import only downwards, the CLI's ask path never
-loads discord.py or the network, and the tests read nothing outside the repository (a clone in an empty
-folder has no ../shared)."""
+loads discord.py or the network, `bot/` keeps its layers (config under both front-ends and the only reader of
+the environment, the CLI and the Discord bot apart, plain modules without discord, one composition root), and
+the tests read nothing outside the repository (a clone in an empty folder has no ../shared)."""
 
 from __future__ import annotations
 
@@ -327,3 +328,249 @@ def test_tests_read_nothing_outside_the_repository() -> None:
         )
     ]
     assert found == [], "\n".join(found)
+
+
+# -- the layers of bot/: config below both front-ends, the CLI and the Discord bot apart, one composition root
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _eager_imported_names(source: str) -> set[str]:
+    """The modules a source imports when it is itself imported: every import outside a function body."""
+    tree = ast.parse(source)
+    lazy = {
+        id(inner)
+        for function in ast.walk(tree)
+        if isinstance(function, _FUNCTIONS)
+        for inner in ast.walk(function)
+        if inner is not function
+    }
+    eager = [node for node in ast.walk(tree) if id(node) not in lazy]
+    imports = [node for node in eager if isinstance(node, ast.Import | ast.ImportFrom)]
+    module = ast.Module(body=imports, type_ignores=[])
+    return _imported_names(ast.unparse(module))
+
+
+def _is_stdlib(name: str) -> bool:
+    return name.split(".", maxsplit=1)[0] in sys.stdlib_module_names
+
+
+_CONFIG_MAY_IMPORT = ("index", "index.web", "index.web.policy")
+"""What `bot/config.py` may import besides the standard library: the facade and the light fetch policy."""
+
+
+def _config_violations(source: str) -> list[str]:
+    """What `bot/config.py` imports beyond the standard library, `index` and `index.web.policy`, and any
+    import of `bot` (even inside a function); a lazy third-party import (platformdirs) is tolerated."""
+    anywhere = {name for name in _imported_names(source) if _within(name, ("bot",))}
+    eager = {
+        name
+        for name in _eager_imported_names(source)
+        if not _is_stdlib(name) and name not in _CONFIG_MAY_IMPORT and name != "__future__"
+    }
+    return sorted(anywhere | eager)
+
+
+_ENVIRONMENT = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def _environment_reads(source: str) -> list[int]:
+    """The lines where a module reads the environment itself: `os.environ[...]`, `os.environ.get`,
+    `os.getenv`, `from os import environ`, or a click `envvar=` other than --db's STORYBOT_DB. Handing
+    `os.environ` whole to a call (`Settings.from_env(os.environ)`, `dict(os.environ)`) is not a read."""
+    tree = ast.parse(source)
+    handed = {
+        id(argument)
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        for argument in call.args
+        if isinstance(argument, ast.Attribute) and argument.attr == "environ"
+    }
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in _ENVIRONMENT and _name(node.value) == "os":
+            read = id(node) not in handed
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            read = bool({alias.name for alias in node.names} & _ENVIRONMENT)
+        elif isinstance(node, ast.Call):
+            read = any(
+                keyword.arg == "envvar"
+                and not (isinstance(keyword.value, ast.Constant) and keyword.value.value == "STORYBOT_DB")
+                for keyword in node.keywords
+            )
+        else:
+            read = False
+        if read:
+            lines.add(getattr(node, "lineno", 0))
+    return sorted(lines)
+
+
+def _cli_violations(source: str) -> list[str]:
+    """What a module of `bot/cli/` imports of the Discord bot outside a function (only `run` may load it)."""
+    return sorted(
+        name for name in _eager_imported_names(source) if _within(name, ("bot.discord_app", "discord"))
+    )
+
+
+def _discord_app_violations(module: str, source: str) -> list[str]:
+    """What a module of `bot/discord_app/` may not import: the CLI anywhere; discord in the plain modules;
+    in `replies/`, anything but the standard library, discord, `index` and `replies` itself."""
+    names = _imported_names(source)
+    found = {name for name in names if _within(name, ("bot.cli",))}
+    if module in _PLAIN_MODULES:
+        found |= {name for name in names if _within(name, ("discord",))}
+    if _within(module, ("bot.discord_app.replies",)):
+        allowed = ("discord", "index", "bot.discord_app.replies", "__future__")
+        found |= {name for name in names if not _is_stdlib(name) and not _within(name, allowed)}
+    return sorted(found)
+
+
+_PLAIN_MODULES = tuple(
+    f"bot.discord_app.{name}" for name in ("admission", "lifecycle", "progress", "service")
+)
+"""The Discord bot's modules that are plain asyncio, tested without discord.py."""
+
+
+def _story_index_constructions(source: str) -> list[str]:
+    """The functions (by name; "<module>" outside any) that call `StoryIndex(...)` in a source."""
+    tree = ast.parse(source)
+    found: list[str] = []
+
+    def visit(node: ast.AST, where: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Call) and _name(child.func) == "StoryIndex":
+                found.append(where)
+            visit(child, child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else where)
+
+    visit(tree, "<module>")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"),
+    [
+        ("from bot.cli import default_database", True),
+        ("def lazy():\n    from bot.discord_app.admission import Limit", True),
+        ("import click", True),
+        ("from dotenv import load_dotenv", True),
+        ("from platformdirs import user_data_dir", True),
+        ("from index.web.fetcher import fetch", True),
+        ("from index.engine.posting_cache import DEFAULT_BUDGET_BYTES", True),
+        ("from index import DEFAULT_CACHE_BYTES\nfrom index.web.policy import FetchPolicy\nimport re", False),
+        ("from index.web import policy", False),
+        ("def default_database():\n    from platformdirs import user_data_dir", False),
+    ],
+)
+def test_the_config_check(code: str, flagged: bool) -> None:
+    assert (_config_violations(code) != []) is flagged
+
+
+def test_bot_config_imports_only_the_standard_library_index_and_the_fetch_policy() -> None:
+    assert _config_violations((ROOT / "bot" / "config.py").read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"),
+    [
+        ('token = os.environ["DISCORD_TOKEN"]', True),
+        ('token = os.environ.get("DISCORD_TOKEN")', True),
+        ('level = os.getenv("LOG_LEVEL")', True),
+        ("from os import environ", True),
+        ("for key in os.environ:\n    pass", True),
+        ('@click.option("--top", envvar="STORYBOT_TOP")\ndef f(): ...', True),
+        ("settings = Settings.from_env(os.environ)", False),
+        ("run_bot(dict(os.environ))", False),
+        ('@click.option("--db", envvar="STORYBOT_DB")\ndef f(): ...', False),
+        ('raw = environ.get("DISCORD_TOKEN", "")', False),
+    ],
+)
+def test_the_environment_check(code: str, flagged: bool) -> None:
+    assert (_environment_reads(code) != []) is flagged
+
+
+def test_only_bot_config_reads_the_environment() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): _environment_reads(path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        if path != ROOT / "bot" / "config.py"
+    }
+    assert {path: lines for path, lines in offenders.items() if lines} == {}
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"),
+    [
+        ("from bot.discord_app.runner import main", True),
+        ("import discord", True),
+        ("if TYPE_CHECKING:\n    from bot.discord_app.client import StoryBot", True),
+        ("def run():\n    from bot.discord_app.runner import main", False),
+        ("from bot.config import fetch_policy\nfrom index import StoryIndex", False),
+    ],
+)
+def test_the_cli_check(code: str, flagged: bool) -> None:
+    assert (_cli_violations(code) != []) is flagged
+
+
+def test_the_cli_loads_the_discord_bot_only_inside_run() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): _cli_violations(path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "bot" / "cli").rglob("*.py"))
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+@pytest.mark.parametrize(
+    ("module", "code", "flagged"),
+    [
+        ("bot.discord_app.client", "from bot.cli import scope_for", True),
+        ("bot.discord_app.runner", "def lazy():\n    import bot.cli.output", True),
+        ("bot.discord_app.admission", "import discord", True),
+        ("bot.discord_app.service", "from discord import Interaction", True),
+        ("bot.discord_app.progress", "def lazy():\n    from discord.ext import commands", True),
+        ("bot.discord_app.replies.for_members", "from bot.discord_app.service import StoryService", True),
+        ("bot.discord_app.replies.limits", "from bot.config import Settings", True),
+        ("bot.discord_app.replies.notices", "import click", True),
+        ("bot.discord_app.client", "import discord\nfrom bot.config import Settings", False),
+        ("bot.discord_app.lifecycle", "import asyncio\nfrom index import StoryIndex", False),
+        (
+            "bot.discord_app.replies.for_admins",
+            "import discord\nfrom index import Usage\nfrom bot.discord_app.replies.limits import Reply",
+            False,
+        ),
+    ],
+)
+def test_the_discord_app_check(module: str, code: str, flagged: bool) -> None:
+    assert (_discord_app_violations(module, code) != []) is flagged
+
+
+def test_the_discord_app_keeps_its_layers() -> None:
+    offenders = {
+        _module_name(path): _discord_app_violations(_module_name(path), path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "bot" / "discord_app").rglob("*.py"))
+    }
+    assert {module: names for module, names in offenders.items() if names} == {}
+
+
+@pytest.mark.parametrize(
+    ("code", "found"),
+    [
+        ("index = StoryIndex(path)", ["<module>"]),
+        ("class StoryBot:\n    def __init__(self):\n        self.index = StoryIndex(path)", ["__init__"]),
+        (
+            "async def open_bot(settings):\n    index = index_module.StoryIndex(settings.database)",
+            ["open_bot"],
+        ),
+        ("def f(index: StoryIndex) -> StoryIndex:\n    return index", []),
+    ],
+)
+def test_the_story_index_check(code: str, found: list[str]) -> None:
+    assert _story_index_constructions(code) == found
+
+
+def test_the_discord_bot_opens_its_index_in_one_place() -> None:
+    constructions = [
+        (_module_name(path), where)
+        for path in sorted((ROOT / "bot" / "discord_app").rglob("*.py"))
+        for where in _story_index_constructions(path.read_text(encoding="utf-8"))
+    ]
+    assert constructions == [("bot.discord_app.runner", "open_bot")]

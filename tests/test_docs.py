@@ -9,9 +9,8 @@ import discord
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.client import StoryBot
-from bot.settings import Settings
-from index import StoryIndex
+from bot.config import Settings
+from bot.discord_app.runner import open_bot
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -28,15 +27,13 @@ def test_every_cli_command_is_documented() -> None:
 
 async def test_every_slash_command_is_documented(tmp_path: Path) -> None:
     settings = Settings.from_env({"DISCORD_TOKEN": "x" * 60, "STORYBOT_DB": str(tmp_path / "d.db")})
-    with StoryIndex(tmp_path / "d.db") as index:
-        bot = StoryBot(settings, index)
+    async with open_bot(settings) as bot:  # set up, never logged in
         await bot.register_commands()
         names = [
             command.qualified_name
             for command in bot.tree.walk_commands()
             if not isinstance(command, discord.app_commands.Group)
         ]
-        await bot.http.close()  # never logged in: only its HTTP client to release
     assert {"ask", "sources", "help", "admin reindex", "admin status", "admin sync"} <= set(names)
     assert [name for name in names if f"`/{name}" not in README] == []
 

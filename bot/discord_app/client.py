@@ -1,0 +1,152 @@
+"""`StoryBot`: the discord.py client. It receives its collaborators (`runner.open_bot` makes them); no global
+state.
+
+Intents: guilds, guild messages and DMs, none of them privileged. Without the message content intent Discord
+still delivers the text of DMs and of messages that mention the bot, which is all the bot reads.
+
+`close()` stops gracefully (see `bot.discord_app.lifecycle`): new questions are refused, answers in flight
+finish or their users are told the bot is restarting, a running reindex gives up before writing, and only
+then does the bot disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.discord_app.admin import AdminCommands
+from bot.discord_app.admission import Admission
+from bot.discord_app.announcer import FeedWatcher
+from bot.discord_app.buttons import DYNAMIC_ITEMS
+from bot.discord_app.errors import handle_interaction_error, new_error_id, track_interaction
+from bot.discord_app.lifecycle import Lifecycle
+from bot.discord_app.questions import QuestionCommands
+from bot.discord_app.service import StoryService
+from bot.discord_app.sync import SyncResult, sync_commands
+
+log = logging.getLogger("storybot")
+
+
+def bot_intents() -> discord.Intents:
+    """Servers, server messages and DMs; no privileged intent."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    return intents
+
+
+class StoryTree(app_commands.CommandTree[Any]):
+    """The command tree, sending every command failure through the one error path."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Track each command as work in flight; once the bot is stopping, refuse it politely."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            lifecycle = getattr(self.client, "lifecycle", None)
+            return not (isinstance(lifecycle, Lifecycle) and lifecycle.closing)
+        track_interaction(interaction)  # a Refusal once stopping, answered through `on_error`
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        """A polite private reply, and the traceback in the log for unexpected errors."""
+        await handle_interaction_error(interaction, error)
+
+
+class StoryBot(commands.AutoShardedBot):
+    """The storybot Discord client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        story: StoryService,
+        *,
+        feeds: FeedWatcher,
+        admission: Admission,
+        lifecycle: Lifecycle,
+        progress_interval: float = 1.5,
+        identify_delay: float = 5.0,
+        **options: Any,
+    ) -> None:
+        # With a gateway of its own and no shard count, one shard connects there directly instead of asking
+        # the REST API where to connect.
+        shard_count = settings.shard_count or (1 if settings.gateway_url else None)
+        if settings.shard_ids is not None:
+            options["shard_ids"] = list(settings.shard_ids)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=bot_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=StoryTree,
+            shard_count=shard_count,
+            **options,
+        )
+        self.settings = settings
+        self.story = story
+        self.feeds = feeds
+        feeds.attach(self)
+        self.admission = admission
+        self.lifecycle = lifecycle
+        self.progress_interval = progress_interval
+        self.identify_delay = identify_delay
+        self.started_at = time.monotonic()
+        self._stopping: asyncio.Task[None] | None = None
+
+    async def setup_hook(self) -> None:
+        """Register the persistent buttons and the commands; sync the commands if they changed; start
+        polling the followed feeds."""
+        await self.register_commands()
+        await self.sync_commands()
+        self.feeds.start()
+
+    async def register_commands(self) -> None:
+        """Add the slash commands and persistent buttons (no network: a docs test can list `self.tree`)."""
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        await self.add_cog(QuestionCommands(self))
+        await self.add_cog(AdminCommands(self, progress_interval=self.progress_interval))
+
+    async def sync_commands(self, *, force: bool = False) -> SyncResult:
+        """Sync the slash commands to DEV_GUILD_ID or globally, when they changed (or when forced)."""
+        return await sync_commands(self.tree, self.story, self.settings.dev_guild_id, force=force)
+
+    async def is_owner(self, user: discord.abc.User, /) -> bool:
+        """OWNER_IDS, or the application's owner or team (admins and developers)."""
+        return user.id in self.settings.owner_ids or await super().is_owner(user)
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: questions in messages are handled by `QuestionCommands`."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait `identify_delay` seconds before identifying again (Discord limits identifies)."""
+        if not initial:
+            await asyncio.sleep(self.identify_delay)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Log a failed event handler with an error id; the bot keeps running."""
+        log.exception("error %s in event %s", new_error_id(), event_method)
+
+    async def close(self) -> None:
+        """Stop gracefully (once, however often called): refuse new work, let the work in flight finish
+        within the grace period or tell its users, stop polling feeds, disconnect, then let background
+        bookkeeping finish."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
+        log.info("stopping: %d handlers in flight", self.lifecycle.running)
+        self.story.stop()
+        await self.lifecycle.stop()
+        await self.feeds.stop()
+        await super().close()
+        await self.story.drain()
+        log.info("stopped")

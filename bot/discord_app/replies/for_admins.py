@@ -1,0 +1,324 @@
+"""What admins see: reindex progress and summaries, /admin status, source and feed lines, what adding,
+removing and following reply, feed announcements, and autocomplete choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import discord
+
+from bot.discord_app.replies.escaping import (
+    clip,
+    escape,
+    escape_clipped,
+    safe_url,
+)
+from bot.discord_app.replies.limits import (
+    ANSWERED_COLOUR,
+    CHOICE_LIMIT,
+    CONTENT_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    FIELD_VALUE_LIMIT,
+    TITLE_LIMIT,
+    Reply,
+    date_text,
+)
+from bot.discord_app.replies.notices import notice
+from index import (
+    AddReport,
+    FeedItem,
+    FeedRecord,
+    IndexStats,
+    PollReport,
+    ReindexReport,
+    SourceRecord,
+    Usage,
+)
+
+# -- admin --------------------------------------------------------------------------------------------
+
+
+def reindex_progress(done: int, total: int) -> str:
+    """The progress line of a running reindex."""
+    return f"Reindexing… {done} of {total} sources read."
+
+
+def reindex_summary(report: ReindexReport) -> str:
+    """The end summary of a reindex, with the sources that could not be read."""
+    text = (
+        f"Reindex done in {report.seconds:.2f} s: {report.sources} sources, {report.paragraphs} paragraphs; "
+        f"{report.added} added, {report.removed} removed, {report.changed} changed."
+    )
+    if report.failed:
+        text += "\nCould not read these (kept their last good copy):"
+        for origin, error in report.failed:
+            # The core's reasons name what failed already; the origin is added only when they do not.
+            reason = error if error.startswith(origin) else f"{origin}: {error}"
+            text += "\n• " + escape_clipped(reason, 300)
+    return clip(text, CONTENT_LIMIT)
+
+
+def reindex_stopped() -> str:
+    """What an admin sees when the bot stops during a reindex: nothing was written."""
+    return (
+        "Reindex stopped: the bot is restarting. Nothing was changed, the previous index stays; "
+        "run `/admin reindex` again once I'm back."
+    )
+
+
+def reindex_failed(reason: str) -> str:
+    """What an admin sees when a reindex fails: the old index is still answering."""
+    return clip(
+        f"Reindex failed: {escape(reason)}. The previous index is unchanged and still answering.",
+        CONTENT_LIMIT,
+    )
+
+
+def status_reply(stats: IndexStats, usage: Usage, uptime_seconds: float) -> Reply:
+    """`/admin status`: the index, its last reindex, questions, feedback, latency and uptime."""
+    embed = discord.Embed(title="storybot status", colour=ANSWERED_COLOUR)
+    embed.add_field(
+        name="Index",
+        value=f"{stats.sources} sources · {stats.paragraphs} paragraphs · {stats.terms} terms · "
+        f"{stats.database_bytes / 1_048_576:.1f} MB",
+        inline=False,
+    )
+    if stats.last_reindex_at:
+        duration = f" in {stats.last_reindex_seconds:.2f} s" if stats.last_reindex_seconds is not None else ""
+        last = f"{escape(stats.last_reindex_at)}{duration}"
+    else:
+        last = "never"
+    embed.add_field(name="Last reindex", value=last, inline=False)
+    embed.add_field(
+        name="Questions", value=f"{usage.answered} answered · {usage.unanswered} not answered", inline=False
+    )
+    embed.add_field(name="Feedback", value=f"👍 {usage.thumbs_up} · 👎 {usage.thumbs_down}", inline=False)
+    embed.add_field(
+        name="/ask latency",
+        value=f"p50 {_ms(usage.latency_p50)} · p95 {_ms(usage.latency_p95)}",
+        inline=False,
+    )
+    embed.add_field(name="Uptime", value=duration_text(uptime_seconds), inline=False)
+    return Reply(embed=embed)
+
+
+def duration_text(seconds: float) -> str:
+    """`3d 4h 5m 6s`, leaving out leading zero units."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m")]
+    shown = [f"{value}{unit}" for value, unit in parts if value]
+    return " ".join([*shown, f"{secs}s"])
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+# -- sources and feeds (/admin add, remove, sources, follow, unfollow; announcements) ---------------------
+
+_SOURCE_LINES_LIMIT = 3800
+_FEED_FIELDS = 5
+
+
+def source_line(record: SourceRecord) -> str:
+    """`**title** — outlet · date · n paragraphs · id `x``: what was indexed, as an admin reads it."""
+    parts = [f"**{escape_clipped(record.title, 200) or 'Untitled'}**"]
+    details = [
+        escape_clipped(part, 60)
+        for part in (record.outlet, record.published and date_text(record.published))
+        if part
+    ]
+    details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
+    details.append(_source_id(record.id))
+    return " — ".join([parts[0], " · ".join(details)])
+
+
+def added_reply(report: AddReport, where: str) -> str:
+    """The reply to `/admin add`: each article indexed (added, updated or unchanged), and where."""
+    lines = [f"Indexed into {where}:"]
+    for verb, records in (
+        ("Added", report.added),
+        ("Updated", report.updated),
+        ("Already indexed, unchanged", report.unchanged),
+    ):
+        lines += [f"• {verb}: {source_line(record)}" for record in records]
+    if len(lines) == 1:
+        lines = ["Nothing was indexed: the source holds no article."]
+    return clip("\n".join(lines), CONTENT_LIMIT)
+
+
+def add_failed(reason: str, action: str = "add") -> str:
+    """Why `/admin add` (or follow) did nothing, from the core's one-line reason."""
+    return notice(f"Couldn't {action} it: {escape(reason)}")
+
+
+def unknown_feed(url: str) -> str:
+    """The reply to unfollowing a feed this server does not follow."""
+    return notice(
+        f"This server follows no feed {escape_clipped(url, 300)}; `/admin sources` lists its feeds."
+    )
+
+
+def unknown_source(source_id: str) -> str:
+    """The reply to removing an id this server has no source under (whoever else may have it)."""
+    shown = escape_clipped(source_id, 200)
+    return notice(f"This server has no source with the id {shown}; `/admin sources` lists them.")
+
+
+def removed_notice(record: SourceRecord) -> str:
+    """The reply to `/admin remove`."""
+    return notice(f"Removed {source_line(record)}. Questions no longer find it.")
+
+
+def source_choice(record: SourceRecord, *, shared: bool = False) -> tuple[str, str]:
+    """(name, value) of an autocomplete choice for a source: its title and id, within Discord's limits."""
+    label = " ".join(record.title.split()) or record.id
+    suffix = f" ({record.id}{', shared' if shared else ''})"
+    name = label[: CHOICE_LIMIT - len(suffix)] + suffix if len(suffix) < CHOICE_LIMIT else record.id
+    return name[:CHOICE_LIMIT], record.id[:CHOICE_LIMIT]
+
+
+def feed_choice(feed: FeedRecord) -> tuple[str, str]:
+    """(name, value) of an autocomplete choice for a followed feed (value: its link, if short enough)."""
+    name = " ".join((feed.title or feed.url).split())
+    return name[:CHOICE_LIMIT], feed.url[:CHOICE_LIMIT]
+
+
+def admin_sources_reply(records: Sequence[SourceRecord], feeds: Sequence[FeedRecord], where: str) -> Reply:
+    """`/admin sources`: each source with its origin, when it was fetched and its status; then the feeds."""
+    embed = discord.Embed(title=clip(f"Sources of {where}", TITLE_LIMIT), colour=ANSWERED_COLOUR)
+    noun = "source" if len(records) == 1 else "sources"
+    embed.set_footer(
+        text=f"{len(records)} {noun} · {len(feeds)} followed feed{'s' if len(feeds) != 1 else ''}"
+    )
+    # The sources take the description; the feeds get what is left of the 6,000 characters in all.
+    budget = _SOURCE_LINES_LIMIT if not feeds else _SOURCE_LINES_LIMIT - 2 * FIELD_VALUE_LIMIT
+    lines: list[str] = []
+    size = 0
+    for number, record in enumerate(records, start=1):
+        line = f"**{number}.** {_admin_source_line(record)}"
+        if size + len(line) + 1 > budget:
+            lines.append(f"…and {len(records) - number + 1} more (`storybot sources` lists them all).")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    embed.description = (
+        "\n".join(lines) or "No sources yet: `/admin add url:<link>` or `file:<upload>` adds one."
+    )
+    fields: list[str] = []
+
+    def room(extra: int, new_field: bool) -> bool:
+        names = len("Followed feeds") + len("More feeds") * (len(fields) - 1 + new_field)
+        return len(embed) + sum(map(len, fields)) + names + extra <= EMBED_TOTAL_LIMIT
+
+    for shown, feed in enumerate(feeds):
+        line = _feed_line(feed)
+        more = f"…and {len(feeds) - shown} more."
+        if fields and len(fields[-1]) + len(line) + 1 <= FIELD_VALUE_LIMIT and room(len(line) + 1, False):
+            fields[-1] += "\n" + line
+        elif len(fields) < _FEED_FIELDS and room(len(line), True):
+            fields.append(line)
+        else:
+            if fields and len(fields[-1]) + len(more) + 1 <= FIELD_VALUE_LIMIT and room(len(more) + 1, False):
+                fields[-1] += "\n" + more
+            break
+    for index, value in enumerate(fields):
+        embed.add_field(name="Followed feeds" if index == 0 else "More feeds", value=value, inline=False)
+    return Reply(embed=embed)
+
+
+def followed_reply(report: PollReport, where: str, interval_minutes: float) -> str:
+    """The reply to `/admin follow`: the feed, what it indexed now, and where new articles are announced."""
+    feed = report.feed
+    title = escape_clipped(feed.title or feed.url, 200)
+    count = len(report.indexed)
+    lines = [
+        f"Following **{title}** for {where}: {count} article{'s' if count != 1 else ''} indexed now. "
+        f"New ones are checked every {interval_minutes:g} minutes"
+        + (f" and announced in <#{feed.channel_id}>." if feed.channel_id else ".")
+    ]
+    if report.failed:
+        lines.append("Couldn't read these yet (tried again when the feed changes):")
+        lines += [f"• {escape_clipped(f'{link}: {reason}', 300)}" for link, reason in report.failed]
+    return clip("\n".join(lines), CONTENT_LIMIT)
+
+
+def unfollowed_notice(feed: FeedRecord) -> str:
+    """The reply to `/admin unfollow`."""
+    title = escape_clipped(feed.title or feed.url, 200)
+    return notice(f"Stopped following **{title}**. Its articles stay indexed; `/admin remove` takes one out.")
+
+
+def announcement(feed: FeedRecord, items: Sequence[FeedItem]) -> str:
+    """The message posted in a feed's channel when a poll indexed new articles: their titles and links."""
+    title = escape_clipped(feed.title or feed.url, 200)
+    lines = [f"📰 New from **{title}**:"]
+    for shown, item in enumerate(items):
+        name = escape_clipped(item.title, 200) or "Untitled"
+        url = safe_url(item.link)
+        line = f"• [{name}](<{url}>)" if url is not None and len(url) <= 500 else f"• {name}"
+        if sum(len(text) + 1 for text in lines) + len(line) > CONTENT_LIMIT - 40:
+            lines.append(f"…and {len(items) - shown} more.")
+            break
+        lines.append(line)
+    return clip("\n".join(lines), CONTENT_LIMIT)
+
+
+def _admin_source_line(record: SourceRecord) -> str:
+    title = escape_clipped(record.title, 120) or "Untitled"
+    url = safe_url(record.url)
+    if url is not None and len(url) <= 300:
+        title = f"[{title}](<{url}>)"
+    status = (
+        record.status
+        if record.status == "ok"
+        else f"{record.status}: {escape_clipped(record.error or '', 150)}"
+    )
+    fetched = _when(record.fetched_at) or "never"
+    return (
+        f"{title} · {_source_id(record.id)} · {record.paragraphs} paragraphs\n"
+        f"  from {_origin(record.origin)} · fetched {fetched} · {status}"
+    )
+
+
+def _feed_line(feed: FeedRecord) -> str:
+    title = escape_clipped(feed.title or "untitled feed", 100)
+    url = safe_url(feed.url)
+    name = f"[{title}](<{url}>)" if url is not None and len(url) <= 300 else title
+    where = f" → <#{feed.channel_id}>" if feed.channel_id else ""
+    checked = _when(feed.polled_at) or "not yet"
+    status = "ok" if feed.status == "ok" else f"failed: {escape_clipped(feed.error or '', 150)}"
+    return clip(f"• {name}{where} · checked {checked} · {status}", FIELD_VALUE_LIMIT)
+
+
+def _origin(origin: str) -> str:
+    if origin.startswith("builtin:"):
+        return "the built-in story"
+    if origin.startswith("upload:"):
+        return "an upload, " + escape_clipped(origin.rsplit("/", 1)[-1], 100)
+    url = safe_url(origin)
+    if url is not None and len(url) <= 300:
+        return f"<{url}>"
+    return escape_clipped(origin, 200)
+
+
+def _source_id(source_id: str) -> str:
+    if "`" in source_id or len(source_id) > 100:
+        return f"id {escape_clipped(source_id, 100)}"
+    return f"id `{source_id}`"
+
+
+def _when(stamp: str | None) -> str | None:
+    """A stored UTC time as a Discord timestamp, which each reader sees in their own time zone."""
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return escape_clipped(stamp, 40)
+    return f"<t:{int(moment.timestamp())}:R>"
