@@ -24,7 +24,7 @@ import numpy.typing as npt
 if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.paths import SHARED
+from benchmarks.paths import SHARED, require
 from index import StoryIndex
 from index.engine.confidence import WEIGHTS, Evidence
 from index.engine.searcher import Searcher
@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--set", type=Path, default=SQUAD, help="the SQuAD set's folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        own, other = evidence_of(args.set, Path(tmp))
+        own, other = evidence_of(require(args.set), Path(tmp))
     positive = np.array([evidence.features() for evidence in own])
     negative = np.array([evidence.features() for evidence in other])
     weights = fit(positive, negative)

@@ -25,7 +25,7 @@ from typing import Any
 if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.paths import SHARED
+from benchmarks.paths import SHARED, require
 
 BUILTIN_ID = "musk-twitter-ai-gpus"
 
@@ -150,6 +150,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     args = parser.parse_args()
     chosen = args.only or ["story", "scifact", "cranfield"]
+    for name in chosen:
+        require(SHARED / "eval" if name == "story" else SHARED / "evaldata" / name)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

@@ -34,9 +34,9 @@ from typing import Any
 if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.paths import ROOT
+from benchmarks.paths import ROOT, require
 from benchmarks.scaling.common import ANSWER_PASSAGES, WorkerFailed, progress, run_worker, write_json
-from benchmarks.scaling.corpus import ensure_corpus, load_questions
+from benchmarks.scaling.corpus import SCIFACT, ensure_corpus, load_questions
 from benchmarks.scaling.report import (
     engine_fingerprint,
     machine,
@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     unknown = set(args.peers) - {"rank-bm25", "bm25s", "fts5"}
     if unknown:
         parser.error(f"unknown peers: {', '.join(sorted(unknown))}")
+    require(SCIFACT)
     questions = load_questions(args.questions, args.seed)
     command = "python benchmarks/scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results: dict[str, Any] = {"command": command, "machine": machine(), "seed": args.seed, "sizes": {}}

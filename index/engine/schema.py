@@ -13,8 +13,6 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-import sqlite_utils
-
 from index.engine.postings import PostingList
 from index.errors import DatabaseError
 from index.models import Article, content_hash
@@ -201,6 +199,9 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_v2, _migra
 
 
 def check_and_migrate(conn: sqlite3.Connection, target: Path) -> None:
+    # Imported here: sqlite-utils brings click, which importing the core (the bot's settings) need not load.
+    import sqlite_utils  # noqa: PLC0415
+
     db = sqlite_utils.Database(conn)
     application_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
