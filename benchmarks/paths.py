@@ -16,7 +16,7 @@ def require(path: Path) -> Path:
     """`path`, or exit with one line saying what is missing and where the benchmarks look for it."""
     if not path.exists():
         raise SystemExit(
-            f"{path}: not found. The benchmarks read the public evaluation sets (SQuAD, SciFact, Cranfield, the"
-            f" story's questions) from a shared/ folder beside the checkout, {SHARED}: put a copy there."
+            f"{path}: not found. The benchmarks read the public evaluation sets (SQuAD, SciFact, Cranfield,"
+            f" the story's questions) from a shared/ folder beside the checkout, {SHARED}: put a copy there."
         )
     return path
