@@ -19,6 +19,13 @@ def guild_scope(guild_id: int | str) -> str:
     return f"{GUILD_SCOPE_PREFIX}{guild_id}"
 
 
+def guild_of(scope: str) -> int | None:
+    """The Discord server whose own sources `scope` holds (`guild_scope` inverted); None if no server's."""
+    if not scope.startswith(GUILD_SCOPE_PREFIX):
+        return None
+    return int(scope.removeprefix(GUILD_SCOPE_PREFIX))
+
+
 def view_scopes(guild_id: int | str | None) -> tuple[str, ...]:
     """What a question searches: the shared sources, and in a server that server's own too."""
     return (SHARED_SCOPE,) if guild_id is None else (SHARED_SCOPE, guild_scope(guild_id))

@@ -27,6 +27,8 @@ from bot.discord_app.replies.limits import (
 )
 from bot.discord_app.replies.notices import notice
 from index import (
+    BUILTIN_PREFIX,
+    UPLOAD_PREFIX,
     AddReport,
     FeedItem,
     FeedRecord,
@@ -297,9 +299,9 @@ def _feed_line(feed: FeedRecord) -> str:
 
 
 def _origin(origin: str) -> str:
-    if origin.startswith("builtin:"):
+    if origin.startswith(BUILTIN_PREFIX):
         return "the built-in story"
-    if origin.startswith("upload:"):
+    if origin.startswith(UPLOAD_PREFIX):
         return "an upload, " + escape_clipped(origin.rsplit("/", 1)[-1], 100)
     url = safe_url(origin)
     if url is not None and len(url) <= 300:
