@@ -33,6 +33,7 @@ from index.models import (
     Usage,
     guild_of,
     guild_scope,
+    iso_date,
     view_scopes,
 )
 from index.sources.origins import BUILTIN_PREFIX, UPLOAD_PREFIX
@@ -67,6 +68,7 @@ __all__ = [
     "Usage",
     "guild_of",
     "guild_scope",
+    "iso_date",
     "validate_question",
     "view_scopes",
 ]

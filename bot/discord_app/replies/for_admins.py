@@ -23,7 +23,7 @@ from bot.discord_app.replies.limits import (
     FIELD_VALUE_LIMIT,
     TITLE_LIMIT,
     Reply,
-    date_text,
+    outlet_and_date,
 )
 from bot.discord_app.replies.notices import notice
 from index import (
@@ -55,9 +55,7 @@ def reindex_summary(report: ReindexReport) -> str:
     )
     if report.failed:
         text += "\nCould not read these (kept their last good copy):"
-        for origin, error in report.failed:
-            # The core's reasons name what failed already; the origin is added only when they do not.
-            reason = error if error.startswith(origin) else f"{origin}: {error}"
+        for reason in report.failure_reasons():
             text += "\n• " + escape_clipped(reason, 300)
     return clip(text, CONTENT_LIMIT)
 
@@ -130,11 +128,7 @@ _FEED_FIELDS = 5
 def source_line(record: SourceRecord) -> str:
     """`**title** — outlet · date · n paragraphs · id `x``: what was indexed, as an admin reads it."""
     parts = [f"**{escape_clipped(record.title, 200) or 'Untitled'}**"]
-    details = [
-        escape_clipped(part, 60)
-        for part in (record.outlet, record.published and date_text(record.published))
-        if part
-    ]
+    details = outlet_and_date(record)
     details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
     details.append(_source_id(record.id))
     return " — ".join([parts[0], " · ".join(details)])
