@@ -17,7 +17,6 @@ from index.errors import (
 )
 from index.library import DEFAULT_TOP, MAX_QUESTION_CHARS, StoryIndex, validate_question
 from index.models import (
-    GUILD_SCOPE_PREFIX,
     SHARED_SCOPE,
     AddReport,
     Answer,
@@ -32,16 +31,20 @@ from index.models import (
     ReindexReport,
     SourceRecord,
     Usage,
+    guild_of,
     guild_scope,
+    iso_date,
     view_scopes,
 )
+from index.sources.origins import BUILTIN_PREFIX, UPLOAD_PREFIX
 
 __all__ = [
+    "BUILTIN_PREFIX",
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_TOP",
-    "GUILD_SCOPE_PREFIX",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",
+    "UPLOAD_PREFIX",
     "AddReport",
     "Answer",
     "Article",
@@ -63,7 +66,9 @@ __all__ = [
     "UnknownFeed",
     "UnknownSource",
     "Usage",
+    "guild_of",
     "guild_scope",
+    "iso_date",
     "validate_question",
     "view_scopes",
 ]

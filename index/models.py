@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,10 +14,26 @@ SHARED_SCOPE = "shared"
 GUILD_SCOPE_PREFIX = "guild:"
 """A Discord server's own sources are in the scope `guild:<server id>`."""
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
+
 
 def guild_scope(guild_id: int | str) -> str:
     """The scope of one Discord server's own sources."""
     return f"{GUILD_SCOPE_PREFIX}{guild_id}"
+
+
+def guild_of(scope: str) -> int | None:
+    """The Discord server whose own sources `scope` holds (`guild_scope` inverted); None if no server's."""
+    if not scope.startswith(GUILD_SCOPE_PREFIX):
+        return None
+    return int(scope.removeprefix(GUILD_SCOPE_PREFIX))
+
+
+def iso_date(value: str | None) -> str | None:
+    """The day of an ISO date or timestamp, its first 10 characters; None if `value` is not one."""
+    if value and _ISO_DATE.match(value):
+        return value[:10]
+    return None
 
 
 def view_scopes(guild_id: int | str | None) -> tuple[str, ...]:
@@ -247,6 +264,12 @@ class ReindexReport:
         """The (origin, reason) failures of sources in `scopes`: what one server's admins may see."""
         visible = {origin for origin, scope in self.failed_scopes if scope in scopes}
         return tuple((origin, reason) for origin, reason in self.failed if origin in visible)
+
+    def failure_reasons(self) -> tuple[str, ...]:
+        """Why each origin in `failed` was not read, naming it once (the core's reasons often name it)."""
+        return tuple(
+            error if error.startswith(origin) else f"{origin}: {error}" for origin, error in self.failed
+        )
 
 
 @dataclass(frozen=True)

@@ -217,8 +217,7 @@ def reindex(ctx: click.Context) -> None:
         f"reindexed {report.sources} sources, {report.paragraphs} paragraphs: {report.added} added, "
         f"{report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
     )
-    for origin, error in report.failed:
-        reason = error if error.startswith(origin) else f"{origin}: {error}"
+    for reason in report.failure_reasons():
         click.echo(f"stale (kept the last good copy): {reason}", err=True)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
@@ -148,13 +149,10 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         if not await self._may_manage(interaction):
             return []
         records, _ = await self.bot.story.managed(await self._managed_scopes(interaction))
-        typed = current.strip().lower()
-        choices = [
-            source_choice(record, shared=record.scope == SHARED_SCOPE)
-            for record in reversed(records)  # the newest first
-            if typed in record.title.lower() or typed in record.id.lower()
-        ]
-        return [app_commands.Choice(name=name, value=value) for name, value in choices[:MAX_CHOICES]]
+        newest_first = reversed(records)
+        matching = _matching(newest_first, current, lambda record: (record.title, record.id))
+        choices = [source_choice(record, shared=record.scope == SHARED_SCOPE) for record in matching]
+        return [app_commands.Choice(name=name, value=value) for name, value in choices]
 
     @app_commands.command(name="sources")
     async def sources(self, interaction: discord.Interaction) -> None:
@@ -210,13 +208,9 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         if not await self._may_manage(interaction):
             return []
         _, feeds = await self.bot.story.managed(await self._managed_scopes(interaction))
-        typed = current.strip().lower()
-        choices = [
-            feed_choice(feed)
-            for feed in feeds
-            if typed in (feed.title or "").lower() or typed in feed.url.lower()
-        ]
-        return [app_commands.Choice(name=name, value=value) for name, value in choices[:MAX_CHOICES]]
+        matching = _matching(feeds, current, lambda feed: (feed.title or "", feed.url))
+        choices = [feed_choice(feed) for feed in matching]
+        return [app_commands.Choice(name=name, value=value) for name, value in choices]
 
     # -- the index ---------------------------------------------------------------------------------
 
@@ -299,3 +293,12 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         if interaction.guild_id is None:
             raise Refusal(notice("Outside a server, add to the shared sources with `scope:shared`."))
         return guild_scope(interaction.guild_id), "this server's sources"
+
+
+_Item = TypeVar("_Item")
+
+
+def _matching(items: Iterable[_Item], typed: str, text_of: Callable[[_Item], Iterable[str]]) -> list[_Item]:
+    """The first `MAX_CHOICES` items with one of their texts containing what was typed, ignoring case."""
+    needle = typed.strip().lower()
+    return [item for item in items if any(needle in text.lower() for text in text_of(item))][:MAX_CHOICES]

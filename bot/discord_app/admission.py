@@ -32,7 +32,7 @@ PER_USER = 2
 
 
 class Cooldown:
-    """A sliding window per key; `retry_after` counts a question when it is allowed."""
+    """A sliding window per key: `wait` says how long a key must wait, `take` counts its question."""
 
     def __init__(self, rate: int = 5, per: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         if rate < 1 or per <= 0:
@@ -42,13 +42,6 @@ class Cooldown:
         self._clock = clock
         self._asked: dict[int, deque[float]] = {}
         self._swept_at = clock()
-
-    def retry_after(self, key: int) -> float:
-        """0 when `key` may ask now (and the question is counted), else the seconds left to wait."""
-        wait = self.wait(key)
-        if wait == 0:
-            self.take(key)
-        return wait
 
     def wait(self, key: int) -> float:
         """The seconds `key` must wait before its next question (0: it may ask now); counts nothing."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.discord_app.replies import announcement
-from index import GUILD_SCOPE_PREFIX, PollReport
+from index import PollReport, guild_of
 from index.feeds import FeedPoller
 
 log = logging.getLogger("storybot")
@@ -68,8 +68,8 @@ class FeedWatcher:
         shard_count = self.bot.shard_count
         if not shard_ids or not shard_count:
             return True
-        if scope.startswith(GUILD_SCOPE_PREFIX):
-            guild_id = int(scope.removeprefix(GUILD_SCOPE_PREFIX))
+        guild_id = guild_of(scope)
+        if guild_id is not None:
             return (guild_id >> 22) % shard_count in shard_ids
         return 0 in shard_ids
 
@@ -85,10 +85,7 @@ class FeedWatcher:
         feed = report.feed
         if feed.channel_id is None or not report.new_items:
             return
-        guild_id = None
-        if feed.scope.startswith(GUILD_SCOPE_PREFIX):
-            guild_id = int(feed.scope.removeprefix(GUILD_SCOPE_PREFIX))
-        channel = self.bot.get_partial_messageable(feed.channel_id, guild_id=guild_id)
+        channel = self.bot.get_partial_messageable(feed.channel_id, guild_id=guild_of(feed.scope))
         try:
             await channel.send(announcement(feed, report.new_items))
         except discord.HTTPException:

@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 
 from index.engine.postings import PostingList
-from index.engine.ranking import BM25Parameters, CorpusStats, term_impacts
+from index.engine.ranking import BM25Parameters, CorpusStats, QueryTerm
 
 DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
 """Memory the cache may hold by default: the terms of a few hundred questions at a million paragraphs."""
@@ -31,7 +31,8 @@ DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
 class TermPostings:
     """One term's paragraph ids in a view and their BM25 impacts for one state of the statistics.
 
-    One array pair per segment, or fewer where the segments' id ranges follow one another.
+    One array pair per segment, or fewer where the segments' id ranges follow one another. They are computed
+    as `QueryTerm.scored` computes a term's, and a question takes them back with `QueryTerm.from_postings`.
     """
 
     __slots__ = ("docs", "impacts", "nbytes")
@@ -39,9 +40,9 @@ class TermPostings:
     def __init__(
         self, parts: tuple[PostingList, ...], idf: float, stats: CorpusStats, params: BM25Parameters
     ) -> None:
-        joined = _joined(parts)
-        self.docs = tuple(part.docs for part in joined)
-        self.impacts = tuple(term_impacts(part, idf, stats, params) for part in joined)
+        scored = QueryTerm.scored(idf, 0.0, _joined(parts), stats, params)  # the weight is the question's
+        self.docs = scored.docs
+        self.impacts = scored.impacts
         self.nbytes = sum(docs.nbytes for docs in self.docs) + sum(part.nbytes for part in self.impacts)
 
 

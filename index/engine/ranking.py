@@ -12,11 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from index.engine.postings import PostingList
+
+if TYPE_CHECKING:
+    from index.engine.posting_cache import TermPostings
 
 _DENSE_LIMIT = 4_000_000
 """Below this paragraph id, scores are summed in a dense array (32 MB at most); above, ids are sorted."""
@@ -97,7 +101,8 @@ def score(
     A token repeated in the question counts once per repeat, as in rank-bm25. The coverage weight of a
     distinct term is added once per paragraph holding it; it feeds the decision to answer or abstain, and
     must be positive for a term's first occurrence (zero for its repeats). `rank` finds the same best
-    paragraphs without scoring them all into a list; this is the plain form, its reference in the tests.
+    paragraphs without scoring them all into a list; this is the plain form, called only by the tests, where
+    it is `rank`'s reference.
     """
     live = [
         QueryTerm.scored(idf, weight, (postings,), stats, params)
@@ -154,6 +159,11 @@ class QueryTerm:
             tuple(part.docs for part in parts),
             tuple(term_impacts(part, idf, stats, params) for part in parts),
         )
+
+    @classmethod
+    def from_postings(cls, idf: float, weight: float, postings: TermPostings) -> QueryTerm:
+        """The term over a cached entry's arrays (scored for this `idf`), shared, not copied."""
+        return cls(idf, weight, postings.docs, postings.impacts)
 
     def __len__(self) -> int:
         return sum(len(docs) for docs in self.docs)

@@ -206,7 +206,7 @@ class Searcher:
             scored = postings.get(ids[term])
             if scored is None:
                 continue  # known to the vocabulary, but in no segment of this view
-            query.append(QueryTerm(idfs[ids[term]], weight, scored.docs, scored.impacts))
+            query.append(QueryTerm.from_postings(idfs[ids[term]], weight, scored))
         ranking = rank(query, stats, self._params, count, state.dead)
         total_weight = sum(weights.values()) or 1.0
         winners = [int(paragraph_id) for paragraph_id in ranking.ids]
@@ -425,10 +425,6 @@ _KNOWN_TERMS_LIMIT = 100_000
 def _coverage_weight(df: int, paragraphs: int) -> float:
     """How informative a question term is: rarer is more. A term the index never saw counts as the rarest."""
     return max(math.log((paragraphs + 1) / (max(df, 1) + 0.5)), 1e-6)
-
-
-def _offsets(stored: str) -> tuple[int, ...]:
-    return tuple(int(offset) for offset in stored.split(",")) if stored else ()
 
 
 def _evidence_text(hit: Hit) -> str:

@@ -10,9 +10,9 @@ import re
 from typing import Any, NamedTuple
 
 from index.errors import SourceError
+from index.models import iso_date
 from index.sources.cleaning import normalize_text
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # trafilatura rejects a string without "html" near its start as "not HTML"; uploads are often fragments.
 _HTML_PROBE = 1024
 # Subheadings are navigation inside an article, not passages (as in Markdown); trafilatura marks them "head".
@@ -94,6 +94,4 @@ def _field(value: object) -> str | None:
 
 def _iso_date(value: object) -> str | None:
     """trafilatura dates are YYYY-MM-DD already; anything else is not trusted as a date."""
-    if isinstance(value, str) and _ISO_DATE.match(value):
-        return value[:10]
-    return None
+    return iso_date(value) if isinstance(value, str) else None

@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 from index.errors import SourceError
-from index.models import Article
+from index.models import Article, iso_date
 from index.sources.cleaning import normalize_text, split_paragraphs
 from index.sources.html import extract_html
 from index.sources.markdown import markdown_title, markdown_to_text
@@ -38,7 +38,6 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _HAS_WORD = re.compile(r"[^\W_]")
 _FRONT_MATTER_FIELD = re.compile(r"([A-Za-z_][\w-]*)\s*:\s*(.*)")
 _FRONT_MATTER_KEYS = frozenset({"title", "url", "outlet", "author", "published"})
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
 _JSONL_REQUIRED = ("id", "title", "text")
 _JSONL_OPTIONAL = ("url", "outlet", "author", "published")
 
@@ -223,9 +222,7 @@ def _paragraphs(body: str, title: str, name: str) -> tuple[str, ...]:
 
 def _published(value: str | None) -> str | None:
     """An ISO timestamp is cut to its date, as HTML dates are; any other date is kept as written."""
-    if value and _ISO_DATE.match(value):
-        return value[:10]
-    return value or None
+    return iso_date(value) or value or None
 
 
 def _read_jsonl(text: str, *, origin: str, name: str) -> list[Article]:

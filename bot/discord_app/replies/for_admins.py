@@ -23,10 +23,12 @@ from bot.discord_app.replies.limits import (
     FIELD_VALUE_LIMIT,
     TITLE_LIMIT,
     Reply,
-    date_text,
+    outlet_and_date,
 )
 from bot.discord_app.replies.notices import notice
 from index import (
+    BUILTIN_PREFIX,
+    UPLOAD_PREFIX,
     AddReport,
     FeedItem,
     FeedRecord,
@@ -53,9 +55,7 @@ def reindex_summary(report: ReindexReport) -> str:
     )
     if report.failed:
         text += "\nCould not read these (kept their last good copy):"
-        for origin, error in report.failed:
-            # The core's reasons name what failed already; the origin is added only when they do not.
-            reason = error if error.startswith(origin) else f"{origin}: {error}"
+        for reason in report.failure_reasons():
             text += "\n• " + escape_clipped(reason, 300)
     return clip(text, CONTENT_LIMIT)
 
@@ -128,11 +128,7 @@ _FEED_FIELDS = 5
 def source_line(record: SourceRecord) -> str:
     """`**title** — outlet · date · n paragraphs · id `x``: what was indexed, as an admin reads it."""
     parts = [f"**{escape_clipped(record.title, 200) or 'Untitled'}**"]
-    details = [
-        escape_clipped(part, 60)
-        for part in (record.outlet, record.published and date_text(record.published))
-        if part
-    ]
+    details = outlet_and_date(record)
     details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
     details.append(_source_id(record.id))
     return " — ".join([parts[0], " · ".join(details)])
@@ -297,9 +293,9 @@ def _feed_line(feed: FeedRecord) -> str:
 
 
 def _origin(origin: str) -> str:
-    if origin.startswith("builtin:"):
+    if origin.startswith(BUILTIN_PREFIX):
         return "the built-in story"
-    if origin.startswith("upload:"):
+    if origin.startswith(UPLOAD_PREFIX):
         return "an upload, " + escape_clipped(origin.rsplit("/", 1)[-1], 100)
     url = safe_url(origin)
     if url is not None and len(url) <= 300:

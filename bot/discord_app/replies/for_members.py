@@ -28,6 +28,7 @@ from bot.discord_app.replies.limits import (
     Reply,
     date_text,
     embed_problems,
+    outlet_and_date,
 )
 from index import (
     Answer,
@@ -164,11 +165,7 @@ def context_reply(paragraphs: Sequence[Paragraph], focus_id: int, source: Source
     title = source.title if source else "the article"
     embed = discord.Embed(title=escape_clipped(f"Context from {title}", TITLE_LIMIT), colour=ANSWERED_COLOUR)
     if source is not None:
-        details = [
-            escape_clipped(part, 60)
-            for part in (source.outlet, source.published and date_text(source.published))
-            if part
-        ]
+        details = outlet_and_date(source)
         url = safe_url(source.url)
         if url is not None and len(url) <= 1000:
             details.append(f"[read the article]({url})")
@@ -203,11 +200,7 @@ def sources_reply(records: Sequence[SourceRecord], page: int) -> Reply:
         url = safe_url(record.url)
         if url is not None and len(url) <= 200:
             title = f"[{title}]({url})"
-        details = [
-            escape_clipped(part, 60)
-            for part in (record.outlet, record.published and date_text(record.published))
-            if part
-        ]
+        details = outlet_and_date(record)
         details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
         if record.status != "ok":
             details.append(escape_clipped(f"stale: {record.error or record.status}", 120))

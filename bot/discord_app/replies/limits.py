@@ -7,11 +7,13 @@ field 1,024, 25 fields, 6,000 in all), so every builder in this package clips to
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import discord
+
+from bot.discord_app.replies.escaping import escape_clipped
+from index import SourceRecord, iso_date
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -26,7 +28,6 @@ CHOICE_LIMIT = 100
 
 ANSWERED_COLOUR = discord.Colour.blurple()
 NOT_ANSWERED_COLOUR = discord.Colour.light_grey()
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -73,4 +74,13 @@ def embed_problems(embed: discord.Embed) -> list[str]:
 
 def date_text(published: str) -> str:
     """A published date as shown: an ISO timestamp cut to its day (old rows kept the time), else as given."""
-    return published[:10] if _ISO_DATE.match(published) else published
+    return iso_date(published) or published
+
+
+def outlet_and_date(record: SourceRecord) -> list[str]:
+    """A source's outlet and date as shown, each clipped and escaped, leaving out what it lacks."""
+    return [
+        escape_clipped(part, 60)
+        for part in (record.outlet, record.published and date_text(record.published))
+        if part
+    ]

@@ -20,8 +20,8 @@ from bot.discord_app.client import StoryBot
 from bot.discord_app.endpoints import use_endpoints
 from bot.discord_app.runner import open_bot
 from index import Article, StoryIndex
+from tests.bot.discord_app.payload_checks import message_body
 from tests.fakediscord import MANAGE_GUILD, FakeChannel, FakeDiscord, FakeGuild, FakeUser, MessageState
-from tests.fakediscord.state import RecordedRequest
 
 WHY_LEAVE = "Why did Musk leave OpenAI?"
 TITLE = "Working on the Twitter AI Project, Elon Musk Purchases 10,000 GPUs"
@@ -99,23 +99,12 @@ async def open_scene(tmp_path: Path, articles: list[Article] | None = None) -> A
             yield Scene(fake, bot, bot.story.index, guild, guild.text_channels[0], alice, bob, mod, db_path)
 
 
-def payload_of(request: RecordedRequest) -> dict[str, Any] | None:
-    """The message body of a request, if it carries one."""
-    body = request.json
-    if not isinstance(body, dict):
-        return None
-    if request.path.endswith("/callback"):
-        data = body.get("data")
-        return data if isinstance(data, dict) else None
-    return body
-
-
 def assert_clean(fake: FakeDiscord) -> None:
     """Nothing a real Discord would reject, no unknown endpoint, and no message that could ping anyone."""
     assert fake.violations == []
     assert fake.unknown_requests == []
     for request in fake.requests:
-        body = payload_of(request)
+        body = message_body(request)
         if body is not None and ("content" in body or "embeds" in body):
             mentions = body.get("allowed_mentions") or {}
             allowed = {key: value for key, value in mentions.items() if value}

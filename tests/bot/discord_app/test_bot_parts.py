@@ -31,13 +31,20 @@ def test_cooldown_allows_rate_questions_per_window_then_says_how_long_to_wait() 
     clock = Clock()
     cooldown = Cooldown(rate=2, per=30, clock=clock)
 
-    assert cooldown.retry_after(1) == 0
+    def ask(key: int) -> float:
+        """What admission does: a question is counted only when it need not wait."""
+        wait = cooldown.wait(key)
+        if wait == 0:
+            cooldown.take(key)
+        return wait
+
+    assert ask(1) == 0
     clock.now += 10
-    assert cooldown.retry_after(1) == 0
-    assert cooldown.retry_after(2) == 0  # another user has their own window
-    assert cooldown.retry_after(1) == pytest.approx(20)
+    assert ask(1) == 0
+    assert ask(2) == 0  # another user has their own window
+    assert ask(1) == pytest.approx(20)
     clock.now += 20
-    assert cooldown.retry_after(1) == 0
+    assert ask(1) == 0
 
 
 def test_a_refused_question_does_not_use_up_the_cooldown() -> None:
