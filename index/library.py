@@ -97,6 +97,8 @@ class StoryIndex:
         self, question: str, top: int = DEFAULT_TOP, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
     ) -> Answer:
         """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
+        # Front-ends validate first too (the bot before a question takes a place in its limits, the CLI for
+        # its one-line error); this check protects every other caller.
         text = validate_question(question)
         conn = self._connection()
         cache = getattr(self._local, "view_cache", None)

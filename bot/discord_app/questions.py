@@ -50,6 +50,8 @@ def admit(
     is told, the others are quiet, so a flood gets one notice instead of one reply per message.
     """
     try:
+        # Validated here, before admission, so that an invalid DM costs its asker no place in the limits;
+        # `StoryIndex.ask` checks again for every other caller.
         return validate_question(question), admission.admit(user_id, guild_id)
     except QuestionError as error:
         text = question_problem(str(error))
