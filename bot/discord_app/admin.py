@@ -43,7 +43,9 @@ from bot.discord_app.replies import (
 from bot.discord_app.service import ReindexStopped
 from index import (
     SHARED_SCOPE,
+    FeedRecord,
     SourceError,
+    SourceRecord,
     StorybotError,
     UnknownFeed,
     UnknownSource,
@@ -146,13 +148,11 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     async def _source_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        if not await self._may_manage(interaction):
-            return []
-        records, _ = await self.bot.story.managed(await self._managed_scopes(interaction))
-        newest_first = reversed(records)
-        matching = _matching(newest_first, current, lambda record: (record.title, record.id))
-        choices = [source_choice(record, shared=record.scope == SHARED_SCOPE) for record in matching]
-        return [app_commands.Choice(name=name, value=value) for name, value in choices]
+        def offered(records: list[SourceRecord], _: list[FeedRecord]) -> list[tuple[str, str]]:
+            matching = _matching(reversed(records), current, lambda record: (record.title, record.id))
+            return [source_choice(record, shared=record.scope == SHARED_SCOPE) for record in matching]
+
+        return await self._choices(interaction, offered)
 
     @app_commands.command(name="sources")
     async def sources(self, interaction: discord.Interaction) -> None:
@@ -205,12 +205,23 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     async def _feed_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        def offered(_: list[SourceRecord], feeds: list[FeedRecord]) -> list[tuple[str, str]]:
+            matching = _matching(feeds, current, lambda feed: (feed.title or "", feed.url))
+            return [feed_choice(feed) for feed in matching]
+
+        return await self._choices(interaction, offered)
+
+    async def _choices(
+        self,
+        interaction: discord.Interaction,
+        offered: Callable[[list[SourceRecord], list[FeedRecord]], list[tuple[str, str]]],
+    ) -> list[app_commands.Choice[str]]:
+        """Autocomplete choices (name, value) picked from this server's sources and feeds by `offered`,
+        for members who may manage them (nobody else is offered anything)."""
         if not await self._may_manage(interaction):
             return []
-        _, feeds = await self.bot.story.managed(await self._managed_scopes(interaction))
-        matching = _matching(feeds, current, lambda feed: (feed.title or "", feed.url))
-        choices = [feed_choice(feed) for feed in matching]
-        return [app_commands.Choice(name=name, value=value) for name, value in choices]
+        records, feeds = await self.bot.story.managed(await self._managed_scopes(interaction))
+        return [app_commands.Choice(name=name, value=value) for name, value in offered(records, feeds)]
 
     # -- the index ---------------------------------------------------------------------------------
 
