@@ -1,7 +1,7 @@
 """The core never depends on the Discord adapter, its tiers import only downwards, the CLI's ask path never
 loads discord.py or the network, `bot/` keeps its layers (config under both front-ends and the only reader of
 the environment, the CLI and the Discord bot apart, plain modules without discord, one composition root), and
-the tests read nothing outside the repository (a clone in an empty folder has no ../shared)."""
+the tests read nothing outside the repository (a clone in an empty folder has nothing beside it)."""
 
 from __future__ import annotations
 
@@ -221,7 +221,7 @@ _CLIMBS = {"parent", "parents"}
 
 
 def _path_parts(node: ast.AST) -> list[str]:
-    """A string literal's components read as a path ("../shared/x": .., shared, x); [] if not a string."""
+    """A string literal's components read as a path ("../data/x": .., data, x); [] if not a string."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return re.split(r"[/\\]", node.value)
     return []
@@ -253,12 +253,20 @@ def _climb(node: ast.AST) -> int | None:
             return levels if _name(node) == "__file__" else None
 
 
+def _parent_chain(node: ast.AST) -> int:
+    """How many `.parent` in a row end at `node` (`here.parent.parent`: 2)."""
+    count = 0
+    while isinstance(node, ast.Attribute) and node.attr == "parent":
+        count, node = count + 1, node.value
+    return count
+
+
 def _outside_references(source: str, depth: int) -> list[tuple[int, str]]:
     """Where test code names a folder outside the repository, for a file `depth` path parts below its root.
 
-    Flags `..` in a path, `shared` joined onto a `.parent`, a string literal spelling a path through `..` or
-    `shared` (a URL's path aside), `ROOT.parent`, `os.pardir`, and `Path(__file__)` climbed above the root.
-    "shared" as a scope (`scope="shared"`, `SHARED_SCOPE`, "scope:shared") and docstrings are not paths.
+    Flags `..` in a path (a string literal or a joined part), `ROOT.parent`, `os.pardir`, and `Path(__file__)`
+    climbed above the root: every way to a folder beside the repository climbs, whatever that folder's name.
+    Docstrings are not paths.
     """
     tree = ast.parse(source)
     docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
@@ -266,7 +274,7 @@ def _outside_references(source: str, depth: int) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
         parts = [] if id(node) in docstrings else _path_parts(node)
-        if len(parts) > 1 and (".." in parts or ("shared" in parts and not parts[0].endswith(":"))):
+        if len(parts) > 1 and ".." in parts:
             found.add((line, "a string spelling a path outside the repository"))
         if isinstance(node, ast.Attribute) and (
             node.attr == "pardir" or (node.attr in _CLIMBS and _name(node.value) == "ROOT")
@@ -275,6 +283,8 @@ def _outside_references(source: str, depth: int) -> list[tuple[int, str]]:
         climbed = _climb(node) if isinstance(node, ast.Attribute | ast.Subscript) else None
         if climbed is not None and climbed > depth:
             found.add((line, "Path(__file__) climbed above the repository"))
+        if _parent_chain(node) >= depth:  # from a name holding the file's folder, or one above it
+            found.add((line, "a path climbed as far as the repository's root"))
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             operands: list[ast.expr] = [node.left, node.right]
         elif isinstance(node, ast.Call) and _name(node.func) in _PATH_CALLS:
@@ -282,8 +292,7 @@ def _outside_references(source: str, depth: int) -> list[tuple[int, str]]:
         else:
             continue
         named = {part for operand in operands for part in _path_parts(operand)}
-        climbs = any(isinstance(inner, ast.Attribute) and inner.attr in _CLIMBS for inner in ast.walk(node))
-        if ".." in named or ("shared" in named and climbs):
+        if ".." in named:
             found.add((line, "a path joined outside the repository"))
     return sorted(found)
 
@@ -291,9 +300,11 @@ def _outside_references(source: str, depth: int) -> list[tuple[int, str]]:
 @pytest.mark.parametrize(
     "code",
     [
-        'SHARED = ROOT.parent / "shared"',
-        'STORY = Path(__file__).parents[3] / "shared" / "story" / "musk-twitter-ai-gpus.txt"',
-        'HERE = Path(__file__).parent\nDATA = HERE.parent.parent.parent / "shared" / "eval"',
+        'DATA = ROOT.parent / "evalsets"',
+        'STORY = Path(__file__).parents[3] / "evalsets" / "story" / "musk-twitter-ai-gpus.txt"',
+        'DATA = Path(__file__).parent.parent.parent.parent / "evalsets" / "eval"',
+        'DATA = ROOT / ".." / "evalsets"',
+        'HERE = Path(__file__).parent\nDATA = HERE.parent.parent.parent / "evalsets"',
         'DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data")',
         "TOP = Path(__file__).resolve().parent.parent.parent.parent",
     ],

@@ -16,7 +16,7 @@ from index.engine.searcher import Searcher
 from index.engine.terms import paragraph_terms
 from tests.conftest import write_jsonl
 
-# A copy of ../shared/eval/story_qa_dev.jsonl: see fixtures/README.md.
+# The story's development questions, copied into the repository: see fixtures/README.md.
 STORY_QUESTIONS = Path(__file__).parent / "fixtures" / "story_questions.jsonl"
 DEV_SET = [json.loads(line) for line in STORY_QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
 
