@@ -8,10 +8,8 @@ A paragraph carried by several sources is shown once, citing the others (`index.
 
 from __future__ import annotations
 
-import bisect
-import re
-
 from index.engine.confidence import confidence
+from index.engine.occurrences import TermFinder, terms_by_sentence
 from index.engine.searcher import Hit, SearchResult
 from index.engine.sentences import sentence_ends
 from index.models import ANSWER_THRESHOLD, Answer, Citation, Passage
@@ -72,50 +70,26 @@ def _citation(hit: Hit) -> Citation:
 class SentenceMatcher:
     """Finds the sentence of a paragraph that holds most of a question's informative weight.
 
-    Tokenizing every sentence of a hundred results would cost about a millisecond each. Instead each term
-    is looked for with `str.find` as a word prefix of the lower-cased paragraph (Snowball stems are prefixes
-    of their words, but for a final "i" standing for "y"), and the sentences are told apart by their ends
-    alone: only the few paragraphs shown are split, never the whole index.
+    Tokenizing every sentence of a hundred results would cost about a millisecond each. Instead the terms
+    are found as `index.engine.occurrences.TermFinder` finds them (word prefixes, no word confirmed), and
+    the sentences are told apart by their ends alone: only the few paragraphs shown are split.
     """
 
     def __init__(self, term_weights: dict[str, float]) -> None:
-        self._needles: list[tuple[str, str, float]] = []
-        self._numbers: list[tuple[re.Pattern[str], str, float]] = []
-        for term, weight in term_weights.items():
-            if term.replace(".", "").isdigit():
-                # "10000" also appears as "10,000" or "10.000".
-                pattern = re.compile(r"(?<![\d.,])" + "[,.]?".join(map(re.escape, term)) + r"(?!\d)")
-                self._numbers.append((pattern, term, weight))
-            else:
-                needle = term[:-1] if len(term) > 3 and term.endswith("i") else term
-                self._needles.append((needle, term, weight))
+        self._weights = term_weights
+        self._finder = TermFinder(term_weights)
 
     def best_sentence(self, text: str) -> str:
         """The sentence holding the most of the question's weight; the first one on a tie."""
         ends = sentence_ends(text)
         if len(ends) < 2:
             return text.strip()  # one sentence (or none): nothing to choose
-        last = len(ends) - 1
+        held = terms_by_sentence(text, self._finder.occurrences(text), ends)
         # Each sentence sums the weights of the distinct terms it holds, in the order of the terms.
-        scores = [0.0] * len(ends)
-        lower = text.lower()
-        for needle, _, weight in self._needles:
-            counted: set[int] = set()
-            position = lower.find(needle)
-            while position >= 0:
-                if position == 0 or not lower[position - 1].isalnum():
-                    sentence = min(bisect.bisect_right(ends, position), last)
-                    if sentence not in counted:
-                        counted.add(sentence)
-                        scores[sentence] += weight
-                position = lower.find(needle, position + len(needle))
-        for pattern, _, weight in self._numbers:
-            counted = set()
-            for match in pattern.finditer(text):
-                sentence = min(bisect.bisect_right(ends, match.start()), last)
-                if sentence not in counted:
-                    counted.add(sentence)
-                    scores[sentence] += weight
+        scores = [
+            sum(weight for term, weight in self._weights.items() if term in held.get(sentence, ()))
+            for sentence in range(len(ends))
+        ]
         best = scores.index(max(scores))
         start = ends[best - 1] if best else 0
         return text[start : ends[best]].strip()

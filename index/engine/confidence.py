@@ -119,7 +119,8 @@ def assess(
     held = {term for _, term in found}
     held |= set(tokenizer.tokenize(title)) & set(distinct)  # what the article is about, whatever paragraph
     best = max(
-        (sum(weight[term] for term in group) for group in terms_by_sentence(plain, found)), default=0.0
+        (sum(weight[term] for term in group) for group in terms_by_sentence(plain, found).values()),
+        default=0.0,
     )
     covered = sum(weight[term] for term in held) / total
     name_held = any(term in held for term in named)

@@ -58,13 +58,18 @@ class TermFinder:
         return found
 
 
-def terms_by_sentence(text: str, found: list[tuple[int, str]]) -> list[set[str]]:
-    """The distinct terms of `found` (occurrences in `text`) that each sentence holding any of them holds."""
+def terms_by_sentence(
+    text: str, found: list[tuple[int, str]], ends: list[int] | None = None
+) -> dict[int, set[str]]:
+    """The distinct terms of `found` (occurrences in `text`) by the number of the sentence holding them.
+
+    `ends` are the text's `sentence_ends`, when the caller has them already.
+    """
     if not found:
-        return []
-    ends = sentence_ends(text)
+        return {}
+    ends = sentence_ends(text) if ends is None else ends
     last = len(ends) - 1
     held: dict[int, set[str]] = {}
     for offset, term in found:
         held.setdefault(min(bisect.bisect_right(ends, offset), last), set()).add(term)
-    return list(held.values())
+    return held

@@ -31,9 +31,12 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from index.engine.occurrences import TermFinder, terms_by_sentence
-from index.engine.ranking import BM25Parameters, CorpusStats
-from index.engine.terms import TITLE_WEIGHT
+from index.engine.postings import PostingList
+from index.engine.ranking import BM25Parameters, CorpusStats, term_impacts
+from index.engine.terms import repeated_title
 from index.engine.tokenizer import Tokenizer, normalise
 
 WINDOW = 10
@@ -119,8 +122,8 @@ class Reranker:
         self._stats = stats
         self._params = params
         self._weights = weights or RerankWeights()
-        self._titles: dict[str, float] = {}
-        """Each title's evidence, worked out once: the candidates of a question share their articles."""
+        self._titles: dict[str, list[str]] = {}
+        """Each title's terms, found once: the candidates of a question share their articles."""
 
     def read(self, candidate: Candidate) -> Reading:
         """The candidate's second-stage score."""
@@ -135,30 +138,34 @@ class Reranker:
             body, title = candidate.bm25, self._title(candidate)
         sentence = weights.sentence * _best_sentence(text, found, idf)
         near = weights.proximity * _proximity(text, found, idf)
-
         return Reading(body + title + sentence + near, body, title, sentence, near)
 
     def _title(self, candidate: Candidate) -> float:
         """The idf of the distinct question terms the article's title holds."""
-        evidence = self._titles.get(candidate.title)
-        if evidence is None:
-            in_title = set(self._tokenizer.tokenize(candidate.title))
-            evidence = self._weights.title * sum(self._idf[term] for term in set(self._terms) & in_title)
-            self._titles[candidate.title] = evidence
-        return evidence
+        in_title = set(self._title_terms(candidate.title))
+        return self._weights.title * sum(self._idf[term] for term in set(self._terms) & in_title)
+
+    def _title_terms(self, title: str) -> list[str]:
+        terms = self._titles.get(title)
+        if terms is None:
+            terms = self._titles[title] = self._tokenizer.tokenize(title)
+        return terms
 
     def _lead_body(self, candidate: Candidate, found: list[tuple[int, str]]) -> float:
-        """BM25 of a lead paragraph without the title the first stage counts in it."""
-        title_length = TITLE_WEIGHT * len(self._tokenizer.tokenize(candidate.title))
-        length = max(candidate.length - title_length, 1)
+        """BM25 of a lead paragraph without the title the first stage counts in it: `term_impacts` over the
+        body's counts and length (with idf 1, each term's idf applied after)."""
         counts = Counter(term for _, term in found)
-        k1, b = self._params.k1, self._params.b
-        norm = k1 * (1 - b + b * length / (self._stats.average_length or 1.0))
-        return sum(
-            self._idf[term] * counts[term] * (k1 + 1) / (counts[term] + norm)
-            for term in self._terms
-            if counts[term]
+        held = [term for term in self._terms if counts[term]]  # a repeated question term counts again
+        if not held:
+            return 0.0
+        title_length = len(repeated_title(self._title_terms(candidate.title)))
+        body = PostingList(
+            np.zeros(len(held), dtype=np.uint32),
+            np.array([counts[term] for term in held], dtype=np.uint16),
+            np.full(len(held), max(candidate.length - title_length, 1), dtype=np.uint32),
         )
+        impacts = term_impacts(body, 1.0, self._stats, self._params)
+        return float(np.dot(impacts, [self._idf[term] for term in held]))
 
 
 def rerank(
@@ -191,7 +198,8 @@ def rerank(
 
 def _best_sentence(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:
     """The most idf of distinct question terms that one sentence holds."""
-    return max((sum(idf[term] for term in terms) for terms in terms_by_sentence(text, found)), default=0.0)
+    held = terms_by_sentence(text, found).values()
+    return max((sum(idf[term] for term in terms) for terms in held), default=0.0)
 
 
 def _proximity(text: str, found: list[tuple[int, str]], idf: dict[str, float]) -> float:
