@@ -15,8 +15,9 @@ from index.errors import (
     UnknownFeed,
     UnknownSource,
 )
-from index.library import DEFAULT_TOP, MAX_QUESTION_CHARS, StoryIndex, validate_question
+from index.library import MAX_QUESTION_CHARS, StoryIndex, validate_question
 from index.models import (
+    DEFAULT_TOP,
     SHARED_SCOPE,
     AddReport,
     Answer,

@@ -12,7 +12,7 @@ from index.engine.confidence import confidence
 from index.engine.occurrences import TermFinder, terms_by_sentence
 from index.engine.searcher import Hit, SearchResult
 from index.engine.sentences import sentence_ends
-from index.models import ANSWER_THRESHOLD, Answer, Citation, Passage
+from index.models import ANSWER_THRESHOLD, DEFAULT_TOP, Answer, Citation, Passage
 from index.repeats import Collapsed, collapse_repeats
 
 NOT_FOUND = "I couldn't find that in the indexed articles."
@@ -20,7 +20,7 @@ NO_WORDS = "Your question has no words I can search for: name who or what it is 
 EMPTY_INDEX = "No articles are indexed yet: add a source first."
 
 
-def compose(question: str, result: SearchResult, top: int = 3, skip: int = 0) -> Answer:
+def compose(question: str, result: SearchResult, top: int = DEFAULT_TOP, skip: int = 0) -> Answer:
     """Turn a search result into the user's answer: the `top` passages after the first `skip`.
 
     Repeats are collapsed over all the hits before the page is cut, so no page shows a copy of an earlier

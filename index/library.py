@@ -26,6 +26,7 @@ from index.engine.tokenizer import Tokenizer
 from index.engine.usage import UsageLog
 from index.errors import QuestionError, SourceError, UnknownSource
 from index.models import (
+    DEFAULT_TOP,
     SHARED_SCOPE,
     AddReport,
     Answer,
@@ -40,8 +41,6 @@ from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_built
 from index.sources.readers import read_path
 
 MAX_QUESTION_CHARS = 1000
-DEFAULT_TOP = 3
-"""Passages an answer shows unless the asker says otherwise (the CLI's --top, /ask's results)."""
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) as sources are processed."""
@@ -116,10 +115,7 @@ class StoryIndex:
         """
         text = validate_question(question)
         searcher = Searcher(self._connection(), self.tokenizer, self.params, None, self._postings_cache)
-        hits = searcher.search(text, top, scopes).hits
-        # The second stage reorders only the first stage's best, so sorting back by score restores its order
-        # (ties to the earlier paragraph, as `index.engine.ranking.rank` breaks them).
-        return sorted(hits, key=lambda hit: (-hit.bm25, hit.passage.paragraph_id))[:top]
+        return list(searcher.search(text, top, scopes, second_stage=False).hits[:top])
 
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
         """The paragraph and its neighbours in its article, in order."""

@@ -141,6 +141,9 @@ class PollReport:
     """(link, reason) for new entries whose article could not be read; they are tried again later."""
 
 
+DEFAULT_TOP = 3
+"""Passages an answer shows unless the asker says otherwise (the CLI's --top, /ask's results)."""
+
 ANSWER_THRESHOLD = 0.45
 """The confidence an answer's best passage needs for the articles to count as answering the question."""
 

@@ -122,7 +122,14 @@ class Searcher:
         self._cache = {} if cache is None else cache
         self._postings_cache = postings_cache
 
-    def search(self, question: str, wanted: int, scopes: Sequence[str] = (SHARED_SCOPE,)) -> SearchResult:
+    def search(
+        self,
+        question: str,
+        wanted: int,
+        scopes: Sequence[str] = (SHARED_SCOPE,),
+        *,
+        second_stage: bool = True,
+    ) -> SearchResult:
         """The best paragraphs for the view made of `scopes`, best first from rank 1.
 
         At least `wanted` where as many match, and up to `RERANK_DEPTH`: the second stage reorders the
@@ -136,7 +143,8 @@ class Searcher:
             corrections = self._corrected_names(named, view)
             if corrections:
                 terms = tuple(corrections.get(term, term) for term in terms)
-            result = self._search(terms, view, max(wanted, RERANK_DEPTH), asks_what_followed(question))
+            followed = asks_what_followed(question)
+            result = self._search(terms, view, max(wanted, RERANK_DEPTH), followed, second_stage)
         finally:
             self._conn.execute("COMMIT")
         unknown = tuple(
@@ -185,7 +193,12 @@ class Searcher:
         return corrections
 
     def _search(
-        self, terms: tuple[str, ...], view: tuple[str, ...], count: int, what_followed: bool = False
+        self,
+        terms: tuple[str, ...],
+        view: tuple[str, ...],
+        count: int,
+        what_followed: bool = False,
+        second_stage: bool = True,
     ) -> SearchResult:
         state = self._view_state(view)
         stats = state.stats
@@ -217,7 +230,11 @@ class Searcher:
             if paragraph_id in rows
         ]
         term_idf_of = {term: idfs[term_id] for term, term_id in ids.items() if term_id in idfs}
-        hits = self._second_stage(first_stage, terms, term_idf_of, stats, what_followed)
+        hits = (
+            self._second_stage(first_stage, terms, term_idf_of, stats, what_followed)
+            if second_stage
+            else tuple(first_stage)
+        )
         known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
         return SearchResult(terms, weights, known, hits, ranking.matched, stats.paragraphs)
 
