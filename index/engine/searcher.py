@@ -152,13 +152,13 @@ class Searcher:
                 word for term, word in named.items() if corrections.get(term, term) not in result.known_terms
             )
         )
-        best = result.hits[0].passage if result.hits else None
+        best = result.hits[0] if result.hits else None
         evidence = assess(
             question,
             result.terms,
             result.known_terms,
             bool(unknown),
-            (_evidence_text(result.hits[0]), best.title) if best else None,
+            (_evidence_text(best), best.passage.title) if best else None,
             self._tokenizer,
             corrections,
             [corrections.get(term, term) for term in named],
@@ -253,13 +253,14 @@ class Searcher:
         """
         head, tail = hits[:RERANK_DEPTH], hits[RERANK_DEPTH:]
         if what_followed:
-            held = {(hit.passage.source_id, hit.passage.position) for hit in head}
-            wanted = [
-                (hit.passage.source_id, hit.passage.position + 1)
-                for hit in head[:FOLLOWED_PROBES]
-                if (hit.passage.source_id, hit.passage.position + 1) not in held
-            ]
-            head = head + [Hit(passage, 0.0, 0.0, 0.0) for passage in self._passages_at(wanted)]
+            # A paragraph after one of the best is taken from the later hits if it is there, else read.
+            place = {(hit.passage.source_id, hit.passage.position): index for index, hit in enumerate(hits)}
+            after = [(hit.passage.source_id, hit.passage.position + 1) for hit in head[:FOLLOWED_PROBES]]
+            moved = {place[spot] for spot in after if place.get(spot, -1) >= RERANK_DEPTH}
+            head = head + [hits[index] for index in sorted(moved)]
+            tail = [hit for index, hit in enumerate(hits) if index >= RERANK_DEPTH and index not in moved]
+            missing = [spot for spot in after if spot not in place]
+            head += [Hit(passage, 0.0, 0.0, 0.0) for passage in self._passages_at(missing)]
         reranker = Reranker(self._tokenizer, terms, idf, stats, self._params)
         candidates = [
             Candidate(

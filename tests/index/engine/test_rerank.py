@@ -119,3 +119,21 @@ def test_a_question_about_what_followed_finds_the_paragraph_that_carries_on(tmp_
     assert [passage.paragraph for passage in followed.results] == [3, 2]
     assert followed.answered
     assert why.results[0].paragraph == 2
+
+
+def test_the_paragraph_after_is_read_once_when_it_is_already_among_the_hits(tmp_path: Path) -> None:
+    notes = [
+        f"Footbridge note {number}: the footbridge had a survey in {2000 + number}." for number in range(8)
+    ]
+    paragraphs = (
+        notes[0],
+        "The footbridge collapsed in March after a week of heavy rain.",
+        "Two weeks later, the council closed the footbridge road and ordered a ferry.",
+        *notes[1:],
+    )
+    with StoryIndex(tmp_path / "db.sqlite", with_builtin_story=False) as index:
+        index.add_articles([Article("bridge", "River crossing", paragraphs, origin="test")])
+        answer = index.ask("What happened after the footbridge collapsed?", top=10)
+    shown = [passage.paragraph for passage in answer.results]
+    assert shown[:2] == [3, 2]
+    assert sorted(shown) == list(range(1, 11))  # every paragraph once
