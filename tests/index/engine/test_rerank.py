@@ -10,6 +10,7 @@ from index import StoryIndex
 from index.engine.occurrences import TermFinder
 from index.engine.ranking import BM25Parameters, CorpusStats
 from index.engine.rerank import WINDOW, Candidate, Reranker, RerankWeights, rerank
+from index.engine.searcher import RERANK_DEPTH, Searcher
 from index.engine.tokenizer import Tokenizer
 from index.models import Article
 
@@ -131,9 +132,12 @@ def test_the_paragraph_after_is_read_once_when_it_is_already_among_the_hits(tmp_
         "Two weeks later, the council closed the footbridge road and ordered a ferry.",
         *notes[1:],
     )
+    question = "What happened after the footbridge collapsed?"
     with StoryIndex(tmp_path / "db.sqlite", with_builtin_story=False) as index:
         index.add_articles([Article("bridge", "River crossing", paragraphs, origin="test")])
-        answer = index.ask("What happened after the footbridge collapsed?", top=10)
-    shown = [passage.paragraph for passage in answer.results]
-    assert shown[:2] == [3, 2]
-    assert sorted(shown) == list(range(1, 11))  # every paragraph once
+        first = [hit.passage.position for hit in index.first_stage(question, top=10)]
+        hits = Searcher(index._connection(), index.tokenizer, index.params).search(question, 10).hits
+    assert first.index(3) >= RERANK_DEPTH  # the paragraph after the event is among the later hits
+    positions = [hit.passage.position for hit in hits]
+    assert positions[:2] == [3, 2]
+    assert sorted(positions) == list(range(1, 11))  # every paragraph once, none read twice
