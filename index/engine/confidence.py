@@ -135,4 +135,4 @@ def _rarity(word: str) -> float:
     from wordfreq import zipf_frequency  # noqa: PLC0415
 
     zipf = zipf_frequency(word, "en", wordlist="small")
-    return max(min(RAREST - zipf, RAREST), COMMONEST) if zipf > 0 else RAREST
+    return max(RAREST - zipf, COMMONEST) if zipf > 0 else RAREST
