@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 import discord
@@ -21,7 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.errors import Refusal, new_error_id
-from bot.discord_app.progress import ProgressRelay
+from bot.discord_app.progress import REPLY_SECONDS, OutlivingReply, ProgressRelay
 from bot.discord_app.replies import (
     add_failed,
     added_reply,
@@ -29,8 +30,12 @@ from bot.discord_app.replies import (
     feed_choice,
     followed_reply,
     notice,
+    reindex_elsewhere,
     reindex_failed,
+    reindex_moved,
     reindex_progress,
+    reindex_running,
+    reindex_started,
     reindex_stopped,
     reindex_summary,
     removed_notice,
@@ -42,15 +47,17 @@ from bot.discord_app.replies import (
 )
 from bot.discord_app.service import ReindexStopped
 from index import (
+    EVERYTHING,
     SHARED_SCOPE,
     FeedRecord,
+    LeaseTaken,
     SourceError,
     SourceRecord,
     StorybotError,
     UnknownFeed,
     UnknownSource,
+    describe_scope,
     guild_scope,
-    view_scopes,
 )
 
 if TYPE_CHECKING:
@@ -60,13 +67,20 @@ log = logging.getLogger("storybot")
 
 NOT_ADMIN = "Only members with the Manage Server permission, or the bot's owners, can use `/admin`."
 NOT_OWNER = "Only the bot's owners can use `/admin sync`."
-ALREADY_REINDEXING = "A reindex is already running; its progress message shows how far it got."
+NOT_OWNER_REINDEX = "Only the bot's owners can reindex the shared sources or every source."
 NOT_OWNER_SHARED = "Only the bot's owners can change the shared sources (`scope:shared`)."
 LINK_OR_FILE = "Give either a link (`url:`) or a file (`file:`) to add."
 MAX_CHOICES = 25
 SCOPES = [
     app_commands.Choice(name="this server (default)", value="server"),
     app_commands.Choice(name="shared by every server and DM (bot owners only)", value="shared"),
+]
+REINDEX_SCOPES = [
+    app_commands.Choice(name="this server's sources (default)", value="server"),
+    app_commands.Choice(name="the shared sources (bot owners only)", value="shared"),
+    app_commands.Choice(
+        name="every source: every server's and the shared ones (bot owners only)", value="everything"
+    ),
 ]
 
 
@@ -76,10 +90,19 @@ SCOPES = [
 class AdminCommands(commands.GroupCog, group_name="admin"):
     """Keep the index current and see how the bot is doing (Manage Server)."""
 
-    def __init__(self, bot: StoryBot, *, progress_interval: float = 1.5) -> None:
+    def __init__(
+        self,
+        bot: StoryBot,
+        *,
+        progress_interval: float = 1.5,
+        reply_seconds: float = REPLY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`reply_seconds` and `clock` decide when a long reindex moves out of its reply (see progress)."""
         self.bot = bot
         self.progress_interval = progress_interval
-        self.reindex_lock = asyncio.Lock()
+        self.reply_seconds = reply_seconds
+        self.clock = clock
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
@@ -226,23 +249,34 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     # -- the index ---------------------------------------------------------------------------------
 
     @app_commands.command(name="reindex")
-    async def reindex(self, interaction: discord.Interaction) -> None:
-        """Re-read every source and rebuild the index; questions are answered meanwhile."""
-        if self.reindex_lock.locked():
-            raise Refusal(ALREADY_REINDEXING)
-        async with self.reindex_lock:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-
-            async def show(done: int, total: int) -> None:
-                try:
-                    await interaction.edit_original_response(content=reindex_progress(done, total))
-                except discord.HTTPException:
-                    log.warning("could not show reindex progress %s/%s", done, total, exc_info=True)
-
-            relay = ProgressRelay(show, self.progress_interval)
+    @app_commands.describe(
+        scope="Whose sources to re-read: this server's (default); shared or every source for bot owners"
+    )
+    @app_commands.choices(scope=REINDEX_SCOPES)
+    async def reindex(
+        self, interaction: discord.Interaction, scope: app_commands.Choice[str] | None = None
+    ) -> None:
+        """Re-read this server's sources and rebuild them; questions are answered meanwhile."""
+        lease_scope = await self._reindex_scope(interaction, scope)
+        what = _scope_words(lease_scope, interaction.guild_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reply = OutlivingReply(
+            lambda text: self._edit_reply(interaction, text),
+            lambda text: self._post_elsewhere(interaction, text),
+            first=reindex_started(what),
+            moved=reindex_moved,
+            lasts=self.reply_seconds,
+            clock=self.clock,
+        )
+        async with reply:
+            relay = ProgressRelay(
+                lambda done, total: reply.show(reindex_progress(done, total, what)), self.progress_interval
+            )
             shown = asyncio.create_task(relay.run())
             try:
-                report = await self.bot.story.reindex(relay)
+                report = await self.bot.story.reindex(relay, lease_scope, self._holder(interaction))
+            except LeaseTaken as error:
+                text = reindex_running(_scope_words(error.held.scope, interaction.guild_id), error.held)
             except ReindexStopped:
                 text = reindex_stopped()
             except StorybotError as error:
@@ -252,14 +286,11 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
                 log.error("error %s: reindex failed", error_id, exc_info=error)
                 text = reindex_failed(f"{type(error).__name__}: {error} (error id {error_id})")
             else:
-                if not await self.bot.is_owner(interaction.user):
-                    # Every source is read again, but a server's admins only hear about what they can see.
-                    report = replace(report, failed=report.failures_in(view_scopes(interaction.guild_id)))
                 text = reindex_summary(report)
             finally:
                 relay.close()
                 await shown
-            await interaction.edit_original_response(content=text)
+            await reply.show(text)
 
     @app_commands.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -293,6 +324,59 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
             scopes.append(SHARED_SCOPE)
         return tuple(scopes)
 
+    async def _reindex_scope(
+        self, interaction: discord.Interaction, choice: app_commands.Choice[str] | None
+    ) -> str:
+        """The lease scope a reindex re-reads: this server's (for everyone), shared or EVERYTHING (owners)."""
+        wanted = choice.value if choice is not None else "server"
+        if wanted != "server" and not await self.bot.is_owner(interaction.user):
+            raise Refusal(NOT_OWNER_REINDEX)
+        if wanted == "everything":
+            return EVERYTHING
+        if wanted == "shared":
+            return SHARED_SCOPE
+        if interaction.guild_id is None:  # /admin is guild-only; kept for a command synced before that
+            raise Refusal(notice("Outside a server, choose the shared sources or every source."))
+        return guild_scope(interaction.guild_id)
+
+    def _holder(self, interaction: discord.Interaction) -> str:
+        """Who a reindex lease names to the next asker: the admin, and which process on which machine."""
+        shards = ",".join(str(shard) for shard in self.bot.shard_ids or [0])
+        return (
+            f"{interaction.user.name} with /admin reindex "
+            f"(storybot shards {shards} on {socket.gethostname()}, pid {os.getpid()})"
+        )
+
+    async def _edit_reply(self, interaction: discord.Interaction, text: str) -> None:
+        """Edit the command's reply; a failed edit is logged (the reindex goes on)."""
+        try:
+            await interaction.edit_original_response(content=text)
+        except discord.HTTPException:
+            log.warning("could not edit the reply of /admin reindex to %r", text[:80], exc_info=True)
+
+    async def _post_elsewhere(
+        self, interaction: discord.Interaction, text: str
+    ) -> tuple[Callable[[str], Awaitable[None]], str]:
+        """Post a reindex line where it can outlive the reply: a DM to the admin, else the channel."""
+        server = interaction.guild.name if interaction.guild is not None else "a server"
+        try:
+            message = await interaction.user.send(reindex_elsewhere(server, text))
+            where = "a direct message to you"
+        except discord.HTTPException:  # DMs closed: the channel the command came from
+            channel = interaction.channel
+            if not isinstance(channel, discord.abc.Messageable):
+                raise
+            message = await channel.send(reindex_elsewhere(server, text))
+            where = f"<#{interaction.channel_id}>"
+
+        async def edit(later: str) -> None:
+            try:
+                await message.edit(content=reindex_elsewhere(server, later))
+            except discord.HTTPException:
+                log.warning("could not edit the reindex message to %r", later[:80], exc_info=True)
+
+        return edit, where
+
     async def _target(
         self, interaction: discord.Interaction, choice: app_commands.Choice[str] | None
     ) -> tuple[str, str]:
@@ -304,6 +388,13 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         if interaction.guild_id is None:
             raise Refusal(notice("Outside a server, add to the shared sources with `scope:shared`."))
         return guild_scope(interaction.guild_id), "this server's sources"
+
+
+def _scope_words(lease_scope: str, guild_id: int | None) -> str:
+    """A reindex's sources in words, from where the command was run: "this server's sources", ..."""
+    if guild_id is not None and lease_scope == guild_scope(guild_id):
+        return "this server's sources"
+    return describe_scope(lease_scope)
 
 
 _Item = TypeVar("_Item")
