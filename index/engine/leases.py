@@ -6,8 +6,12 @@ after its last renewal; `holding` renews it from a thread while the work runs, s
 (SIGKILL, a power cut) stops renewing and its lease lapses instead of blocking reindexes for ever.
 
 A lease on `EVERYTHING` overlaps every other: a whole reindex waits for no scoped one and vice versa.
-The table is made on first use (CREATE TABLE IF NOT EXISTS), so a database of any schema version gains it
-without a migration, and a process that never reindexes never writes it.
+
+The leases live in a small SQLite file beside the database (`storybot.db-leases`), not in it: a reindex
+writes its rebuild in one long transaction, and while any writer holds the database's write lock no other
+connection can write it, so a lease renewed there would lapse exactly while its reindex is busiest (and
+taking one would wait behind a big `storybot add`). The lease file is written for milliseconds at a time;
+a backup need not copy it, and a copy restored elsewhere starts with no leases.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.engine.database import connect, write_transaction
-from index.errors import StorybotError
+from index.engine.database import BUSY_TIMEOUT_MS, write_transaction
+from index.errors import DatabaseError, StorybotError
 from index.models import GUILD_SCOPE_PREFIX, SHARED_SCOPE
 
 EVERYTHING = "*"
@@ -81,22 +85,40 @@ def describe_scope(scope: str) -> str:
     return f"server {scope.removeprefix(GUILD_SCOPE_PREFIX)}'s sources"
 
 
+def lease_file(database: Path | str) -> Path:
+    """Where the reindex leases of a database are kept: beside it, as `<name>-leases`."""
+    path = Path(database).resolve()
+    return path.with_name(path.name + "-leases")
+
+
 class ReindexLeases:
-    """The leases of one database file; thread-safe (its one connection is used under a lock)."""
+    """The reindex leases of one database; thread-safe (its one connection is used under a lock)."""
 
     def __init__(
-        self, path: Path | str, *, ttl: float = DEFAULT_TTL_SECONDS, clock: Callable[[], float] = time.time
+        self,
+        database: Path | str,
+        *,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        """`clock` is wall-clock seconds, shared by every process on the machine (tests pass their own)."""
+        """`clock` is wall-clock seconds, shared by every process on the machine (tests pass their own).
+        DatabaseError if the lease file cannot be opened or made."""
         self.ttl = ttl
         self._clock = clock
-        self._conn: sqlite3.Connection = connect(path)
+        self.path = lease_file(database)
         self._lock = threading.Lock()
+        try:
+            # check_same_thread=False: the renewing thread uses it too, always under self._lock.
+            self._conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute(_TABLE)
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot use the reindex lease file {self.path}: {error}") from error
 
     def acquire(self, scope: str, holder: str) -> Lease:
         """Take the lease of `scope` for `holder`; LeaseTaken if an unexpired overlapping one is held."""
-        with self._lock, write_transaction(self._conn):
-            self._conn.execute(_TABLE)
+        with self._lock, self._failing_as_database_error(), write_transaction(self._conn):
             now = self._clock()
             self._conn.execute("DELETE FROM reindex_leases WHERE expires <= ?", (now,))
             overlapping = (
@@ -127,15 +149,14 @@ class ReindexLeases:
 
     def release(self, lease: Lease) -> None:
         """Give the lease back (a lease that lapsed meanwhile, now someone else's, is left alone)."""
-        with self._lock, write_transaction(self._conn):
+        with self._lock, self._failing_as_database_error(), write_transaction(self._conn):
             self._conn.execute(
                 "DELETE FROM reindex_leases WHERE scope = ? AND token = ?", (lease.scope, lease.token)
             )
 
     def held(self) -> list[Lease]:
         """The unexpired leases, oldest first."""
-        with self._lock, write_transaction(self._conn):
-            self._conn.execute(_TABLE)
+        with self._lock, self._failing_as_database_error():
             rows = self._conn.execute(
                 "SELECT scope, holder, since, expires, token FROM reindex_leases WHERE expires > ?"
                 " ORDER BY since",
@@ -161,7 +182,10 @@ class ReindexLeases:
         finally:
             stop.set()
             renewer.join()
-            self.release(lease)
+            try:
+                self.release(lease)
+            except DatabaseError:  # the lease lapses after its ttl; the reindex's own outcome matters more
+                log.warning("could not give back the reindex lease of %s", lease.scope, exc_info=True)
 
     def close(self) -> None:
         """Close the connection (leases still held lapse after their ttl)."""
@@ -173,6 +197,13 @@ class ReindexLeases:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    @contextmanager
+    def _failing_as_database_error(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot use the reindex lease file {self.path}: {error}") from error
 
     def _keep_renewing(self, lease: Lease, every: float, stop: threading.Event) -> None:
         while not stop.wait(every):

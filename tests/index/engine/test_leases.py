@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
 from index.engine.leases import EVERYTHING, LeaseTaken, ReindexLeases, describe_scope
+from index.errors import DatabaseError
 
 
 class Clock:
@@ -128,3 +130,25 @@ def test_holding_refuses_before_running_the_block(db_path: Path, clock: Clock) -
 )
 def test_scopes_in_words(scope: str, words: str) -> None:
     assert describe_scope(scope) == words
+
+
+def test_leases_live_beside_the_database_so_a_long_write_cannot_block_them(
+    db_path: Path, clock: Clock
+) -> None:
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("CREATE TABLE IF NOT EXISTS busy (x)")
+    writer.execute("BEGIN IMMEDIATE")  # a reindex's rebuild holding the database's write lock
+    try:
+        with _leases(db_path, clock) as leases:
+            lease = leases.acquire("shared", "a reindex")
+            assert leases.renew(lease) is True
+            assert leases.path == db_path.resolve().with_name(db_path.name + "-leases")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_an_unusable_lease_file_is_a_database_error(tmp_path: Path, clock: Clock) -> None:
+    (tmp_path / "storybot.db-leases").mkdir()  # a folder where the file should be
+    with pytest.raises(DatabaseError, match=r"cannot use the reindex lease file .*storybot\.db-leases"):
+        _leases(tmp_path / "storybot.db", clock)
