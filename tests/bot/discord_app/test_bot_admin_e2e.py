@@ -230,6 +230,25 @@ async def test_a_long_reindex_moves_to_a_direct_message_and_says_so(tmp_path: Pa
         assert_clean(fake)
 
 
+async def test_with_dms_closed_a_long_reindex_moves_to_the_channel(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        guild, _alice, _bob, mod = build_world(fake)
+        mod.dms_open = False
+        async with running_bot(fake, environ_for(fake, tmp_path / "storybot.db"), reply_seconds=0.0) as bot:
+            bot.story.index.add_paths(write_sources(tmp_path, 1), scope=guild_scope(guild.id))
+            general = guild.text_channels[0]
+            record = await fake.invoke_slash(mod, "admin reindex", channel=general)
+            reply = await record.wait_for_message(lambda m: "continue in" in m.content)
+            await fake.wait_until(
+                lambda: any("Reindex done" in m.content for m in fake.history(general)), what="the summary"
+            )
+
+        assert reply.content.endswith(f"its progress and summary continue in <#{general.id}>.")
+        (moved,) = [m for m in fake.history(general) if m.author_id == fake.bot_user.id and not m.ephemeral]
+        assert moved.content.startswith("`/admin reindex` in Story Club: Reindex done in ")
+        assert_clean(fake)
+
+
 async def test_a_failed_reindex_says_what_failed_and_keeps_the_old_index(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
