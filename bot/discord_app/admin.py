@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 import discord
@@ -22,7 +20,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.errors import Refusal, new_error_id
-from bot.discord_app.progress import REPLY_SECONDS, OutlivingReply, ProgressRelay
+from bot.discord_app.progress import REPLY_SECONDS, ProgressRelay
+from bot.discord_app.reindex_reply import lease_holder, reindex_reply, scope_words
 from bot.discord_app.replies import (
     add_failed,
     added_reply,
@@ -30,12 +29,9 @@ from bot.discord_app.replies import (
     feed_choice,
     followed_reply,
     notice,
-    reindex_elsewhere,
     reindex_failed,
-    reindex_moved,
     reindex_progress,
     reindex_running,
-    reindex_started,
     reindex_stopped,
     reindex_summary,
     removed_notice,
@@ -56,7 +52,6 @@ from index import (
     StorybotError,
     UnknownFeed,
     UnknownSource,
-    describe_scope,
     guild_scope,
 )
 
@@ -258,25 +253,18 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     ) -> None:
         """Re-read this server's sources and rebuild them; questions are answered meanwhile."""
         lease_scope = await self._reindex_scope(interaction, scope)
-        what = _scope_words(lease_scope, interaction.guild_id)
+        what = scope_words(lease_scope, interaction.guild_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        reply = OutlivingReply(
-            lambda text: self._edit_reply(interaction, text),
-            lambda text: self._post_elsewhere(interaction, text),
-            first=reindex_started(what),
-            moved=reindex_moved,
-            lasts=self.reply_seconds,
-            clock=self.clock,
-        )
-        async with reply:
+        async with reindex_reply(interaction, what, lasts=self.reply_seconds, clock=self.clock) as reply:
             relay = ProgressRelay(
                 lambda done, total: reply.show(reindex_progress(done, total, what)), self.progress_interval
             )
             shown = asyncio.create_task(relay.run())
             try:
-                report = await self.bot.story.reindex(relay, lease_scope, self._holder(interaction))
+                holder = lease_holder(interaction, self.bot.shard_ids)
+                report = await self.bot.story.reindex(relay, lease_scope, holder)
             except LeaseTaken as error:
-                text = reindex_running(_scope_words(error.held.scope, interaction.guild_id), error.held)
+                text = reindex_running(scope_words(error.held.scope, interaction.guild_id), error.held)
             except ReindexStopped:
                 text = reindex_stopped()
             except StorybotError as error:
@@ -339,44 +327,6 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
             raise Refusal(notice("Outside a server, choose the shared sources or every source."))
         return guild_scope(interaction.guild_id)
 
-    def _holder(self, interaction: discord.Interaction) -> str:
-        """Who a reindex lease names to the next asker: the admin, and which process on which machine."""
-        shards = ",".join(str(shard) for shard in self.bot.shard_ids or [0])
-        return (
-            f"{interaction.user.name} with /admin reindex "
-            f"(storybot shards {shards} on {socket.gethostname()}, pid {os.getpid()})"
-        )
-
-    async def _edit_reply(self, interaction: discord.Interaction, text: str) -> None:
-        """Edit the command's reply; a failed edit is logged (the reindex goes on)."""
-        try:
-            await interaction.edit_original_response(content=text)
-        except discord.HTTPException:
-            log.warning("could not edit the reply of /admin reindex to %r", text[:80], exc_info=True)
-
-    async def _post_elsewhere(
-        self, interaction: discord.Interaction, text: str
-    ) -> tuple[Callable[[str], Awaitable[None]], str]:
-        """Post a reindex line where it can outlive the reply: a DM to the admin, else the channel."""
-        server = interaction.guild.name if interaction.guild is not None else "a server"
-        try:
-            message = await interaction.user.send(reindex_elsewhere(server, text))
-            where = "a direct message to you"
-        except discord.HTTPException:  # DMs closed: the channel the command came from
-            channel = interaction.channel
-            if not isinstance(channel, discord.abc.Messageable):
-                raise
-            message = await channel.send(reindex_elsewhere(server, text))
-            where = f"<#{interaction.channel_id}>"
-
-        async def edit(later: str) -> None:
-            try:
-                await message.edit(content=reindex_elsewhere(server, later))
-            except discord.HTTPException:
-                log.warning("could not edit the reindex message to %r", later[:80], exc_info=True)
-
-        return edit, where
-
     async def _target(
         self, interaction: discord.Interaction, choice: app_commands.Choice[str] | None
     ) -> tuple[str, str]:
@@ -388,13 +338,6 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         if interaction.guild_id is None:
             raise Refusal(notice("Outside a server, add to the shared sources with `scope:shared`."))
         return guild_scope(interaction.guild_id), "this server's sources"
-
-
-def _scope_words(lease_scope: str, guild_id: int | None) -> str:
-    """A reindex's sources in words, from where the command was run: "this server's sources", ..."""
-    if guild_id is not None and lease_scope == guild_scope(guild_id):
-        return "this server's sources"
-    return describe_scope(lease_scope)
 
 
 _Item = TypeVar("_Item")
