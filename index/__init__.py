@@ -5,6 +5,7 @@ tiers under this facade: `index.sources` (offline reading), `index.engine` (BM25
 (the network, imported on demand with `index.feeds`, never from here).
 """
 
+from index.engine.leases import EVERYTHING, Lease, LeaseTaken, ReindexLeases, describe_scope
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES
 from index.errors import (
     DatabaseError,
@@ -43,6 +44,7 @@ __all__ = [
     "BUILTIN_PREFIX",
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_TOP",
+    "EVERYTHING",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",
     "UPLOAD_PREFIX",
@@ -55,10 +57,13 @@ __all__ = [
     "FeedRecord",
     "FetchError",
     "IndexStats",
+    "Lease",
+    "LeaseTaken",
     "Paragraph",
     "Passage",
     "PollReport",
     "QuestionError",
+    "ReindexLeases",
     "ReindexReport",
     "SourceError",
     "SourceRecord",
@@ -67,6 +72,7 @@ __all__ = [
     "UnknownFeed",
     "UnknownSource",
     "Usage",
+    "describe_scope",
     "guild_of",
     "guild_scope",
     "iso_date",

@@ -191,8 +191,14 @@ class StoryIndex:
         """The stored sources, oldest first; only those of `scopes` when given."""
         return IndexWriter(self._connection(), self.tokenizer).sources(scopes)
 
-    def reindex(self, progress: Progress | None = None, load: Loader | None = None) -> ReindexReport:
-        """Re-read every source from where it came (with `load`, else `self.loader`) and rebuild, atomically.
+    def reindex(
+        self,
+        progress: Progress | None = None,
+        load: Loader | None = None,
+        scopes: Sequence[str] | None = None,
+    ) -> ReindexReport:
+        """Re-read every source from where it came (with `load`, else `self.loader`) and rebuild, atomically;
+        with `scopes`, only the sources of those scopes (a server's admin re-reads that server's alone).
 
         A changed article is updated and an unchanged one left alone. A source that cannot be read keeps its
         last good copy and is marked stale; an uploaded file has nowhere to be read from and is kept as is.
@@ -203,10 +209,14 @@ class StoryIndex:
         read = load or self.loader
         conn = self._connection()
         # Each scope's copy of an origin is its own source; the origin is read once for all of them.
+        within, params = _scope_filter(scopes)
         groups = conn.execute(
-            "SELECT origin, scope FROM sources GROUP BY origin, scope ORDER BY MIN(added_at), MIN(rowid)"
+            f"SELECT origin, scope, COUNT(*) FROM sources {within}"
+            " GROUP BY origin, scope ORDER BY MIN(added_at), MIN(rowid)",
+            params,
         ).fetchall()
         loaded, failed = _read_again(groups, read, progress)
+        read_scopes = {scope for _, scope, _ in groups}
         counts = {"added": 0, "updated": 0, "removed": 0}
         with write_transaction(conn):
             writer = IndexWriter(conn, self.tokenizer)
@@ -225,15 +235,17 @@ class StoryIndex:
             stale: list[tuple[str, str]] = []
             for origin, reason in failed.items():
                 for record in writer.sources_from(origin):
+                    if record.scope not in read_scopes:
+                        continue  # another scope's copy, not read by this reindex
                     writer.mark_stale(record.id, reason)
                     stale.append((origin, record.scope))
-            for (scope,) in conn.execute("SELECT DISTINCT scope FROM segments").fetchall():
+            for (scope,) in conn.execute(f"SELECT DISTINCT scope FROM segments {within}", params).fetchall():
                 writer.merge_all(scope)
             seconds = time.perf_counter() - started
             set_meta(conn, "last_reindex_at", now())
             set_meta(conn, "last_reindex_seconds", f"{seconds:.3f}")
         sources, paragraphs = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources"
+            f"SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources {within}", params
         ).fetchone()
         return ReindexReport(
             sources=sources,
@@ -312,14 +324,26 @@ class StoryIndex:
             set_meta(conn, "builtin_loaded", now())
 
 
+def _scope_filter(scopes: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
+    """A `WHERE scope IN (...)` clause and its parameters for `scopes`; none for every scope."""
+    if scopes is None:
+        return "", ()
+    return f"WHERE scope IN ({', '.join('?' for _ in scopes)})", tuple(scopes)
+
+
 def _read_again(
-    groups: Sequence[tuple[str, str]], read: Loader, progress: Progress | None
+    groups: Sequence[tuple[str, str, int]], read: Loader, progress: Progress | None
 ) -> tuple[list[tuple[str, str, list[Article]]], dict[str, str]]:
-    """Read each group's origin (once for all its scopes): articles per group, and why origins failed."""
+    """Read each group's origin (once for all its scopes): articles per group, and why origins failed.
+
+    Progress counts sources (a group holds `count` of them), the unit the summary counts too.
+    """
     loaded: list[tuple[str, str, list[Article]]] = []
     failed: dict[str, str] = {}
     results: dict[str, list[Article] | SourceError] = {}
-    for done, (origin, scope) in enumerate(groups, start=1):
+    total = sum(count for _, _, count in groups)
+    done = 0
+    for origin, scope, count in groups:
         if not origin.startswith(UPLOAD_PREFIX):
             if origin not in results:
                 try:
@@ -331,8 +355,9 @@ def _read_again(
                 failed[origin] = str(result)
             else:
                 loaded.append((origin, scope, result))
+        done += count
         if progress:
-            progress(done, len(groups))
+            progress(done, total)
     return loaded, failed
 
 

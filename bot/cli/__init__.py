@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,15 +27,18 @@ from bot.cli.output import (
     progress_bar,
     source_json,
     source_line,
+    sources_count,
 )
 from bot.config import default_database, fetch_policy
 from index import (
     DEFAULT_TOP,
+    EVERYTHING,
     SHARED_SCOPE,
     AddReport,
     Answer,
     Article,
     QuestionError,
+    ReindexLeases,
     SourceError,
     StorybotError,
     StoryIndex,
@@ -203,18 +207,29 @@ def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--guild", "guild", metavar="ID", help="Only this Discord server's own sources.")
+@click.option("--shared", is_flag=True, help="Only the shared sources (every server and DM searches them).")
 @click.pass_context
-def reindex(ctx: click.Context) -> None:
-    """Re-read every source from where it came (links fetched again) and rebuild the index."""
+def reindex(ctx: click.Context, guild: str | None, shared: bool) -> None:
+    """Re-read the sources from where they came (links fetched again) and rebuild the index: every source,
+    or one server's (--guild) or the shared ones (--shared). One reindex of a scope runs at a time, whether
+    the bot or this command runs it."""
     from index.web.remote import link_loader  # noqa: PLC0415 (aiohttp loads only for commands that fetch)
 
+    if guild is not None and shared:
+        raise click.UsageError("give --guild ID or --shared, not both")
+    if guild is not None and not guild.strip().isdigit():
+        raise click.UsageError(f"--guild takes a Discord server id (digits), not {guild!r}")
+    lease_scope = guild_scope(guild.strip()) if guild is not None else SHARED_SCOPE if shared else EVERYTHING
+    scopes = None if lease_scope == EVERYTHING else [lease_scope]
     loader = link_loader(fetch_policy_from_env())
-    with opened(ctx) as index:
-        total = len(index.sources())
+    holder = f"storybot reindex on {socket.gethostname()} (pid {os.getpid()})"
+    with opened(ctx) as index, ReindexLeases(index.path) as leases, leases.holding(lease_scope, holder):
+        total = len(index.sources(scopes))
         with progress_bar("Reindexing", total) as progress:
-            report = index.reindex(progress=progress, load=loader)
+            report = index.reindex(progress=progress, load=loader, scopes=scopes)
     click.echo(
-        f"reindexed {report.sources} sources, {report.paragraphs} paragraphs: {report.added} added, "
+        f"reindexed {sources_count(report.sources)}, {paragraphs(report.paragraphs)}: {report.added} added, "
         f"{report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
     )
     for reason in report.failure_reasons():

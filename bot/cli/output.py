@@ -61,6 +61,11 @@ def paragraphs(count: int) -> str:
     return "1 paragraph" if count == 1 else f"{count:,} paragraphs"
 
 
+def sources_count(count: int) -> str:
+    """ "1 source", "1,234 sources"."""
+    return "1 source" if count == 1 else f"{count:,} sources"
+
+
 def source_json(record: SourceRecord) -> dict[str, Any]:
     """A source as `storybot sources --json` prints it."""
     return dict(vars(record))

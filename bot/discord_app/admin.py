@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 import discord
@@ -21,7 +20,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.errors import Refusal, new_error_id
-from bot.discord_app.progress import ProgressRelay
+from bot.discord_app.progress import REPLY_SECONDS, ProgressRelay
+from bot.discord_app.reindex_reply import lease_holder, reindex_reply, scope_words
 from bot.discord_app.replies import (
     add_failed,
     added_reply,
@@ -31,6 +31,7 @@ from bot.discord_app.replies import (
     notice,
     reindex_failed,
     reindex_progress,
+    reindex_running,
     reindex_stopped,
     reindex_summary,
     removed_notice,
@@ -42,15 +43,16 @@ from bot.discord_app.replies import (
 )
 from bot.discord_app.service import ReindexStopped
 from index import (
+    EVERYTHING,
     SHARED_SCOPE,
     FeedRecord,
+    LeaseTaken,
     SourceError,
     SourceRecord,
     StorybotError,
     UnknownFeed,
     UnknownSource,
     guild_scope,
-    view_scopes,
 )
 
 if TYPE_CHECKING:
@@ -60,13 +62,20 @@ log = logging.getLogger("storybot")
 
 NOT_ADMIN = "Only members with the Manage Server permission, or the bot's owners, can use `/admin`."
 NOT_OWNER = "Only the bot's owners can use `/admin sync`."
-ALREADY_REINDEXING = "A reindex is already running; its progress message shows how far it got."
+NOT_OWNER_REINDEX = "Only the bot's owners can reindex the shared sources or every source."
 NOT_OWNER_SHARED = "Only the bot's owners can change the shared sources (`scope:shared`)."
 LINK_OR_FILE = "Give either a link (`url:`) or a file (`file:`) to add."
 MAX_CHOICES = 25
 SCOPES = [
     app_commands.Choice(name="this server (default)", value="server"),
     app_commands.Choice(name="shared by every server and DM (bot owners only)", value="shared"),
+]
+REINDEX_SCOPES = [
+    app_commands.Choice(name="this server's sources (default)", value="server"),
+    app_commands.Choice(name="the shared sources (bot owners only)", value="shared"),
+    app_commands.Choice(
+        name="every source: every server's and the shared ones (bot owners only)", value="everything"
+    ),
 ]
 
 
@@ -76,10 +85,19 @@ SCOPES = [
 class AdminCommands(commands.GroupCog, group_name="admin"):
     """Keep the index current and see how the bot is doing (Manage Server)."""
 
-    def __init__(self, bot: StoryBot, *, progress_interval: float = 1.5) -> None:
+    def __init__(
+        self,
+        bot: StoryBot,
+        *,
+        progress_interval: float = 1.5,
+        reply_seconds: float = REPLY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`reply_seconds` and `clock` decide when a long reindex moves out of its reply (see progress)."""
         self.bot = bot
         self.progress_interval = progress_interval
-        self.reindex_lock = asyncio.Lock()
+        self.reply_seconds = reply_seconds
+        self.clock = clock
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
@@ -226,23 +244,27 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     # -- the index ---------------------------------------------------------------------------------
 
     @app_commands.command(name="reindex")
-    async def reindex(self, interaction: discord.Interaction) -> None:
-        """Re-read every source and rebuild the index; questions are answered meanwhile."""
-        if self.reindex_lock.locked():
-            raise Refusal(ALREADY_REINDEXING)
-        async with self.reindex_lock:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-
-            async def show(done: int, total: int) -> None:
-                try:
-                    await interaction.edit_original_response(content=reindex_progress(done, total))
-                except discord.HTTPException:
-                    log.warning("could not show reindex progress %s/%s", done, total, exc_info=True)
-
-            relay = ProgressRelay(show, self.progress_interval)
+    @app_commands.describe(
+        scope="Whose sources to re-read: this server's (default); shared or every source for bot owners"
+    )
+    @app_commands.choices(scope=REINDEX_SCOPES)
+    async def reindex(
+        self, interaction: discord.Interaction, scope: app_commands.Choice[str] | None = None
+    ) -> None:
+        """Re-read this server's sources and rebuild them; questions are answered meanwhile."""
+        lease_scope = await self._reindex_scope(interaction, scope)
+        what = scope_words(lease_scope, interaction.guild_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with reindex_reply(interaction, what, lasts=self.reply_seconds, clock=self.clock) as reply:
+            relay = ProgressRelay(
+                lambda done, total: reply.show(reindex_progress(done, total, what)), self.progress_interval
+            )
             shown = asyncio.create_task(relay.run())
             try:
-                report = await self.bot.story.reindex(relay)
+                holder = lease_holder(interaction, self.bot.shard_ids)
+                report = await self.bot.story.reindex(relay, lease_scope, holder)
+            except LeaseTaken as error:
+                text = reindex_running(scope_words(error.held.scope, interaction.guild_id), error.held)
             except ReindexStopped:
                 text = reindex_stopped()
             except StorybotError as error:
@@ -252,14 +274,11 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
                 log.error("error %s: reindex failed", error_id, exc_info=error)
                 text = reindex_failed(f"{type(error).__name__}: {error} (error id {error_id})")
             else:
-                if not await self.bot.is_owner(interaction.user):
-                    # Every source is read again, but a server's admins only hear about what they can see.
-                    report = replace(report, failed=report.failures_in(view_scopes(interaction.guild_id)))
                 text = reindex_summary(report)
             finally:
                 relay.close()
                 await shown
-            await interaction.edit_original_response(content=text)
+            await reply.show(text)
 
     @app_commands.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -292,6 +311,21 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         if await self.bot.is_owner(interaction.user):
             scopes.append(SHARED_SCOPE)
         return tuple(scopes)
+
+    async def _reindex_scope(
+        self, interaction: discord.Interaction, choice: app_commands.Choice[str] | None
+    ) -> str:
+        """The lease scope a reindex re-reads: this server's (for everyone), shared or EVERYTHING (owners)."""
+        wanted = choice.value if choice is not None else "server"
+        if wanted != "server" and not await self.bot.is_owner(interaction.user):
+            raise Refusal(NOT_OWNER_REINDEX)
+        if wanted == "everything":
+            return EVERYTHING
+        if wanted == "shared":
+            return SHARED_SCOPE
+        if interaction.guild_id is None:  # /admin is guild-only; kept for a command synced before that
+            raise Refusal(notice("Outside a server, choose the shared sources or every source."))
+        return guild_scope(interaction.guild_id)
 
     async def _target(
         self, interaction: discord.Interaction, choice: app_commands.Choice[str] | None

@@ -77,6 +77,10 @@ class FeedWatcher:
         """Poll the feeds that are due and announce what they brought."""
         reports = await self.poller.poll_due(self.owns)
         for report in reports:
+            # One line per poll: with several shard processes, each feed's lines come from one of them.
+            log.info(
+                "polled the feed %s for %s: %d new", report.feed.url, report.feed.scope, len(report.new_items)
+            )
             await self.announce(report)
         return reports
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -27,6 +28,7 @@ from bot.discord_app.announcer import FeedWatcher
 from bot.discord_app.buttons import DYNAMIC_ITEMS
 from bot.discord_app.errors import handle_interaction_error, new_error_id, track_interaction
 from bot.discord_app.lifecycle import Lifecycle
+from bot.discord_app.progress import REPLY_SECONDS
 from bot.discord_app.questions import QuestionCommands
 from bot.discord_app.service import StoryService
 from bot.discord_app.sync import SyncResult, sync_commands
@@ -73,6 +75,8 @@ class StoryBot(commands.AutoShardedBot):
         admission: Admission,
         lifecycle: Lifecycle,
         progress_interval: float = 1.5,
+        reply_seconds: float = REPLY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
         identify_delay: float = 5.0,
         **options: Any,
     ) -> None:
@@ -97,6 +101,9 @@ class StoryBot(commands.AutoShardedBot):
         self.admission = admission
         self.lifecycle = lifecycle
         self.progress_interval = progress_interval
+        self.reply_seconds = reply_seconds
+        """How long a command's reply is edited before a long reindex moves to a message of its own."""
+        self.clock = clock
         self.identify_delay = identify_delay
         self.started_at = time.monotonic()
         self._stopping: asyncio.Task[None] | None = None
@@ -112,7 +119,14 @@ class StoryBot(commands.AutoShardedBot):
         """Add the slash commands and persistent buttons (no network: a docs test can list `self.tree`)."""
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.add_cog(QuestionCommands(self))
-        await self.add_cog(AdminCommands(self, progress_interval=self.progress_interval))
+        await self.add_cog(
+            AdminCommands(
+                self,
+                progress_interval=self.progress_interval,
+                reply_seconds=self.reply_seconds,
+                clock=self.clock,
+            )
+        )
 
     async def sync_commands(self, *, force: bool = False) -> SyncResult:
         """Sync the slash commands to DEV_GUILD_ID or globally, when they changed (or when forced)."""

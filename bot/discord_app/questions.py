@@ -9,6 +9,7 @@ delivered twice (Discord promises at least once) is answered once.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ from index import DEFAULT_TOP, MAX_QUESTION_CHARS, QuestionError, validate_quest
 
 if TYPE_CHECKING:
     from bot.discord_app.client import StoryBot
+
+log = logging.getLogger("storybot")
 
 MAX_RESULTS = 5
 SEEN_MESSAGES = 4096
@@ -125,6 +128,7 @@ class QuestionCommands(commands.Cog):
         )
         await interaction.edit_original_response(**answer_reply(answer).edit_kwargs(), view=view)
         interaction.extras.pop(PUBLIC_DEFERRAL, None)
+        _log_answer("/ask", interaction.id, interaction.guild, answer.answered)
 
     @app_commands.command(name="sources")
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
@@ -172,6 +176,7 @@ class QuestionCommands(commands.Cog):
             answer, asker_id=message.author.id, offset=0, top=DEFAULT_TOP, answered=answer.answered
         )
         await message.reply(**answer_reply(answer).send_kwargs(), view=view, mention_author=False)
+        _log_answer("message", message.id, message.guild, answer.answered)
 
     def _first_delivery(self, message_id: int) -> bool:
         """Whether this message is new (remembering the last `SEEN_MESSAGES` ids)."""
@@ -181,6 +186,15 @@ class QuestionCommands(commands.Cog):
         if len(self._seen) > SEEN_MESSAGES:
             self._seen.popitem(last=False)
         return True
+
+
+def _log_answer(kind: str, item_id: int, guild: discord.Guild | None, answered: bool) -> None:
+    """One line per question answered, naming the shard that took it (never the question's text): with
+    several shard processes, the operator sees which one answers where."""
+    where = f"server {guild.id}" if guild is not None else "a DM"
+    shard = guild.shard_id if guild is not None else 0  # Discord sends DMs to shard 0
+    verdict = "answered" if answered else "not found"
+    log.info("%s %s in %s on shard %s: %s", kind, item_id, where, shard, verdict)
 
 
 async def _tell_restarting(message: discord.Message) -> None:

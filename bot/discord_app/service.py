@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from index import (
+    EVERYTHING,
     AddReport,
     Answer,
     Article,
@@ -26,6 +27,7 @@ from index import (
     IndexStats,
     Paragraph,
     PollReport,
+    ReindexLeases,
     ReindexReport,
     SourceRecord,
     StoryIndex,
@@ -99,9 +101,11 @@ class StoryService:
         """The sources a question asked here would search."""
         return await asyncio.to_thread(self.index.sources, list(scopes))
 
-    async def reindex(self, progress: Callable[[int, int], None]) -> ReindexReport:
-        """Re-read every source (links fetched again) and rebuild; `progress` is called from a thread.
+    async def reindex(self, progress: Callable[[int, int], None], scope: str, holder: str) -> ReindexReport:
+        """Re-read the sources of `scope` (a scope, or EVERYTHING; links fetched again) and rebuild, under
+        the reindex lease of `scope` held for `holder`; `progress` is called from a thread.
 
+        LeaseTaken if another reindex (in any process on the database) holds an overlapping lease;
         ReindexStopped if `stop()` was called while the sources were being read (nothing was written).
         """
 
@@ -110,7 +114,12 @@ class StoryService:
             if self._stopping.is_set() and done < total:
                 raise ReindexStopped
 
-        return await asyncio.to_thread(self.index.reindex, report_unless_stopping)
+        def reindex_under_lease() -> ReindexReport:
+            scopes = None if scope == EVERYTHING else [scope]
+            with ReindexLeases(self.index.path) as leases, leases.holding(scope, holder):
+                return self.index.reindex(report_unless_stopping, scopes=scopes)
+
+        return await asyncio.to_thread(reindex_under_lease)
 
     def stop(self) -> None:
         """Make a running reindex give up before its next source (thread-safe)."""

@@ -176,12 +176,23 @@ class FakeDiscord:
         return self._world.add_user(username, global_name=global_name, bot=bot)
 
     def add_guild(
-        self, name: str, *, owner: FakeUser | None = None, channels: Sequence[str] = ("general",)
+        self,
+        name: str,
+        *,
+        owner: FakeUser | None = None,
+        channels: Sequence[str] = ("general",),
+        shard: tuple[int, int] | None = None,
     ) -> FakeGuild:
-        """A guild with @everyone, the bot (and its managed role), the owner and text ``channels``."""
+        """A guild with @everyone, the bot (and its managed role), the owner and text ``channels``;
+        with ``shard=(shard_id, shard_count)``, its id routes it to that shard (``(id >> 22) % count``)."""
         world = self._world
         guild_owner = owner or self.owner
-        guild = FakeGuild(id=world.snowflake(), name=name, owner_id=guild_owner.id)
+        guild_id = world.snowflake()
+        if shard is not None:
+            shard_id, count = shard
+            while (guild_id >> 22) % count != shard_id:  # a few milliseconds at most: snowflakes stay unique
+                guild_id = world.snowflake()
+        guild = FakeGuild(id=guild_id, name=name, owner_id=guild_owner.id)
         world.guilds[guild.id] = guild
         guild.roles[guild.id] = FakeRole(
             id=guild.id, guild_id=guild.id, name="@everyone", permissions=DEFAULT_EVERYONE_PERMISSIONS

@@ -33,6 +33,7 @@ from index import (
     FeedItem,
     FeedRecord,
     IndexStats,
+    Lease,
     PollReport,
     ReindexReport,
     SourceRecord,
@@ -42,15 +43,26 @@ from index import (
 # -- admin --------------------------------------------------------------------------------------------
 
 
-def reindex_progress(done: int, total: int) -> str:
-    """The progress line of a running reindex."""
-    return f"Reindexing… {done} of {total} sources read."
+def _counted(count: int, unit: str) -> str:
+    """ "1 source", "1,234 sources"."""
+    return f"1 {unit}" if count == 1 else f"{count:,} {unit}s"
+
+
+def reindex_started(what: str) -> str:
+    """The first line of a reindex, before any source is read; `what` names its sources."""
+    return f"Reindexing {what}…"
+
+
+def reindex_progress(done: int, total: int, what: str = "every source") -> str:
+    """The progress line of a running reindex, counting sources as its summary does."""
+    return f"Reindexing {what}… {done:,} of {_counted(total, 'source')} read."
 
 
 def reindex_summary(report: ReindexReport) -> str:
     """The end summary of a reindex, with the sources that could not be read."""
     text = (
-        f"Reindex done in {report.seconds:.2f} s: {report.sources} sources, {report.paragraphs} paragraphs; "
+        f"Reindex done in {report.seconds:.2f} s: {_counted(report.sources, 'source')}, "
+        f"{_counted(report.paragraphs, 'paragraph')}; "
         f"{report.added} added, {report.removed} removed, {report.changed} changed."
     )
     if report.failed:
@@ -58,6 +70,28 @@ def reindex_summary(report: ReindexReport) -> str:
         for reason in report.failure_reasons():
             text += "\n• " + escape_clipped(reason, 300)
     return clip(text, CONTENT_LIMIT)
+
+
+def reindex_running(what: str, held: Lease) -> str:
+    """Why a reindex does not start: another one (in any process) is re-reading overlapping sources."""
+    return clip(
+        f"A reindex of {what} is already running: {escape(held.holder)} started it at {held.since_text()}. "
+        "Try again when it has finished.",
+        CONTENT_LIMIT,
+    )
+
+
+def reindex_moved(where: str) -> str:
+    """What the reply says once a long reindex moves on: Discord stops its edits after 15 minutes."""
+    return (
+        "This reindex is taking a while, longer than Discord lets me update this reply: "
+        f"its progress and summary continue in {where}."
+    )
+
+
+def reindex_elsewhere(server: str, text: str) -> str:
+    """A reindex line in a message of its own (a DM or a channel), saying which server asked for it."""
+    return clip(f"`/admin reindex` in {escape(server)}: {text}", CONTENT_LIMIT)
 
 
 def reindex_stopped() -> str:

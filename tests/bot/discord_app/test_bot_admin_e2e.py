@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.discord_app.admin import ALREADY_REINDEXING, NOT_ADMIN, NOT_OWNER
-from index import DatabaseError, ReindexReport
+from bot.discord_app.admin import NOT_ADMIN, NOT_OWNER, NOT_OWNER_REINDEX
+from index import DatabaseError, ReindexLeases, ReindexReport, guild_scope
 from tests.bot.discord_app.harness import (
     WHY_LEAVE,
     Scene,
@@ -95,7 +95,7 @@ async def test_an_owner_from_owner_ids_may_use_admin_without_manage_server(scene
 
 async def test_admin_reindex_shows_progress_then_a_summary(scene: Scene, tmp_path: Path) -> None:
     paths = write_sources(tmp_path, 3)
-    scene.index.add_paths(paths)
+    scene.index.add_paths(paths, scope=guild_scope(scene.guild.id))
     paths[1].write_text(
         "Rocket launch 1\n\nThe rocket was scrubbed.\n\nIt waits.\n\nTomorrow.\n", encoding="utf-8"
     )
@@ -106,45 +106,153 @@ async def test_admin_reindex_shows_progress_then_a_summary(scene: Scene, tmp_pat
     assert done.ephemeral
     states = [state.content for state in scene.fake.message(done).revisions]
     assert states[0] == ""  # the deferred "thinking" state
-    assert states[1:-1] == [f"Reindexing… {n} of 4 sources read." for n in range(1, 5)]
-    assert re.fullmatch(
-        r"Reindex done in \d+\.\d\d s: 4 sources, 22 paragraphs; 0 added, 0 removed, 1 changed\.",
+    assert states[1:-1] == [f"Reindexing this server's sources… {n} of 3 sources read." for n in range(1, 4)]
+    assert re.fullmatch(  # the same unit as the progress: this server's 3 sources, not the shared story
+        r"Reindex done in \d+\.\d\d s: 3 sources, 7 paragraphs; 0 added, 0 removed, 1 changed\.",
         done.content,
     )
     assert_clean(scene.fake)
 
 
-async def test_a_second_reindex_is_told_one_is_running_and_questions_are_answered_meanwhile(
+async def test_an_admin_reindex_reads_this_servers_sources_only(scene: Scene, tmp_path: Path) -> None:
+    ours, theirs = write_sources(tmp_path, 2)
+    scene.index.add_paths([ours], scope=guild_scope(scene.guild.id))
+    scene.index.add_paths([theirs], scope=guild_scope(scene.guild.id + 1))
+    theirs.unlink()  # another server's source that a reindex of every source would mark stale
+
+    record = await scene.fake.invoke_slash(scene.mod, "admin reindex", channel=scene.general)
+    done = await record.wait_for_message(lambda m: m.content.startswith("Reindex done"))
+
+    assert done.content.startswith("Reindex done in ") and ": 1 source, 2 paragraphs; " in done.content
+    assert {record.id: record.status for record in scene.index.sources()}["story1"] == "ok"
+    assert_clean(scene.fake)
+
+
+async def test_an_admin_cannot_reindex_the_shared_sources_or_everything(scene: Scene) -> None:
+    for choice in ("shared", "everything"):
+        record = await scene.fake.invoke_slash(
+            scene.mod, "admin reindex", {"scope": choice}, channel=scene.general
+        )
+        refused = await record.wait_for_message()
+        assert refused.ephemeral and refused.content == NOT_OWNER_REINDEX
+    assert_clean(scene.fake)
+
+
+@pytest.mark.parametrize(
+    ("choice", "what", "summary"),
+    [
+        ("shared", "the shared sources", "1 source, 15 paragraphs"),
+        ("everything", "every source", "3 sources, 19 paragraphs"),
+    ],
+)
+async def test_an_owner_chooses_what_to_reindex(
+    scene: Scene, tmp_path: Path, choice: str, what: str, summary: str
+) -> None:
+    paths = write_sources(tmp_path, 2)
+    scene.index.add_paths(paths, scope=guild_scope(scene.guild.id))
+
+    record = await scene.fake.invoke_slash(
+        scene.bob, "admin reindex", {"scope": choice}, channel=scene.general, check_permissions=False
+    )
+    done = await record.wait_for_message(lambda m: m.content.startswith("Reindex done"))
+
+    states = [state.content for state in scene.fake.message(done).revisions]
+    assert states[-2].startswith(f"Reindexing {what}… ")
+    assert f": {summary}; " in done.content
+    assert_clean(scene.fake)
+
+
+async def test_a_second_reindex_is_told_who_runs_one_and_questions_are_answered_meanwhile(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started, release = threading.Event(), threading.Event()
     original = scene.index.reindex
 
-    def slow(progress: object = None) -> ReindexReport:
+    def slow(progress: object = None, scopes: object = None) -> ReindexReport:
         started.set()
         release.wait(5)
-        return original(progress)  # type: ignore[arg-type]
+        return original(progress, scopes=scopes)  # type: ignore[arg-type]
 
     monkeypatch.setattr(scene.index, "reindex", slow)
     first = await scene.fake.invoke_slash(scene.mod, "admin reindex", channel=scene.general)
     assert await asyncio.to_thread(started.wait, 5)
 
-    second = await scene.fake.invoke_slash(scene.fake.owner, "admin reindex", channel=scene.general)
-    told = await second.wait_for_message()
+    second = await scene.fake.invoke_slash(
+        scene.bob, "admin reindex", {"scope": "everything"}, channel=scene.general, check_permissions=False
+    )
+    told = await second.wait_for_message(lambda m: not m.loading)
     answer = await ask(scene, scene.alice, WHY_LEAVE)
     release.set()
     done = await first.wait_for_message(lambda m: m.content.startswith("Reindex done"))
 
-    assert told.ephemeral and told.content == ALREADY_REINDEXING
+    assert told.ephemeral
+    assert re.fullmatch(
+        r"A reindex of this server's sources is already running: mod with /admin reindex "
+        rf"\(storybot shards 0 on .+, pid {os.getpid()}\) "
+        r"started it at 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC\. "
+        r"Try again when it has finished\.",
+        told.content,
+    ), told.content
     assert answer.embed is not None and answer.embed["footer"]["text"] == "13 passages matched"
-    assert "1 sources, 15 paragraphs" in done.content
+    assert "0 sources, 0 paragraphs" in done.content
+    with ReindexLeases(scene.db_path) as leases:
+        assert leases.held() == []  # given back when the reindex ended
     assert_clean(scene.fake)
+
+
+async def test_a_long_reindex_moves_to_a_direct_message_and_says_so(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        guild, _alice, _bob, mod = build_world(fake)
+        environ = environ_for(fake, tmp_path / "storybot.db")
+        # The reply's time is up at once: what takes 14 minutes on Discord happens here on the first step.
+        async with running_bot(fake, environ, reply_seconds=0.0) as bot:
+            bot.story.index.add_paths(write_sources(tmp_path, 2), scope=guild_scope(guild.id))
+            record = await fake.invoke_slash(mod, "admin reindex", guild=guild)
+            reply = await record.wait_for_message(lambda m: "continue in" in m.content)
+            dm = fake.dm_channel(mod)
+            await fake.wait_until(
+                lambda: any("Reindex done" in m.content for m in fake.history(dm)), what="the summary"
+            )
+
+        assert reply.ephemeral and reply.content == (
+            "This reindex is taking a while, longer than Discord lets me update this reply: "
+            "its progress and summary continue in a direct message to you."
+        )
+        (moved,) = fake.history(dm)
+        states = [state.content for state in fake.message(moved).revisions]
+        assert states[0] == "`/admin reindex` in Story Club: Reindexing this server's sources…"
+        assert re.fullmatch(
+            r"`/admin reindex` in Story Club: Reindex done in \d+\.\d\d s: 2 sources, 4 paragraphs; "
+            r"0 added, 0 removed, 0 changed\.",
+            states[-1],
+        )
+        assert all("Reindexing this server's sources…" in state for state in states[:-1])
+        assert_clean(fake)
+
+
+async def test_with_dms_closed_a_long_reindex_moves_to_the_channel(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        guild, _alice, _bob, mod = build_world(fake)
+        mod.dms_open = False
+        async with running_bot(fake, environ_for(fake, tmp_path / "storybot.db"), reply_seconds=0.0) as bot:
+            bot.story.index.add_paths(write_sources(tmp_path, 1), scope=guild_scope(guild.id))
+            general = guild.text_channels[0]
+            record = await fake.invoke_slash(mod, "admin reindex", channel=general)
+            reply = await record.wait_for_message(lambda m: "continue in" in m.content)
+            await fake.wait_until(
+                lambda: any("Reindex done" in m.content for m in fake.history(general)), what="the summary"
+            )
+
+        assert reply.content.endswith(f"its progress and summary continue in <#{general.id}>.")
+        (moved,) = [m for m in fake.history(general) if m.author_id == fake.bot_user.id and not m.ephemeral]
+        assert moved.content.startswith("`/admin reindex` in Story Club: Reindex done in ")
+        assert_clean(fake)
 
 
 async def test_a_failed_reindex_says_what_failed_and_keeps_the_old_index(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(progress: object = None) -> ReindexReport:
+    def failing(progress: object = None, scopes: object = None) -> ReindexReport:
         raise DatabaseError("cannot write the database at /data/storybot.db: disk I/O error")
 
     monkeypatch.setattr(scene.index, "reindex", failing)
@@ -161,7 +269,7 @@ async def test_a_failed_reindex_says_what_failed_and_keeps_the_old_index(
 
 async def test_unreadable_sources_are_listed_in_the_summary(scene: Scene, tmp_path: Path) -> None:
     (path,) = write_sources(tmp_path, 1)
-    scene.index.add_paths([path])
+    scene.index.add_paths([path], scope=guild_scope(scene.guild.id))
     path.unlink()
 
     record = await scene.fake.invoke_slash(scene.mod, "admin reindex", channel=scene.general)
