@@ -39,6 +39,9 @@ from index import (
     Usage,
 )
 
+_CHOICE_ID_LIMIT = 40
+"""How much of a source's id a choice's name shows, leaving the rest of its 100 characters to the title."""
+
 # -- admin --------------------------------------------------------------------------------------------
 
 
@@ -171,18 +174,27 @@ def removed_notice(record: SourceRecord) -> str:
     return notice(f"Removed {source_line(record)}. Questions no longer find it.")
 
 
-def source_choice(record: SourceRecord, *, shared: bool = False) -> tuple[str, str]:
-    """(name, value) of an autocomplete choice for a source: its title and id, within Discord's limits."""
+def source_choice(record: SourceRecord, key: str, *, shared: bool = False) -> tuple[str, str]:
+    """(name, value) of an autocomplete choice for a source: its title and (clipped) id, and `key`, the short
+    value that names it whatever the id's length (see `bot.discord_app.picks`)."""
     label = " ".join(record.title.split()) or record.id
-    suffix = f" ({record.id}{', shared' if shared else ''})"
-    name = label[: CHOICE_LIMIT - len(suffix)] + suffix if len(suffix) < CHOICE_LIMIT else record.id
-    return name[:CHOICE_LIMIT], record.id[:CHOICE_LIMIT]
+    suffix = f" ({clip(record.id, _CHOICE_ID_LIMIT)}{', shared' if shared else ''})"
+    return clip(label, CHOICE_LIMIT - len(suffix)) + suffix, _choice_value(key)
 
 
-def feed_choice(feed: FeedRecord) -> tuple[str, str]:
-    """(name, value) of an autocomplete choice for a followed feed (value: its link, if short enough)."""
-    name = " ".join((feed.title or feed.url).split())
-    return name[:CHOICE_LIMIT], feed.url[:CHOICE_LIMIT]
+def feed_choice(feed: FeedRecord, key: str, *, shared: bool = False) -> tuple[str, str]:
+    """(name, value) of an autocomplete choice for a followed feed: its title (else its clipped link), and
+    `key`, the short value that names it whatever the link's length."""
+    label = " ".join((feed.title or feed.url).split())
+    suffix = " (shared)" if shared else ""
+    return clip(label, CHOICE_LIMIT - len(suffix)) + suffix, _choice_value(key)
+
+
+def _choice_value(key: str) -> str:
+    """A key, checked rather than cut: a cut value would name nothing, which is the bug keys exist to fix."""
+    if not 1 <= len(key) <= CHOICE_LIMIT:
+        raise ValueError(f"an autocomplete value must hold 1 to {CHOICE_LIMIT} characters: {key!r}")
+    return key
 
 
 def admin_sources_reply(records: Sequence[SourceRecord], feeds: Sequence[FeedRecord], where: str) -> Reply:
