@@ -19,6 +19,7 @@ import click
 from dotenv import load_dotenv
 
 from bot.cli.output import (
+    counted,
     feed_line,
     paragraphs,
     print_add_report,
@@ -214,8 +215,8 @@ def reindex(ctx: click.Context) -> None:
         with progress_bar("Reindexing", total) as progress:
             report = index.reindex(progress=progress, load=loader)
     click.echo(
-        f"reindexed {report.sources} sources, {report.paragraphs} paragraphs: {report.added} added, "
-        f"{report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
+        f"reindexed {counted(report.sources, 'source')}, {paragraphs(report.paragraphs)}: "
+        f"{report.added} added, {report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
     )
     for reason in report.failure_reasons():
         click.echo(f"stale (kept the last good copy): {reason}", err=True)

@@ -26,6 +26,7 @@ from bot.discord_app.replies.limits import (
     outlet_and_date,
 )
 from bot.discord_app.replies.notices import notice
+from bot.discord_app.replies.wording import counted
 from index import (
     BUILTIN_PREFIX,
     UPLOAD_PREFIX,
@@ -53,7 +54,8 @@ def reindex_progress(done: int, total: int) -> str:
 def reindex_summary(report: ReindexReport) -> str:
     """The end summary of a reindex, with the sources that could not be read."""
     text = (
-        f"Reindex done in {report.seconds:.2f} s: {report.sources} sources, {report.paragraphs} paragraphs; "
+        f"Reindex done in {report.seconds:.2f} s: {counted(report.sources, 'source')}, "
+        f"{counted(report.paragraphs, 'paragraph')}; "
         f"{report.added} added, {report.removed} removed, {report.changed} changed."
     )
     if report.failed:
@@ -84,7 +86,8 @@ def status_reply(stats: IndexStats, usage: Usage, uptime_seconds: float) -> Repl
     embed = discord.Embed(title="storybot status", colour=ANSWERED_COLOUR)
     embed.add_field(
         name="Index",
-        value=f"{stats.sources} sources · {stats.paragraphs} paragraphs · {stats.terms} terms · "
+        value=f"{counted(stats.sources, 'source')} · {counted(stats.paragraphs, 'paragraph')} · "
+        f"{counted(stats.terms, 'term')} · "
         f"{stats.database_bytes / 1_048_576:.1f} MB",
         inline=False,
     )
@@ -132,7 +135,7 @@ def source_line(record: SourceRecord) -> str:
     """`**title** — outlet · date · n paragraphs · id `x``: what was indexed, as an admin reads it."""
     parts = [f"**{escape_clipped(record.title, 200) or 'Untitled'}**"]
     details = outlet_and_date(record)
-    details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
+    details.append(counted(record.paragraphs, "paragraph"))
     details.append(_source_id(record.id))
     return " — ".join([parts[0], " · ".join(details)])
 
@@ -200,10 +203,7 @@ def _choice_value(key: str) -> str:
 def admin_sources_reply(records: Sequence[SourceRecord], feeds: Sequence[FeedRecord], where: str) -> Reply:
     """`/admin sources`: each source with its origin, when it was fetched and its status; then the feeds."""
     embed = discord.Embed(title=clip(f"Sources of {where}", TITLE_LIMIT), colour=ANSWERED_COLOUR)
-    noun = "source" if len(records) == 1 else "sources"
-    embed.set_footer(
-        text=f"{len(records)} {noun} · {len(feeds)} followed feed{'s' if len(feeds) != 1 else ''}"
-    )
+    embed.set_footer(text=f"{counted(len(records), 'source')} · {counted(len(feeds), 'followed feed')}")
     # The sources take the description; the feeds get what is left of the 6,000 characters in all.
     budget = _SOURCE_LINES_LIMIT if not feeds else _SOURCE_LINES_LIMIT - 2 * FIELD_VALUE_LIMIT
     lines: list[str] = []
@@ -246,14 +246,19 @@ def followed_reply(report: PollReport, where: str, interval_minutes: float) -> s
     title = escape_clipped(feed.title or feed.url, 200)
     count = len(report.indexed)
     lines = [
-        f"Following **{title}** for {where}: {count} article{'s' if count != 1 else ''} indexed now. "
-        f"New ones are checked every {interval_minutes:g} minutes"
+        f"Following **{title}** for {where}: {counted(count, 'article')} indexed now. "
+        f"New ones are checked every {_minutes(interval_minutes)}"
         + (f" and announced in <#{feed.channel_id}>." if feed.channel_id else ".")
     ]
     if report.failed:
         lines.append("Couldn't read these yet (tried again when the feed changes):")
         lines += [f"• {escape_clipped(f'{link}: {reason}', 300)}" for link, reason in report.failed]
     return clip("\n".join(lines), CONTENT_LIMIT)
+
+
+def _minutes(minutes: float) -> str:
+    """ "minute", "5 minutes", "0.5 minutes": how often feeds are checked."""
+    return "minute" if minutes == 1 else f"{minutes:g} minutes"
 
 
 def unfollowed_notice(feed: FeedRecord) -> str:
@@ -289,7 +294,7 @@ def _admin_source_line(record: SourceRecord) -> str:
     )
     fetched = _when(record.fetched_at) or "never"
     return (
-        f"{title} · {_source_id(record.id)} · {record.paragraphs} paragraphs\n"
+        f"{title} · {_source_id(record.id)} · {counted(record.paragraphs, 'paragraph')}\n"
         f"  from {_origin(record.origin)} · fetched {fetched} · {status}"
     )
 

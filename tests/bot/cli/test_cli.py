@@ -111,7 +111,7 @@ def test_add_then_sources_then_remove(db_path: Path, tmp_path: Path) -> None:
 def test_reindex_and_stats(db_path: Path) -> None:
     result = storybot(db_path, "reindex")
     assert result.exit_code == 0
-    assert result.stdout.startswith("reindexed 1 sources, 15 paragraphs: 0 added, 0 changed, 0 removed in ")
+    assert result.stdout.startswith("reindexed 1 source, 15 paragraphs: 0 added, 0 changed, 0 removed in ")
     stats = storybot(db_path, "stats").stdout
     assert "sources: 1" in stats and "paragraphs: 15" in stats and "last reindex at: 20" in stats
 
