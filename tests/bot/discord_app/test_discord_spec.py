@@ -35,6 +35,13 @@ def test_a_well_formed_message_and_callback_pass() -> None:
     assert problems("POST", CALLBACK, {"type": 8, "data": {"choices": [{"name": "a", "value": "b"}]}}) == []
     assert problems("PATCH", "/webhooks/1/a-token/messages/@original", {"content": "Done"}) == []
     assert problems("GET", CHANNEL, limit="50") == []
+    # What discord.py sends and Discord accepts, though the spec leaves it out (validator.ACCEPTED_EXTRAS).
+    command = {"name": "ask", "description": "Ask", "type": 1, "nsfw": False}
+    assert problems("PUT", "/applications/1/commands", [command]) == []
+    assert (
+        problems("PATCH", "/webhooks/1/a-token/messages/@original", {"tts": False, "embeds": [{"flags": 0}]})
+        == []
+    )
 
 
 def test_what_the_spec_refuses_is_named() -> None:
@@ -54,6 +61,12 @@ def test_what_the_spec_refuses_is_named() -> None:
     ]
     assert problems("GET", CHANNEL, limt="5") == [
         f"{template}: query 'limt' is not a parameter of this route"
+    ]
+    assert problems("POST", CHANNEL, {"content": "hi", "contnet": "hi"}) == [
+        f"{template}: body: (root): 'contnet' was unexpected"
+    ]
+    assert problems("POST", CHANNEL, {"embeds": [{"title": "A", "colour": 1}]}) == [
+        f"{template}: body: embeds/0: 'colour' was unexpected"
     ]
     assert problems("POST", CHANNEL) == [f"{template}: no body, where the route requires one"]
     assert problems("PUT", CHANNEL) == [f"{template} has no PUT"]

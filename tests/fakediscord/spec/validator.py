@@ -6,8 +6,10 @@ key is a problem too, since Discord ignores it and the bot meant something), and
 or a multipart request's `payload_json`, against the operation's JSON Schema (2020-12, as OpenAPI 3.1
 uses). The schemas are read from `discord_openapi_v10.json`, the repository's trimmed copy (see `trim`).
 
-What the spec does not say (it leaves out several documented limits, and lets unknown fields through)
-is checked by the fake's own limits (`tests.fakediscord.limits`), which reject a request as Discord does.
+The copy is read strictly: an object field the spec does not name is a problem, but for the few that
+discord.py sends and Discord accepts (`ACCEPTED_EXTRAS`). The limits the spec leaves out (2,000 characters
+of content, 6,000 across embeds, a choice value's 100, a button's url or custom_id) are the fake's own
+(`tests.fakediscord.limits`), which refuse a request as Discord does.
 """
 
 from __future__ import annotations
@@ -165,6 +167,8 @@ class DiscordSpec:
         error = best_match(errors)
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         # The instance can be a 100,000-character text: say which rule failed, and show the value clipped.
+        if error.validator == "unevaluatedProperties":  # the message names the unexpected fields
+            return [f"{where}: {error.message.rsplit(' (', 1)[-1].rstrip(')')}"]
         rule = f"{error.validator}={_clipped(error.validator_value)}"
         return [f"{where}: breaks {rule} with {_sized(error.instance)}"]
 
@@ -192,12 +196,46 @@ def _escape(template: str) -> str:
 
 
 def _as_discord_reads(copy: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec with the one leniency of Discord's that the tests rely on: a snowflake (documented as a
-    string of digits) may be sent as a JSON integer, as discord.py sends `message_reference` ids."""
+    """The spec made strict where it is loose, and lenient where Discord is (see `ACCEPTED_EXTRAS`)."""
     spec = copy_module.deepcopy(dict(copy))
     schemas = spec["components"]["schemas"]
+    # A snowflake (documented as a string of digits) may be sent as a JSON integer, as discord.py sends
+    # `message_reference` ids.
     schemas["SnowflakeType"] = {"anyOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0}]}
+    for name, fields in ACCEPTED_EXTRAS.items():
+        for field, schema in fields.items():
+            schemas[name]["properties"].setdefault(field, schema)
+    _strict(spec["paths"])
+    _strict(schemas)
     return spec
+
+
+_BOOLEAN, _INTEGER = {"type": ["boolean", "null"]}, {"type": ["integer", "null"]}
+ACCEPTED_EXTRAS: dict[str, dict[str, Any]] = {
+    "ApplicationCommandCreateRequest": {"nsfw": _BOOLEAN},
+    "ApplicationCommandUpdateRequest": {"nsfw": _BOOLEAN},
+    "ApplicationCommandPatchRequestPartial": {"nsfw": _BOOLEAN},
+    "RichEmbed": {"flags": _INTEGER},
+    "IncomingWebhookUpdateRequestPartial": {"tts": _BOOLEAN},
+    "IncomingWebhookUpdateForInteractionCallbackRequestPartial": {"tts": _BOOLEAN},
+    "MessageEditRequestPartial": {"tts": _BOOLEAN},
+}
+"""Fields discord.py 2.x sends that Discord accepts but its spec leaves out: `nsfw` on commands (named in
+the spec's README), an embed's `flags`, and `tts: false` on edits (ignored there). Any other field the spec
+does not name is a problem: objects are closed (`unevaluatedProperties: false`), as Discord's own
+validation is stricter than the spec's open objects."""
+
+
+def _strict(node: Any) -> None:
+    """Objects closed to fields the spec does not name, and unions meaning exactly one of their types."""
+    if isinstance(node, dict):
+        if node.get("type") in ("object", ["object", "null"]) and "properties" in node:
+            node.setdefault("unevaluatedProperties", False)
+        for value in node.values():
+            _strict(value)
+    elif isinstance(node, list):
+        for value in node:
+            _strict(value)
 
 
 _TRUE, _FALSE = ("True", "true", "1"), ("False", "false", "0")
