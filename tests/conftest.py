@@ -38,3 +38,14 @@ def write_jsonl(path: Path, articles: list[dict[str, object]]) -> Path:
     """Write articles as a JSONL source file."""
     path.write_text("".join(json.dumps(article) + "\n" for article in articles), encoding="utf-8")
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line saying how many requests the fake Discord checked against Discord's OpenAPI spec."""
+    from tests.fakediscord.spec.validator import SPEC_TOTALS, spec_source
+
+    if SPEC_TOTALS["requests"]:
+        terminalreporter.write_line(
+            f"discord spec: {SPEC_TOTALS['requests']} requests checked against Discord's OpenAPI v10 "
+            f"description ({spec_source()})"
+        )

@@ -437,7 +437,7 @@ def _discord_app_violations(module: str, source: str) -> list[str]:
 
 
 _PLAIN_MODULES = tuple(
-    f"bot.discord_app.{name}" for name in ("admission", "lifecycle", "progress", "service")
+    f"bot.discord_app.{name}" for name in ("admission", "lifecycle", "picks", "progress", "service")
 )
 """The Discord bot's modules that are plain asyncio, tested without discord.py."""
 

@@ -20,6 +20,7 @@ import click
 from dotenv import load_dotenv
 
 from bot.cli.output import (
+    counted,
     feed_line,
     paragraphs,
     print_add_report,
@@ -27,7 +28,6 @@ from bot.cli.output import (
     progress_bar,
     source_json,
     source_line,
-    sources_count,
 )
 from bot.config import default_database, fetch_policy
 from index import (
@@ -229,8 +229,8 @@ def reindex(ctx: click.Context, guild: str | None, shared: bool) -> None:
         with progress_bar("Reindexing", total) as progress:
             report = index.reindex(progress=progress, load=loader, scopes=scopes)
     click.echo(
-        f"reindexed {sources_count(report.sources)}, {paragraphs(report.paragraphs)}: {report.added} added, "
-        f"{report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
+        f"reindexed {counted(report.sources, 'source')}, {paragraphs(report.paragraphs)}: "
+        f"{report.added} added, {report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
     )
     for reason in report.failure_reasons():
         click.echo(f"stale (kept the last good copy): {reason}", err=True)

@@ -58,12 +58,12 @@ def print_add_report(report: AddReport) -> None:
 
 def paragraphs(count: int) -> str:
     """ "1 paragraph", "1,234 paragraphs"."""
-    return "1 paragraph" if count == 1 else f"{count:,} paragraphs"
+    return counted(count, "paragraph")
 
 
-def sources_count(count: int) -> str:
-    """ "1 source", "1,234 sources"."""
-    return "1 source" if count == 1 else f"{count:,} sources"
+def counted(count: int, noun: str) -> str:
+    """ "1 source", "2 sources", "1,234 paragraphs": a count with its noun, plural unless exactly one."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
 
 
 def source_json(record: SourceRecord) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.errors import Refusal, new_error_id
+from bot.discord_app.picks import feed_key, source_key
 from bot.discord_app.progress import REPLY_SECONDS, ProgressRelay
 from bot.discord_app.reindex_reply import lease_holder, reindex_reply, scope_words
 from bot.discord_app.replies import (
@@ -149,7 +150,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         return added_reply(report, where)
 
     @app_commands.command(name="remove")
-    @app_commands.describe(source="The source to remove: start typing its title or id")
+    @app_commands.describe(source="The source to remove: start typing its title, or paste its id or link")
     async def remove(self, interaction: discord.Interaction, source: str) -> None:
         """Remove one of this server's sources; questions no longer find it."""
         scopes = await self._managed_scopes(interaction)
@@ -168,7 +169,10 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     ) -> list[app_commands.Choice[str]]:
         def offered(records: list[SourceRecord], _: list[FeedRecord]) -> list[tuple[str, str]]:
             matching = _matching(reversed(records), current, lambda record: (record.title, record.id))
-            return [source_choice(record, shared=record.scope == SHARED_SCOPE) for record in matching]
+            return [
+                source_choice(record, source_key(record), shared=record.scope == SHARED_SCOPE)
+                for record in matching
+            ]
 
         return await self._choices(interaction, offered)
 
@@ -209,7 +213,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         await interaction.followup.send(followed_reply(report, where, minutes), ephemeral=True)
 
     @app_commands.command(name="unfollow")
-    @app_commands.describe(feed="The feed to stop following: start typing its title or link")
+    @app_commands.describe(feed="The feed to stop following: start typing its title, or paste its link")
     async def unfollow(self, interaction: discord.Interaction, feed: str) -> None:
         """Stop following a feed; the articles it brought stay indexed."""
         try:
@@ -225,7 +229,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     ) -> list[app_commands.Choice[str]]:
         def offered(_: list[SourceRecord], feeds: list[FeedRecord]) -> list[tuple[str, str]]:
             matching = _matching(feeds, current, lambda feed: (feed.title or "", feed.url))
-            return [feed_choice(feed) for feed in matching]
+            return [feed_choice(feed, feed_key(feed), shared=feed.scope == SHARED_SCOPE) for feed in matching]
 
         return await self._choices(interaction, offered)
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from bot.discord_app.picks import picked_feed, picked_source
 from index import (
     EVERYTHING,
     AddReport,
@@ -31,6 +32,8 @@ from index import (
     ReindexReport,
     SourceRecord,
     StoryIndex,
+    UnknownFeed,
+    UnknownSource,
     Usage,
 )
 from index.feeds import FeedPoller
@@ -136,9 +139,17 @@ class StoryService:
         articles = await asyncio.to_thread(read_upload, data, filename, scope=scope, max_bytes=max_bytes)
         return await asyncio.to_thread(self.index.add_articles, articles, scope)
 
-    async def remove(self, source_id: str, scopes: Sequence[str]) -> SourceRecord:
-        """Remove a source of one of `scopes`; UnknownSource for any other id, whoever holds it."""
-        return await asyncio.to_thread(self.index.remove, source_id, list(scopes))
+    async def remove(self, picked: str, scopes: Sequence[str]) -> SourceRecord:
+        """Remove the source of one of `scopes` that `picked` names (an autocomplete key, a full id or the
+        article's link); UnknownSource for anything else, whoever holds it."""
+
+        def remove() -> SourceRecord:
+            record = picked_source(picked, self.index.sources(list(scopes)))
+            if record is None:
+                raise UnknownSource(f"no source {picked!r} here; `/admin sources` lists them")
+            return self.index.remove(record.id, [record.scope])
+
+        return await asyncio.to_thread(remove)
 
     async def managed(self, scopes: Sequence[str]) -> tuple[list[SourceRecord], list[FeedRecord]]:
         """The sources and followed feeds of `scopes`, for /admin sources and its autocompletes."""
@@ -150,9 +161,17 @@ class StoryService:
         """Follow a feed in `scope` and index its current articles; SourceError if it is no feed."""
         return await self.poller.follow(url, scope, channel_id)
 
-    async def unfollow(self, url: str, scopes: Sequence[str]) -> FeedRecord:
-        """Stop following a feed of one of `scopes`; UnknownFeed if there is none."""
-        return await asyncio.to_thread(self.index.feeds.unfollow, url, list(scopes))
+    async def unfollow(self, picked: str, scopes: Sequence[str]) -> FeedRecord:
+        """Stop following the feed of one of `scopes` that `picked` names (an autocomplete key or the
+        feed's link); UnknownFeed if there is none."""
+
+        def unfollow() -> FeedRecord:
+            feed = picked_feed(picked, self.index.feeds.followed(list(scopes)))
+            if feed is None:
+                raise UnknownFeed(f"no followed feed {picked!r} here; `/admin sources` lists the feeds")
+            return self.index.feeds.unfollow(feed.url, [feed.scope])
+
+        return await asyncio.to_thread(unfollow)
 
     async def status(self) -> tuple[IndexStats, Usage]:
         """Index size and usage, for /admin status."""

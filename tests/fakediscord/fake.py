@@ -25,6 +25,7 @@ from .messages import MessageService
 from .ratelimits import DEFAULT_RATE_LIMIT, RateLimiter, RateLimitPolicy
 from .server_interactions import InteractionResponses
 from .server_rest import RestApi, ServerUrls
+from .spec.validator import SpecProblem
 from .state import (
     CHANNEL_GUILD_TEXT,
     DEFAULT_EVERYONE_PERMISSIONS,
@@ -46,6 +47,8 @@ from .state import (
 )
 
 T = TypeVar("T")
+CREATED: list[FakeDiscord] = []
+"""Every FakeDiscord made, so that a test's teardown can check what each one received (see conftest)."""
 _APPLICATION_COMMAND, _MESSAGE_COMPONENT, _AUTOCOMPLETE, _MODAL_SUBMIT = 2, 3, 4, 5
 
 
@@ -87,6 +90,7 @@ class FakeDiscord:
         self._socket: socket.socket | None = None
         self._urls: ServerUrls | None = None
         self._messages: MessageService | None = None
+        CREATED.append(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -359,6 +363,16 @@ class FakeDiscord:
     def violations(self) -> list[Violation]:
         """Requests rejected as a real Discord would (limits, empty messages, bad JSON)."""
         return list(self._world.violations)
+
+    @property
+    def spec_problems(self) -> list[SpecProblem]:
+        """How requests differed from Discord's OpenAPI description of API v10 (see `spec.validator`)."""
+        return list(self._world.spec_problems)
+
+    @property
+    def spec_checked(self) -> int:
+        """How many API requests were checked against Discord's OpenAPI description."""
+        return self._world.spec_checked
 
     @property
     def command_syncs(self) -> list[CommandSync]:

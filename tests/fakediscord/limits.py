@@ -150,11 +150,16 @@ def _check_interactive(component: JSON, path: list[str | int], errors: FormError
     errors.max_length([*path, "custom_id"], component.get("custom_id"), 100)
     if component.get("type") == _BUTTON:
         errors.max_length([*path, "label"], component.get("label"), 80)
+        # A link button has a url and no custom_id, any other button the reverse (Discord's reference).
         if component.get("style") in _LINK_STYLES:
             if component.get("style") == 5 and not component.get("url"):
                 errors.add([*path, "url"], "BASE_TYPE_REQUIRED", "This field is required")
+            if component.get("custom_id") is not None:
+                errors.add([*path, "custom_id"], "COMPONENT_INVALID", "A link button cannot have a custom_id")
         elif not component.get("custom_id"):
             errors.add([*path, "custom_id"], "BASE_TYPE_REQUIRED", "This field is required")
+        elif component.get("url") is not None:
+            errors.add([*path, "url"], "COMPONENT_INVALID", "Only a link button can have a url")
     elif component.get("type") in _SELECT_TYPES:
         errors.max_length([*path, "placeholder"], component.get("placeholder"), 150)
         if component.get("type") == 3:
@@ -185,6 +190,9 @@ def check_choices(data: JSON, errors: FormErrors) -> None:
     errors.max_length(["choices"], choices, 25)
     for index, choice in enumerate(choices):
         errors.bad_length(["choices", index, "name"], choice.get("name") or "", 1, 100)
+        # Discord's reference caps a string choice's value at 100 characters too; its OpenAPI spec does not.
+        if isinstance(choice.get("value"), str):
+            errors.bad_length(["choices", index, "value"], choice["value"], 1, 100)
 
 
 def check_commands(commands: list[JSON], errors: FormErrors) -> None:

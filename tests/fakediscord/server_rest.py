@@ -35,6 +35,7 @@ from .limits import FormErrors, check_command, check_commands
 from .messages import MessageService
 from .ratelimits import RateLimiter, bucket_hash, too_many_requests
 from .server_interactions import InteractionResponses
+from .spec.validator import discord_spec
 from .state import (
     JSON,
     CommandSync,
@@ -162,6 +163,10 @@ class RestApi:
         try:
             record.json, record.files = await parse_body(request)
             store_body(request, record.json, record.files)
+            self._world.spec_checked += 1
+            self._world.spec_problems += discord_spec().check_request(
+                request.method, path, record.query, record.json, has_body=request.body_exists
+            )
             response = await self._process(request, handler, record, headers)
         except DiscordError as exc:
             if exc.violation:

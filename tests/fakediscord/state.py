@@ -16,7 +16,10 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from .spec.validator import SpecProblem
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -468,6 +471,9 @@ class World:
         self.interactions: dict[int, InteractionRecord] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
+        self.spec_problems: list[SpecProblem] = []
+        """How requests differed from Discord's OpenAPI description (recorded, not refused)."""
+        self.spec_checked = 0
         self.command_syncs: list[CommandSync] = []
         self.notifier = Notifier()
         self.privileged_intents = privileged_intents

@@ -4,8 +4,10 @@ Article text is untrusted: it can hold `@everyone`, `<@id>`, markdown that would
 zero-width or right-to-left characters that hide or reorder words. `escape` neutralises all of it with a
 reversible scheme (a backslash before each markdown character, before a leading `-`, `#` or `>` and after
 a leading number of a list, `1\\.`; a zero-width space after `@` in `@everyone`/`@here`), so `unescape` gives
-the text back, which is how a button recovers the question from its message. The clipping helpers cut between
-escape units, never inside one, so a clipped text renders the same.
+the text back, which is how a button recovers the question from its message. Links keep their `_` and `~`
+(an escape would break them in clients): inside a link they start no markup, and every mark outside a link
+that could start some is escaped. The clipping helpers cut between escape units, never inside one, so a
+clipped text renders the same.
 
 Passages can be long (a hostile source can hold a 100,000-character paragraph) and the formatter runs on the
 event loop, so `escape_clipped` escapes only as much of a text as its clip can show.
@@ -14,6 +16,7 @@ event loop, so `escape_clipped` escapes only as much of a text as its clip can s
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from urllib.parse import quote, urlsplit
 
@@ -21,6 +24,16 @@ ELLIPSIS = "…"
 ZERO_WIDTH_SPACE = "\u200b"
 
 _MARKDOWN = str.maketrans({char: "\\" + char for char in "\\*_~`|<>[]"})
+_LINK_MARKDOWN = str.maketrans({"*": "\\*"})
+"""Inside a link only `*` is escaped: `_` and `~` are common in links and an escape breaks them, while the
+formatter's own `**` around a sentence could otherwise close on a `**` inside one."""
+_LINK = re.compile(r"(?i:https?)://[\w\-.~:/?#@!$&'()*+,;=%]*[\w\-~/#@$&()*+=%]", re.ASCII)
+"""A link as Discord's clients link it, limited to the characters a URL may hold unencoded (RFC 3986), so no
+backslash, backtick, `|`, bracket or space, and no trailing punctuation (`see https://x.example/a.`)."""
+_ESCAPED_LINK = re.compile(r"(?i:https?)://(?:[\w\-.~:/?#@!$&'()+,;=%]|\\\*)*", re.ASCII)
+"""A link once escaped (its `*` as `\\*`), to tell where a cut falls."""
+_LINK_CHARS = frozenset(string.ascii_letters + string.digits + "_-.~:/?#@!$&'()*+,;=%\\")
+"""What a link (escaped) is made of: a cut inside a run of these may be inside a link."""
 _LINE_START = re.compile(r"(\s*)([-#>]|[0-9]+(?=[.)] ))")
 """Markdown only at the start of a line (lists, headings, quotes, numbered lists): escaped there."""
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -51,13 +64,27 @@ def escape(text: str, *, strip: bool = True) -> str:
     safe = _MASS_MENTION.sub("@" + ZERO_WIDTH_SPACE, neutralise(text))
     if strip:
         safe = safe.strip()
-    escaped = safe.translate(_MARKDOWN)
+    escaped = _escape_markdown(safe)
     line_start = _LINE_START.match(escaped)
     if line_start is None:
         return escaped
     space, mark = line_start.groups()
     mark = f"{mark}\\" if mark[0].isdigit() else f"\\{mark}"  # `1\. x`, `\# x`
     return space + mark + escaped[line_start.end() :]
+
+
+def _escape_markdown(text: str) -> str:
+    """Markdown characters escaped, but for the `_` and `~` of links (as `discord.utils.escape_markdown`
+    does with `ignore_links=True`): `https://example.com/a_b_c` stays clickable."""
+    if "://" not in text:
+        return text.translate(_MARKDOWN)
+    pieces = []
+    done = 0
+    for link in _LINK.finditer(text):
+        pieces += [text[done : link.start()].translate(_MARKDOWN), link.group().translate(_LINK_MARKDOWN)]
+        done = link.end()
+    pieces.append(text[done:].translate(_MARKDOWN))
+    return "".join(pieces)
 
 
 def escape_head(text: str, limit: int, *, strip: bool = True) -> str:
@@ -113,7 +140,21 @@ def clip_start(escaped: str, limit: int) -> str:
     start = len(escaped) - (limit - len(ELLIPSIS))
     if _splits_escape(escaped, start):
         start += 1
-    return ELLIPSIS + escaped[start:].lstrip()
+    return ELLIPSIS + escaped[_past_cut_link(escaped, start) :].lstrip()
+
+
+def _past_cut_link(escaped: str, start: int) -> int:
+    """`start`, or the end of the link it falls inside: a link's tail no longer reads as a link, so the `_`
+    and `~` it kept unescaped would be live markup."""
+    run = start
+    while run > 0 and escaped[run - 1] in _LINK_CHARS:
+        run -= 1
+    for link in _ESCAPED_LINK.finditer(escaped, run):
+        if link.start() >= start:
+            break
+        if link.end() > start:
+            return link.end()
+    return start
 
 
 def _splits_escape(escaped: str, position: int) -> bool:

@@ -26,6 +26,7 @@ from bot.discord_app.replies.limits import (
     outlet_and_date,
 )
 from bot.discord_app.replies.notices import notice
+from bot.discord_app.replies.wording import counted
 from index import (
     BUILTIN_PREFIX,
     UPLOAD_PREFIX,
@@ -40,12 +41,10 @@ from index import (
     Usage,
 )
 
+_CHOICE_ID_LIMIT = 40
+"""How much of a source's id a choice's name shows, leaving the rest of its 100 characters to the title."""
+
 # -- admin --------------------------------------------------------------------------------------------
-
-
-def _counted(count: int, unit: str) -> str:
-    """ "1 source", "1,234 sources"."""
-    return f"1 {unit}" if count == 1 else f"{count:,} {unit}s"
 
 
 def reindex_started(what: str) -> str:
@@ -55,14 +54,14 @@ def reindex_started(what: str) -> str:
 
 def reindex_progress(done: int, total: int, what: str = "every source") -> str:
     """The progress line of a running reindex, counting sources as its summary does."""
-    return f"Reindexing {what}… {done:,} of {_counted(total, 'source')} read."
+    return f"Reindexing {what}… {done:,} of {counted(total, 'source')} read."
 
 
 def reindex_summary(report: ReindexReport) -> str:
     """The end summary of a reindex, with the sources that could not be read."""
     text = (
-        f"Reindex done in {report.seconds:.2f} s: {_counted(report.sources, 'source')}, "
-        f"{_counted(report.paragraphs, 'paragraph')}; "
+        f"Reindex done in {report.seconds:.2f} s: {counted(report.sources, 'source')}, "
+        f"{counted(report.paragraphs, 'paragraph')}; "
         f"{report.added} added, {report.removed} removed, {report.changed} changed."
     )
     if report.failed:
@@ -115,7 +114,8 @@ def status_reply(stats: IndexStats, usage: Usage, uptime_seconds: float) -> Repl
     embed = discord.Embed(title="storybot status", colour=ANSWERED_COLOUR)
     embed.add_field(
         name="Index",
-        value=f"{stats.sources} sources · {stats.paragraphs} paragraphs · {stats.terms} terms · "
+        value=f"{counted(stats.sources, 'source')} · {counted(stats.paragraphs, 'paragraph')} · "
+        f"{counted(stats.terms, 'term')} · "
         f"{stats.database_bytes / 1_048_576:.1f} MB",
         inline=False,
     )
@@ -163,7 +163,7 @@ def source_line(record: SourceRecord) -> str:
     """`**title** — outlet · date · n paragraphs · id `x``: what was indexed, as an admin reads it."""
     parts = [f"**{escape_clipped(record.title, 200) or 'Untitled'}**"]
     details = outlet_and_date(record)
-    details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
+    details.append(counted(record.paragraphs, "paragraph"))
     details.append(_source_id(record.id))
     return " — ".join([parts[0], " · ".join(details)])
 
@@ -205,27 +205,33 @@ def removed_notice(record: SourceRecord) -> str:
     return notice(f"Removed {source_line(record)}. Questions no longer find it.")
 
 
-def source_choice(record: SourceRecord, *, shared: bool = False) -> tuple[str, str]:
-    """(name, value) of an autocomplete choice for a source: its title and id, within Discord's limits."""
+def source_choice(record: SourceRecord, key: str, *, shared: bool = False) -> tuple[str, str]:
+    """(name, value) of an autocomplete choice for a source: its title and (clipped) id, and `key`, the short
+    value that names it whatever the id's length (see `bot.discord_app.picks`)."""
     label = " ".join(record.title.split()) or record.id
-    suffix = f" ({record.id}{', shared' if shared else ''})"
-    name = label[: CHOICE_LIMIT - len(suffix)] + suffix if len(suffix) < CHOICE_LIMIT else record.id
-    return name[:CHOICE_LIMIT], record.id[:CHOICE_LIMIT]
+    suffix = f" ({clip(record.id, _CHOICE_ID_LIMIT)}{', shared' if shared else ''})"
+    return clip(label, CHOICE_LIMIT - len(suffix)) + suffix, _choice_value(key)
 
 
-def feed_choice(feed: FeedRecord) -> tuple[str, str]:
-    """(name, value) of an autocomplete choice for a followed feed (value: its link, if short enough)."""
-    name = " ".join((feed.title or feed.url).split())
-    return name[:CHOICE_LIMIT], feed.url[:CHOICE_LIMIT]
+def feed_choice(feed: FeedRecord, key: str, *, shared: bool = False) -> tuple[str, str]:
+    """(name, value) of an autocomplete choice for a followed feed: its title (else its clipped link), and
+    `key`, the short value that names it whatever the link's length."""
+    label = " ".join((feed.title or feed.url).split())
+    suffix = " (shared)" if shared else ""
+    return clip(label, CHOICE_LIMIT - len(suffix)) + suffix, _choice_value(key)
+
+
+def _choice_value(key: str) -> str:
+    """A key, checked rather than cut: a cut value would name nothing, which is the bug keys exist to fix."""
+    if not 1 <= len(key) <= CHOICE_LIMIT:
+        raise ValueError(f"an autocomplete value must hold 1 to {CHOICE_LIMIT} characters: {key!r}")
+    return key
 
 
 def admin_sources_reply(records: Sequence[SourceRecord], feeds: Sequence[FeedRecord], where: str) -> Reply:
     """`/admin sources`: each source with its origin, when it was fetched and its status; then the feeds."""
     embed = discord.Embed(title=clip(f"Sources of {where}", TITLE_LIMIT), colour=ANSWERED_COLOUR)
-    noun = "source" if len(records) == 1 else "sources"
-    embed.set_footer(
-        text=f"{len(records)} {noun} · {len(feeds)} followed feed{'s' if len(feeds) != 1 else ''}"
-    )
+    embed.set_footer(text=f"{counted(len(records), 'source')} · {counted(len(feeds), 'followed feed')}")
     # The sources take the description; the feeds get what is left of the 6,000 characters in all.
     budget = _SOURCE_LINES_LIMIT if not feeds else _SOURCE_LINES_LIMIT - 2 * FIELD_VALUE_LIMIT
     lines: list[str] = []
@@ -268,14 +274,19 @@ def followed_reply(report: PollReport, where: str, interval_minutes: float) -> s
     title = escape_clipped(feed.title or feed.url, 200)
     count = len(report.indexed)
     lines = [
-        f"Following **{title}** for {where}: {count} article{'s' if count != 1 else ''} indexed now. "
-        f"New ones are checked every {interval_minutes:g} minutes"
+        f"Following **{title}** for {where}: {counted(count, 'article')} indexed now. "
+        f"New ones are checked every {_minutes(interval_minutes)}"
         + (f" and announced in <#{feed.channel_id}>." if feed.channel_id else ".")
     ]
     if report.failed:
         lines.append("Couldn't read these yet (tried again when the feed changes):")
         lines += [f"• {escape_clipped(f'{link}: {reason}', 300)}" for link, reason in report.failed]
     return clip("\n".join(lines), CONTENT_LIMIT)
+
+
+def _minutes(minutes: float) -> str:
+    """ "minute", "5 minutes", "0.5 minutes": how often feeds are checked."""
+    return "minute" if minutes == 1 else f"{minutes:g} minutes"
 
 
 def unfollowed_notice(feed: FeedRecord) -> str:
@@ -311,7 +322,7 @@ def _admin_source_line(record: SourceRecord) -> str:
     )
     fetched = _when(record.fetched_at) or "never"
     return (
-        f"{title} · {_source_id(record.id)} · {record.paragraphs} paragraphs\n"
+        f"{title} · {_source_id(record.id)} · {counted(record.paragraphs, 'paragraph')}\n"
         f"  from {_origin(record.origin)} · fetched {fetched} · {status}"
     )
 

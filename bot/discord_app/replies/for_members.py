@@ -30,6 +30,7 @@ from bot.discord_app.replies.limits import (
     embed_problems,
     outlet_and_date,
 )
+from bot.discord_app.replies.wording import counted
 from index import (
     Answer,
     Paragraph,
@@ -137,8 +138,7 @@ def _cited(passage: Passage, scale: float) -> str:
 
 
 def _matched_footer(answer: Answer, offset: int) -> str:
-    noun = "passage" if answer.matched == 1 else "passages"
-    footer = f"{answer.matched} {noun} matched"
+    footer = f"{counted(answer.matched, 'passage')} matched"
     if offset and answer.results:
         footer += f" · showing {offset + 1}–{offset + len(answer.results)}"
     return footer
@@ -201,13 +201,12 @@ def sources_reply(records: Sequence[SourceRecord], page: int) -> Reply:
         if url is not None and len(url) <= 200:
             title = f"[{title}]({url})"
         details = outlet_and_date(record)
-        details.append(f"{record.paragraphs} paragraph{'s' if record.paragraphs != 1 else ''}")
+        details.append(counted(record.paragraphs, "paragraph"))
         if record.status != "ok":
             details.append(escape_clipped(f"stale: {record.error or record.status}", 120))
         lines.append(f"**{number}.** {title} — " + " · ".join(details))
     embed.description = "\n".join(lines)
-    noun = "article" if len(records) == 1 else "articles"
-    embed.set_footer(text=f"Page {page + 1} of {pages} · {len(records)} {noun}")
+    embed.set_footer(text=f"Page {page + 1} of {pages} · {counted(len(records), 'article')}")
     return Reply(embed=embed)
 
 

@@ -29,6 +29,8 @@ ACTION_ROWS, ROW_ITEMS, CUSTOM_ID, LABEL = 5, 5, 100, 80
 _ESCAPE = re.compile(r"\\.", re.S)
 _LIVE_MENTION = re.compile(r"@everyone|@here|<(?:@[!&]?|#|/|t:|a?:)")
 _LIVE_MARKDOWN = frozenset("\\*_~`|<>[]")
+_LINK = re.compile(r"(?:https?|steam)://[^\s<]+[^<.,:;\"'\]\s]")
+"""discord.py's `_URL_REGEX`: what `escape_markdown(..., ignore_links=True)` leaves alone."""
 _LINE_MARKDOWN = re.compile(r"\s*(?:[#>-]|[0-9]+[.)] )")
 
 
@@ -43,9 +45,13 @@ def live_mentions(text: str) -> list[str]:
 
 
 def live_markdown(excerpt: str) -> set[str]:
-    """The markdown characters of a quoted passage that are not escaped, and a markdown line start."""
-    found = set(live(excerpt)) & _LIVE_MARKDOWN
-    if _LINE_MARKDOWN.match(live(excerpt)):
+    """The markdown characters of a quoted passage that are not escaped, and a markdown line start.
+
+    The `_` and `~` of a link do not count: Discord's clients read a link whole, so they style nothing
+    there, and `discord.utils.escape_markdown(..., ignore_links=True)` leaves them too."""
+    text = _LINK.sub(lambda link: link.group().replace("_", "").replace("~", ""), live(excerpt))
+    found = set(text) & _LIVE_MARKDOWN
+    if _LINE_MARKDOWN.match(text):
         found.add("line start")
     return found
 

@@ -297,7 +297,7 @@ async def test_admin_status_reports_index_usage_latency_and_uptime(scene: Scene)
     assert status.ephemeral and status.embed is not None
     fields = {field["name"]: field["value"] for field in status.embed["fields"]}
     assert list(fields) == ["Index", "Last reindex", "Questions", "Feedback", "/ask latency", "Uptime"]
-    assert fields["Index"].startswith("1 sources · 15 paragraphs · ")
+    assert fields["Index"].startswith("1 source · 15 paragraphs · ")
     assert fields["Last reindex"] == "never"
     assert fields["Questions"] == "2 answered · 1 not answered"
     assert fields["Feedback"] == "👍 0 · 👎 1"

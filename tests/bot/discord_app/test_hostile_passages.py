@@ -374,3 +374,47 @@ def test_links_with_user_info_are_not_linked_and_at_signs_are_encoded() -> None:
     assert safe_url("HTTP://@everyone") is None
     assert safe_url("https://medium.com/@writer/story") == "https://medium.com/%40writer/story"
     assert safe_url("https://example.com/a_(b) <c>") == "https://example.com/a_%28b%29%20%3Cc%3E"
+
+
+def test_links_in_passages_keep_their_underscores_and_tildes() -> None:
+    text = "See https://example.com/a_b_c and https://x.example/~me/a_(b), not _this_ or ~~that~~."
+    shown = escape(text)
+    assert shown == (
+        "See https://example.com/a_b_c and https://x.example/~me/a_(b), not \\_this\\_ or \\~\\~that\\~\\~."
+    )
+    assert unescape(shown) == text
+    # What discord.py leaves unescaped with ignore_links=True is left here too.
+    assert discord.utils.escape_markdown("https://example.com/a_b_c", ignore_links=True) in shown
+    # `*` is still escaped in a link, so the bold around a best sentence cannot close inside one.
+    assert escape("https://x.example/a**b") == "https://x.example/a\\*\\*b"
+    assert escape("https://x.example/@everyone_x") == f"https://x.example/@{ZERO_WIDTH_SPACE}everyone\\_x"
+    assert (
+        escape("ftp://x.example/a_b <https://e.example/a_b>")
+        == "ftp://x.example/a\\_b \\<https://e.example/a_b\\>"
+    )
+
+
+def test_a_clip_into_a_link_drops_the_links_tail_rather_than_show_it_live() -> None:
+    shown = escape("Read https://example.com/a_b_c_d_e_f today, x_y")
+    assert clip_start(shown, 30) == "…today, x\\_y"
+    assert live_markdown(clip_start(shown, 30)) == set()
+    assert clip(shown, 30) == "Read https://example.com/a_b_…"
+
+
+async def test_a_link_in_an_answer_stays_clickable(tmp_path: Path) -> None:
+    article = Article(
+        "links",
+        "Zebra crossings",
+        ("Zebras stampede across the road, as https://example.com/zebra_crossing_rules explains.",),
+        origin="test:links",
+    )
+    async with open_scene(tmp_path, [article]) as scene:
+        record = await scene.fake.invoke_slash(
+            scene.alice, "ask", {"question": "Why do zebras stampede across the road?"}, channel=scene.general
+        )
+        answer = await record.wait_for_message(lambda m: not m.loading)
+
+        assert answer.embed is not None
+        assert "https://example.com/zebra_crossing_rules" in answer.embed["description"]
+        assert_quoted_plainly(answer)
+        assert assert_pings_no_one(scene.fake, [scene.general]) >= 1

@@ -9,6 +9,7 @@ operator would; everything else private stays refused.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -187,7 +188,13 @@ async def test_an_admin_of_b_can_neither_see_nor_remove_a_source_of_a(servers: S
         "This server has no source with the id saltmarsh-barrier; `/admin sources` lists them."
     )
     assert listed_in_b.embed is not None and "Saltmarsh" not in listed_in_b.text
-    assert offered_in_a == [{"name": f"{TITLE} (saltmarsh-barrier)", "value": "saltmarsh-barrier"}]
+    # The value is the source's short key (a digest of its id), which B's admin cannot use either.
+    assert offered_in_a == [{"name": f"{TITLE} (saltmarsh-barrier)", "value": "source:c2447986de33"}]
+    key = offered_in_a[0]["value"]
+    forged_key = await slash(servers, servers.admin_b, "admin remove", servers.b, source=key)
+    assert forged_key.content == (
+        "This server has no source with the id source:c2447986de33; `/admin sources` lists them."
+    )
     assert still_in_a.embed is not None and still_in_a.content == ""
     assert [record.id for record in servers.index.sources([f"guild:{servers.a.id}"])] == ["saltmarsh-barrier"]
     assert_clean(servers.fake)
@@ -371,12 +378,72 @@ async def test_a_followed_feed_announces_new_articles_in_its_channel(servers: Se
     )
     assert feeds_field["value"].endswith(" · ok")
     assert listed_in_b.embed is not None and "fields" not in listed_in_b.embed
-    assert offered == [{"name": "Saltmarsh barrier updates", "value": site.url("/feeds/barrier.rss")}]
+    # The value is the feed's row id, not its link (which may be longer than a value's 100 characters).
+    assert offered == [{"name": "Saltmarsh barrier updates", "value": "feed:1"}]
     assert unfollowed.content == (
         "Stopped following **Saltmarsh barrier updates**. "
         "Its articles stay indexed; `/admin remove` takes one out."
     )
     assert servers.index.feeds.followed() == []
+    assert_clean(fake)
+
+
+async def test_a_feed_link_and_a_source_id_over_100_characters_are_picked_and_typed(servers: Servers) -> None:
+    site, fake = servers.site, servers.fake
+    long_path = "/feeds/" + "saltmarsh-barrier-" * 6 + "updates.rss"
+    feed = Feed("Saltmarsh barrier updates")
+    feed.add(TITLE, servers.article_url)
+    site.feed(long_path, feed)
+    long_id = "harbour-gazette-" * 8 + "gate"
+    gate = "The eastern gate was repaired in May."
+    jsonl = json.dumps({"id": long_id, "title": "Gate notes", "text": gate})
+    site.page("/attachments/gates.jsonl", jsonl + "\n", "application/x-ndjson")
+    assert len(site.url(long_path)) > CHOICE_LIMIT and len(long_id) > CHOICE_LIMIT
+    await slash(servers, servers.admin_a, "admin follow", servers.a, feed=site.url(long_path))
+    uploaded = await add_with_file(
+        servers,
+        servers.admin_a,
+        servers.a,
+        filename="gates.jsonl",
+        url=site.url("/attachments/gates.jsonl"),
+        size=len(jsonl) + 1,
+    )
+    await uploaded.wait_for_message(lambda m: not m.loading)
+    [followed] = servers.index.feeds.followed([f"guild:{servers.a.id}"])
+
+    feeds_offered = await choices(servers, servers.admin_a, servers.a, "admin unfollow", "feed", "barrier")
+    sources_offered = await choices(servers, servers.admin_a, servers.a, "admin remove", "source", "gate")
+    unfollowed = await slash(
+        servers, servers.admin_a, "admin unfollow", servers.a, feed=feeds_offered[0]["value"]
+    )
+    removed = await slash(
+        servers, servers.admin_a, "admin remove", servers.a, source=sources_offered[0]["value"]
+    )
+
+    assert feeds_offered == [{"name": "Saltmarsh barrier updates", "value": f"feed:{followed.id}"}]
+    [offered_source] = sources_offered
+    assert offered_source["name"] == "Gate notes (harbour-gazette-harbour-gazette-harbour…)"
+    assert re.fullmatch(r"source:[0-9a-f]{12}", offered_source["value"])
+    assert unfollowed.content.startswith("Stopped following **Saltmarsh barrier updates**.")
+    assert removed.content.startswith("Removed **Gate notes**")
+    assert servers.index.feeds.followed() == [] and servers.index.source(long_id) is None
+
+    # Typed by hand, the full link and the full id name them too.
+    await slash(servers, servers.admin_a, "admin follow", servers.a, feed=site.url(long_path))
+    again = await add_with_file(
+        servers,
+        servers.admin_a,
+        servers.a,
+        filename="gates.jsonl",
+        url=site.url("/attachments/gates.jsonl"),
+        size=len(jsonl) + 1,
+    )
+    await again.wait_for_message(lambda m: not m.loading)
+    typed_feed = await slash(servers, servers.admin_a, "admin unfollow", servers.a, feed=site.url(long_path))
+    typed_source = await slash(servers, servers.admin_a, "admin remove", servers.a, source=long_id)
+    assert typed_feed.content.startswith("Stopped following **Saltmarsh barrier updates**.")
+    assert typed_source.content.startswith("Removed **Gate notes**")
+    assert servers.index.feeds.followed() == [] and servers.index.source(long_id) is None
     assert_clean(fake)
 
 
@@ -495,6 +562,8 @@ def test_source_messages_fit_the_content_limit() -> None:
     ]
     assert all(0 < len(text) <= CONTENT_LIMIT for text in texts)
     assert announcement(_feed(1), items).endswith("more.")
-    name, value = source_choice(records[0], shared=True)
-    assert len(name) <= CHOICE_LIMIT and len(value) <= CHOICE_LIMIT and name.endswith("(article-0, shared)")
-    assert all(len(part) <= CHOICE_LIMIT for part in feed_choice(_feed(1)))
+    name, value = source_choice(records[0], "source:0123456789ab", shared=True)
+    assert len(name) <= CHOICE_LIMIT and name.endswith("(article-0, shared)")
+    assert value == "source:0123456789ab"
+    name, value = feed_choice(_feed(1), "feed:1", shared=True)
+    assert len(name) == CHOICE_LIMIT and name.endswith("… (shared)") and value == "feed:1"
