@@ -142,7 +142,9 @@ def progress_bar(label: str) -> Iterator[Progress | None]:
             nonlocal bar, position, drawn
             if bar is None:
                 bar = stack.enter_context(
-                    click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+                    click.progressbar(
+                        length=total, label=label, file=sys.stderr, show_pos=True, show_percent=True
+                    )
                 )
             bar.length = total
             now = time.monotonic()
