@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -115,10 +114,13 @@ def print_sources_json(records: Iterable[SourceRecord]) -> None:
 
     The text is exactly what `json.dumps(list, indent=2)` gives, without building the list.
     """
+    remaining = iter(records)
     opening = "["
-    for record in records:
-        item = json.dumps(source_json(record), ensure_ascii=False, indent=2)
-        click.echo(f"{opening}\n" + textwrap.indent(item, "  "), nl=False)
+    # Echoed a few hundred sources at a time: click.echo flushes, and a flush per source costs a third more.
+    while chunk := list(itertools.islice(remaining, _SOURCES_PER_WRITE)):
+        # json.dumps escapes the newlines inside strings, so every "\n" here is between JSON tokens.
+        text = ",\n".join(json.dumps(source_json(record), ensure_ascii=False, indent=2) for record in chunk)
+        click.echo(f"{opening}\n  " + text.replace("\n", "\n  "), nl=False)
         opening = ","
     click.echo("[]" if opening == "[" else "\n]")
 
@@ -157,6 +159,7 @@ def progress_bar(label: str) -> Iterator[Progress | None]:
 
 
 _REDRAW_SECONDS = 0.1
+_SOURCES_PER_WRITE = 500
 
 
 def feed_line(feed: FeedRecord) -> str:
