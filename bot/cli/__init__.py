@@ -27,7 +27,6 @@ from bot.cli.output import (
     print_add_report,
     print_answer,
     print_sources_json,
-    printable,
     progress_bar,
     source_line,
 )
@@ -197,9 +196,10 @@ def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
         if as_json:
             print_sources_json(index.each_source(scopes))
             return
-        listed = 0
-        for listed, record in enumerate(index.each_source(scopes), start=1):  # noqa: B007 (counted)
-            click.echo(printable(source_line(record)))
+        listed = False
+        for record in index.each_source(scopes):
+            click.echo(source_line(record))
+            listed = True
         feeds = index.feeds.followed(scopes)
     if not listed:
         click.echo("no sources: `storybot add PATH` adds one")

@@ -66,7 +66,7 @@ def print_add_report(report: AddReport, seconds: float, *, verbose: bool = False
     if verbose:
         for verb, records in stored:
             for record in records:
-                click.echo(printable(f"{verb} {record.id}: {record.title} ({paragraphs(record.paragraphs)})"))
+                click.echo(f"{verb} {record.id}: {record.title} ({paragraphs(record.paragraphs)})")
     limit = None if verbose else MAX_LISTED
     skipped, failed = report.skipped, report.failed
     _print_listed((f"skipped {path}: {reason}" for path, reason in skipped), len(skipped), limit)
