@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from index import SourceError, StoryIndex
+from index.sources import readers
 from index.sources.readers import MAX_DEPTH, read_path, shown, source_files
 
 ARTICLE = "Moon base\n\nThe lunar base opened on Monday.\n"
@@ -194,3 +195,13 @@ def test_skipped_entries_reach_the_add_report_and_the_rest_is_added(
     assert report.skipped == (
         (str(tmp_path / "pipe.txt"), "a named pipe (FIFO), not a regular file; not opened"),
     )
+
+
+def test_a_file_swapped_for_a_fifo_after_the_listing_is_refused_unopened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipe = tmp_path / "news.txt"
+    os.mkfifo(pipe)
+    # As if news.txt was a regular file when the folder was listed and became a FIFO before it was opened.
+    monkeypatch.setattr(readers, "source_files", lambda _directory, _skip=None: [pipe])
+    assert error_of(tmp_path) == f"{pipe}: a named pipe (FIFO), not a regular file; not read"
