@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,7 +43,7 @@ from index.sources.readers import read_path
 MAX_QUESTION_CHARS = 1000
 
 Progress = Callable[[int, int], None]
-"""Called with (done, total) as sources are processed."""
+"""Called with (done, total): paragraphs stored by `add_paths`/`add_articles`, origins read by `reindex`."""
 
 
 def validate_question(question: str) -> str:
@@ -140,26 +140,29 @@ class StoryIndex:
         self, paths: Iterable[Path], scope: str = SHARED_SCOPE, progress: Progress | None = None
     ) -> AddReport:
         """Read files and directories and store their articles; unreadable ones are reported, not fatal."""
-        path_list = list(paths)
         articles: list[Article] = []
         failed: list[tuple[str, str]] = []
-        for done, path in enumerate(path_list, start=1):
+        skipped: list[tuple[str, str]] = []
+        for path in paths:
             try:
-                articles.extend(read_path(path))
+                articles.extend(read_path(path, skip=lambda shown, reason: skipped.append((shown, reason))))
             except SourceError as error:
                 failed.append((str(path), str(error)))
-            if progress:
-                progress(done, len(path_list))
-        report = self.add_articles(articles, scope)
-        return AddReport(report.added, report.updated, report.unchanged, report.removed, tuple(failed))
+        report = self.add_articles(articles, scope, progress)
+        return replace(report, failed=tuple(failed), skipped=tuple(skipped))
 
-    def add_articles(self, articles: Sequence[Article], scope: str = SHARED_SCOPE) -> AddReport:
+    def add_articles(
+        self, articles: Sequence[Article], scope: str = SHARED_SCOPE, progress: Progress | None = None
+    ) -> AddReport:
         """Store articles in one transaction: new ones added, changed ones replaced, unchanged left alone.
 
         Each scope keeps its own copy of an origin: a server adding a link another server (or the shared
-        sources) already holds gets a source of its own, and never takes the other one over.
+        sources) already holds gets a source of its own, and never takes the other one over. `progress` is
+        told the paragraphs stored so far after each article.
         """
         outcome: dict[str, list[SourceRecord]] = {"added": [], "updated": [], "unchanged": []}
+        total = sum(len(article.paragraphs) for article in articles)
+        done = 0
         conn = self._connection()
         with write_transaction(conn):
             writer = IndexWriter(conn, self.tokenizer)
@@ -168,6 +171,9 @@ class StoryIndex:
                 terms = next(prepared) if prepared is not None else None
                 status, record = writer.upsert(_placed(conn, article, scope), scope, terms)
                 outcome[status].append(record)
+                done += len(article.paragraphs)
+                if progress:
+                    progress(done, total)
             writer.merge_small_segments(scope)
         return AddReport(tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]))
 
@@ -190,6 +196,11 @@ class StoryIndex:
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
         """The stored sources, oldest first; only those of `scopes` when given."""
         return IndexWriter(self._connection(), self.tokenizer).sources(scopes)
+
+    def each_source(self, scopes: Sequence[str] | None = None) -> Iterator[SourceRecord]:
+        """The stored sources one at a time, as `sources` orders them; read them before the index closes."""
+        writer = IndexWriter(self._connection(), self.tokenizer)
+        return writer.each_source(scopes)
 
     def reindex(
         self,

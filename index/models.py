@@ -246,6 +246,8 @@ class AddReport:
     removed: tuple[str, ...] = ()
     failed: tuple[tuple[str, str], ...] = ()
     """(origin, reason) pairs for sources that could not be read."""
+    skipped: tuple[tuple[str, str], ...] = ()
+    """(path, reason) pairs for directory entries passed over unread (FIFOs, devices, link loops, ...)."""
 
 
 @dataclass(frozen=True)

@@ -11,22 +11,25 @@ import asyncio
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 from dotenv import load_dotenv
 
+from bot.cli.batch import BatchError, check_batch, read_batch
 from bot.cli.output import (
     counted,
     feed_line,
     paragraphs,
     print_add_report,
     print_answer,
+    print_sources_json,
     progress_bar,
-    source_json,
     source_line,
 )
 from bot.config import default_database, fetch_policy
@@ -102,7 +105,9 @@ def cli(ctx: click.Context, db: Path) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.option(
-    "--batch", type=click.File("r", encoding="utf-8"), help='JSONL of {"id", "question"}; needs --json.'
+    "--batch",
+    type=click.File("rb"),
+    help='JSONL of {"id", "question"}, a line at most 8,192 bytes; needs --json.',
 )
 @click.option("--server", help="Also search this Discord server's own sources.")
 @click.pass_context
@@ -111,7 +116,7 @@ def ask(
     question: str | None,
     top: int,
     as_json: bool,
-    batch: TextIO | None,
+    batch: BinaryIO | None,
     server: str | None,
 ) -> None:
     """Answer QUESTION from the indexed articles."""
@@ -119,14 +124,15 @@ def ask(
     if batch is not None:
         if question is not None or not as_json:
             raise click.UsageError("--batch takes no QUESTION and needs --json")
-        requests = list(_batch_requests(batch))
-        with opened(ctx) as index:
-            for request_id, text in requests:
-                click.echo(
-                    json.dumps(
-                        {"id": request_id, **_answer_json(index, text, top, scopes)}, ensure_ascii=False
-                    )
-                )
+        try:
+            # Every line is checked before the first answer: a bad line stops the batch with nothing printed.
+            checked = check_batch(batch)
+            with opened(ctx) as index:
+                for item in read_batch(batch) if checked is None else checked:
+                    reply = _answer_json(index, item.question, top, scopes)
+                    click.echo(json.dumps({"id": item.id, **reply}, ensure_ascii=False))
+        except BatchError as error:
+            raise click.ClickException(f"{batch.name}: {error}") from error
         return
     if question is None:
         raise click.UsageError("give a QUESTION, or --batch FILE --json")
@@ -145,30 +151,29 @@ def ask(
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--server", help="Add to this Discord server's own sources instead of the shared ones.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print a line per article, and every failure.")
 @click.pass_context
-def add(ctx: click.Context, sources: tuple[str, ...], server: str | None) -> None:
+def add(ctx: click.Context, sources: tuple[str, ...], server: str | None, verbose: bool) -> None:
     """Add links to articles (http/https) and text, Markdown, HTML or JSONL files or directories."""
     from index.web.remote import is_link  # noqa: PLC0415 (index.web.remote loads aiohttp; `ask` must not)
 
+    started = time.perf_counter()
     links = [source for source in sources if is_link(source)]
     paths = [Path(source) for source in sources if not is_link(source)]
     articles, failed = _read_links(links) if links else ([], [])
     scope = scope_for(server)
-    with opened(ctx) as index, progress_bar("Reading", len(paths)) as progress:
+    with opened(ctx) as index, progress_bar("Indexing paragraphs") as progress:
         report = index.add_paths(paths, scope=scope, progress=progress) if paths else AddReport()
         if articles:
             fetched = index.add_articles(articles, scope)
-            report = AddReport(
-                report.added + fetched.added,
-                report.updated + fetched.updated,
-                report.unchanged + fetched.unchanged,
-                report.removed,
-                report.failed,
+            report = replace(
+                report,
+                added=report.added + fetched.added,
+                updated=report.updated + fetched.updated,
+                unchanged=report.unchanged + fetched.unchanged,
             )
-    report = AddReport(
-        report.added, report.updated, report.unchanged, report.removed, (*failed, *report.failed)
-    )
-    print_add_report(report)
+    report = replace(report, failed=(*failed, *report.failed))
+    print_add_report(report, time.perf_counter() - started, verbose=verbose)
     if report.failed:
         ctx.exit(1)
 
@@ -190,16 +195,18 @@ def remove(ctx: click.Context, source_id: str) -> None:
 def sources(ctx: click.Context, server: str | None, as_json: bool) -> None:
     """List the indexed sources (where each came from, when fetched, status) and the followed feeds."""
     scopes = [scope_for(server)] if server else None
+    # Sources are printed as they are read from the database, never gathered into one list first.
     with opened(ctx) as index:
-        records = index.sources(scopes)
+        if as_json:
+            print_sources_json(index.each_source(scopes))
+            return
+        listed = False
+        for record in index.each_source(scopes):
+            click.echo(source_line(record))
+            listed = True
         feeds = index.feeds.followed(scopes)
-    if as_json:
-        click.echo(json.dumps([source_json(record) for record in records], ensure_ascii=False, indent=2))
-        return
-    if not records:
+    if not listed:
         click.echo("no sources: `storybot add PATH` adds one")
-    for record in records:
-        click.echo(source_line(record))
     if feeds:
         click.echo("followed feeds:")
     for feed in feeds:
@@ -224,10 +231,13 @@ def reindex(ctx: click.Context, guild: str | None, shared: bool) -> None:
     scopes = None if lease_scope == EVERYTHING else [lease_scope]
     loader = link_loader(fetch_policy_from_env())
     holder = f"storybot reindex on {socket.gethostname()} (pid {os.getpid()})"
-    with opened(ctx) as index, ReindexLeases(index.path) as leases, leases.holding(lease_scope, holder):
-        total = len(index.sources(scopes))
-        with progress_bar("Reindexing", total) as progress:
-            report = index.reindex(progress=progress, load=loader, scopes=scopes)
+    with (
+        opened(ctx) as index,
+        ReindexLeases(index.path) as leases,
+        leases.holding(lease_scope, holder),
+        progress_bar("Reading sources again") as progress,
+    ):
+        report = index.reindex(progress=progress, load=loader, scopes=scopes)
     click.echo(
         f"reindexed {counted(report.sources, 'source')}, {paragraphs(report.paragraphs)}: "
         f"{report.added} added, {report.changed} changed, {report.removed} removed in {report.seconds:.2f}s"
@@ -315,19 +325,6 @@ def _read_links(links: list[str]) -> tuple[list[Article], list[tuple[str, str]]]
 
 def _where(server: str | None) -> str:
     return f"server {server}" if server else "the shared sources"
-
-
-def _batch_requests(batch: TextIO) -> Iterator[tuple[Any, str]]:
-    for number, line in enumerate(batch, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise click.ClickException(f"line {number}: not valid JSON ({error.msg})") from error
-        if not isinstance(item, dict) or not isinstance(item.get("question"), str) or "id" not in item:
-            raise click.ClickException(f'line {number}: expected {{"id": ..., "question": "..."}}')
-        yield item["id"], item["question"]
 
 
 def _answer_json(index: StoryIndex, question: str, top: int, scopes: tuple[str, ...]) -> dict[str, Any]:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from index import AddReport, Answer, FeedRecord, SourceRecord
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
+Progress = Callable[[int, int], None]
+"""What the core calls with (done, total) as it works."""
 
 
 def print_answer(answer: Answer) -> None:
@@ -43,17 +52,51 @@ def _highlighted(text: str, sentence: str) -> str:
     return "   " + text[:start] + bold + text[start + len(sentence) :]
 
 
-def print_add_report(report: AddReport) -> None:
-    """Print what `storybot add` added, updated or left unchanged; each failure on stderr."""
-    for verb, records in (
-        ("added", report.added),
-        ("updated", report.updated),
-        ("unchanged", report.unchanged),
-    ):
-        for record in records:
-            click.echo(f"{verb} {record.id}: {record.title} ({paragraphs(record.paragraphs)})")
-    for _origin, error in report.failed:
-        click.echo(f"Error: {error}", err=True)
+MAX_LISTED = 20
+"""Failures and skipped entries listed one a line before the rest are only counted (all with --verbose)."""
+
+
+def print_add_report(report: AddReport, seconds: float, *, verbose: bool = False) -> None:
+    """Print `storybot add`'s one summary line; each article too with `verbose`; failures on stderr.
+
+    Whatever the count, the output stays short: at most `MAX_LISTED` failures and skipped entries each,
+    then how many more there were.
+    """
+    stored = (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged))
+    if verbose:
+        for verb, records in stored:
+            for record in records:
+                click.echo(f"{verb} {record.id}: {record.title} ({paragraphs(record.paragraphs)})")
+    limit = None if verbose else MAX_LISTED
+    skipped, failed = report.skipped, report.failed
+    _print_listed((f"skipped {path}: {reason}" for path, reason in skipped), len(skipped), limit)
+    _print_listed((f"Error: {error}" for _origin, error in failed), len(failed), limit)
+    total = sum(record.paragraphs for _verb, records in stored for record in records)
+    counts = ", ".join(f"{verb} {len(records):,}" for verb, records in stored)
+    click.echo(
+        f"{counts}, failed {len(failed):,}, skipped {len(skipped):,}: {paragraphs(total)} in {seconds:.2f}s"
+    )
+
+
+def _print_listed(lines: Iterable[str], count: int, limit: int | None) -> None:
+    """Print lines on stderr, only the first `limit` of them (all if None) and then how many were left out."""
+    for line in itertools.islice(lines, limit):
+        click.echo(printable(line), err=True)
+    if limit is not None and count > limit:
+        click.echo(f"... and {count - limit:,} more (--verbose lists them all)", err=True)
+
+
+def printable(text: str) -> str:
+    """Text any UTF-8 terminal can show: a name's bytes that are not UTF-8 as \\x escapes, never a crash."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            # A file name that is not UTF-8 reaches Python as surrogate escapes of its bytes.
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def paragraphs(count: int) -> str:
@@ -71,21 +114,57 @@ def source_json(record: SourceRecord) -> dict[str, Any]:
     return dict(vars(record))
 
 
+def print_sources_json(records: Iterable[SourceRecord]) -> None:
+    """Print the sources as one JSON array, a source at a time, so that memory stays flat for any count.
+
+    The text is exactly what `json.dumps(list, indent=2)` gives, without building the list.
+    """
+    remaining = iter(records)
+    opening = "["
+    # Echoed a few hundred sources at a time: click.echo flushes, and a flush per source costs a third more.
+    while chunk := list(itertools.islice(remaining, _SOURCES_PER_WRITE)):
+        # json.dumps escapes the newlines inside strings, so every "\n" here is between JSON tokens.
+        text = ",\n".join(json.dumps(source_json(record), ensure_ascii=False, indent=2) for record in chunk)
+        click.echo(f"{opening}\n  " + text.replace("\n", "\n  "), nl=False)
+        opening = ","
+    click.echo("[]" if opening == "[" else "\n]")
+
+
 @contextmanager
-def progress_bar(label: str, total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on an interactive terminal for long jobs; nothing when piped."""
-    if total < 2 or not sys.stderr.isatty():
+def progress_bar(label: str) -> Iterator[Progress | None]:
+    """A bar on an interactive terminal, sized by the total the core reports with its first update.
+
+    Nothing is shown when stderr is piped. The bar is drawn at most every `_REDRAW_SECONDS` (and at the end),
+    so a million small articles cost a few hundred redraws, not a million.
+    """
+    if not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+    with ExitStack() as stack:
+        bar: ProgressBar[int] | None = None
         position = 0
+        drawn = 0.0
 
-        def advance(done: int, _total: int) -> None:
-            nonlocal position
+        def advance(done: int, total: int) -> None:
+            nonlocal bar, position, drawn
+            if bar is None:
+                bar = stack.enter_context(
+                    click.progressbar(
+                        length=total, label=label, file=sys.stderr, show_pos=True, show_percent=True
+                    )
+                )
+            bar.length = total
+            now = time.monotonic()
+            if done < total and now - drawn < _REDRAW_SECONDS:
+                return
             bar.update(done - position)
-            position = done
+            position, drawn = done, now
 
         yield advance
+
+
+_REDRAW_SECONDS = 0.1
+_SOURCES_PER_WRITE = 500
 
 
 def feed_line(feed: FeedRecord) -> str:

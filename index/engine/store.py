@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from index.engine.database import IN_CHUNK, get_meta, now, set_meta
@@ -38,12 +38,15 @@ class IndexWriter:
 
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
         """The stored sources, oldest first; only those of `scopes` when given."""
+        return list(self.each_source(scopes))
+
+    def each_source(self, scopes: Sequence[str] | None = None) -> Iterator[SourceRecord]:
+        """The stored sources one at a time, in the order of `sources`: memory stays flat for any count."""
         query, params = f"SELECT {_SOURCE_COLUMNS} FROM sources", list(scopes or ())
         if scopes is not None:
             query += f" WHERE scope IN ({','.join('?' * len(params))})"
-        return [
-            _source_from_row(row) for row in self._conn.execute(query + " ORDER BY added_at, rowid", params)
-        ]
+        for row in self._conn.execute(query + " ORDER BY added_at, rowid", params):
+            yield _source_from_row(row)
 
     def find_source(self, source_id: str) -> SourceRecord | None:
         """The stored source with this id, if any."""

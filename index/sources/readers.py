@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from index.errors import SourceError
 from index.models import Article, iso_date
@@ -32,6 +35,12 @@ KINDS = {
 }
 """Supported file extensions and the kind of source each one holds."""
 
+MAX_DEPTH = 100
+"""Folder levels read below a directory given to `read_path`; deeper folders are skipped with a notice."""
+
+Skip = Callable[[str, str], None]
+"""Told (path as shown, reason) for each entry of a directory that is passed over without being opened."""
+
 _SUPPORTED = ", ".join(sorted(KINDS))
 _SLUG_MAX = 64
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -51,16 +60,33 @@ def kind_for_name(name: str) -> str:
     return KINDS[suffix]
 
 
-def read_path(path: Path, *, max_bytes: int = MAX_BYTES) -> list[Article]:
-    """Read a file, or every supported file under a directory, into articles."""
-    resolved = Path(path).expanduser().resolve()
-    if resolved.is_dir():
-        return _read_directory(resolved, max_bytes)
-    if not resolved.exists():
-        raise SourceError(f"{resolved}: no such file or directory")
-    if not resolved.is_file():
-        raise SourceError(f"{resolved}: not a regular file or directory")
+def read_path(path: Path, *, max_bytes: int = MAX_BYTES, skip: Skip | None = None) -> list[Article]:
+    """Read a file, or every supported file under a directory, into articles.
+
+    Inside a directory, an entry that is not a regular file (a FIFO, socket or device), a link loop, a
+    folder over `MAX_DEPTH` levels down and a name that is not UTF-8 are passed over and told to `skip`.
+    """
+    name = shown(path)
+    if not _is_utf8(str(path)):
+        raise SourceError(f"{name}: the name is not valid UTF-8; rename it to add it")
+    try:
+        resolved = Path(path).expanduser().resolve()
+        mode = resolved.stat().st_mode
+    except FileNotFoundError:
+        raise SourceError(f"{shown(resolved)}: no such file or directory") from None
+    except (OSError, RuntimeError) as error:
+        # Python 3.11 and 3.12 raise RuntimeError for a symlink loop, later versions OSError (ELOOP).
+        raise SourceError(f"{name}: cannot read ({_reason(error)})") from None
+    if stat.S_ISDIR(mode):
+        return _read_directory(resolved, max_bytes, skip or _ignore)
+    if not stat.S_ISREG(mode):
+        raise SourceError(f"{shown(resolved)}: {_not_regular(mode)}, not a regular file or directory")
     return _read_file(resolved, max_bytes)
+
+
+def shown(path: Path | str) -> str:
+    """A path as a printable line: bytes that are not UTF-8 in a file name as \\x escapes, not surrogates."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def read_text_source(text: str, *, origin: str, name: str, kind: str) -> list[Article]:
@@ -108,15 +134,47 @@ def decode_text(data: bytes, *, name: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def source_files(directory: Path) -> list[Path]:
-    """The supported files under `directory`, recursively and sorted, hidden files and directories skipped."""
+def source_files(directory: Path, skip: Skip | None = None) -> list[Path]:
+    """The supported files under `directory`, recursively and sorted, hidden files and directories skipped.
+
+    Only regular files (or links to them) are listed; anything else `skip` is told about, never opened.
+    """
+    told = skip or _ignore
     found: list[Path] = []
-    # os.walk does not follow symlinked directories, so a link cycle cannot loop forever.
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = [entry for entry in dirs if not entry.startswith(".")]
-        for entry in files:
-            if not entry.startswith(".") and Path(entry).suffix.lower() in KINDS:
-                found.append(Path(root, entry))
+    # A stack, not recursion, so that depth is bounded by MAX_DEPTH and not by Python's recursion limit; links
+    # to folders are not followed, so a link cycle cannot loop.
+    pending = [(directory, 0)]
+    while pending:
+        folder, depth = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            told(shown(folder), f"cannot list the folder ({_reason(error)})")
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < MAX_DEPTH:
+                        pending.append((path, depth + 1))
+                    else:
+                        told(shown(path), f"more than {MAX_DEPTH} folders deep; not read")
+                    continue
+                if path.suffix.lower() not in KINDS:
+                    continue
+                mode = entry.stat().st_mode
+            except OSError as error:
+                told(shown(path), f"cannot read ({_reason(error)})")
+                continue
+            if not stat.S_ISREG(mode):
+                told(shown(path), f"{_not_regular(mode)}, not a regular file; not opened")
+            elif not _is_utf8(entry.path):
+                told(shown(path), "the name is not valid UTF-8; rename it to add it")
+            else:
+                found.append(path)
     return sorted(found, key=lambda file: file.relative_to(directory).parts)
 
 
@@ -127,10 +185,58 @@ def slug(stem: str) -> str:
     return text or "source"
 
 
-def _read_directory(directory: Path, max_bytes: int) -> list[Article]:
+def _ignore(_path: str, _reason: str) -> None:
+    """A `Skip` for callers that do not ask what was passed over."""
+
+
+def _is_utf8(name: str) -> bool:
+    # A name that is not UTF-8 comes from the OS as surrogate escapes, which SQLite (and a UTF-8 terminal)
+    # cannot take; it is refused with a line saying so rather than stored under a mangled origin.
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_regular(mode: int) -> str:
+    """What a file system entry that is not a regular file or directory is, in a few words."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a link to a folder (not followed)"
+    return "a special file"
+
+
+def _reason(error: OSError | RuntimeError) -> str:
+    if isinstance(error, RuntimeError):
+        return "a symbolic link loop"
+    return error.strerror or str(error)
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a file for reading only if it is a regular file, without ever blocking.
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer, and the check is made on
+    the opened descriptor, so a file swapped for a FIFO or device after the directory was listed is refused.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    handle = os.fdopen(descriptor, "rb")
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        handle.close()
+        raise SourceError(f"{shown(path)}: {_not_regular(mode)}, not a regular file; not read")
+    return handle
+
+
+def _read_directory(directory: Path, max_bytes: int, skip: Skip) -> list[Article]:
     articles: list[Article] = []
     seen: dict[str, str] = {}
-    for file in source_files(directory):
+    for file in source_files(directory, skip):
         for article in _read_file(file.resolve(), max_bytes):
             # Two files with the same stem in different folders would overwrite each other in the index.
             if article.source_id in seen:
@@ -147,10 +253,10 @@ def _read_file(path: Path, max_bytes: int) -> list[Article]:
     name = str(path)
     kind = kind_for_name(name)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SourceError(f"{name}: file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-        with path.open("rb") as handle:
+        with _open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise SourceError(f"{name}: file is {size:,} bytes, over the {max_bytes:,}-byte limit")
             # Read one byte past the limit: a file that grew since stat() is still refused.
             data = handle.read(max_bytes + 1)
     except OSError as error:
@@ -237,8 +343,13 @@ def _read_jsonl(text: str, *, origin: str, name: str) -> list[Article]:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise SourceError(f"{where}: malformed JSON ({error.msg} at column {error.colno})") from None
+        except RecursionError:
+            raise SourceError(f"{where}: JSON nested too deeply") from None
         if not isinstance(record, dict):
             raise SourceError(f"{where}: not a JSON object")
+        # Only a \u escape can make a lone surrogate, which SQLite cannot store; most lines have none.
+        if "\\u" in line:
+            _refuse_lone_surrogates(record, where)
         article = _jsonl_article(record, where, origin)
         if article.source_id in first_line:
             seen = first_line[article.source_id]
@@ -248,6 +359,13 @@ def _read_jsonl(text: str, *, origin: str, name: str) -> list[Article]:
     if not articles:
         raise SourceError(f"{name}: empty file")
     return articles
+
+
+def _refuse_lone_surrogates(record: dict[str, object], where: str) -> None:
+    for key in (*_JSONL_REQUIRED, *_JSONL_OPTIONAL):
+        value = record.get(key)
+        if isinstance(value, str) and not _is_utf8(value):
+            raise SourceError(f"{where}: {key!r} holds a lone surrogate escape (\\ud800-\\udfff), not text")
 
 
 def _jsonl_article(record: dict[str, object], where: str, origin: str) -> Article:

@@ -14,6 +14,7 @@ from bot.cli import cli
 from bot.config import Settings, SettingsError
 from index import StoryIndex
 from index.web.policy import ALL_NETWORKS, FetchPolicy
+from tests.bot.cli.test_cli import timeless
 from tests.conftest import write_jsonl
 from tests.webserver import SALTMARSH_PARAGRAPHS, SALTMARSH_TITLE, Feed, WebSite, article_page, site_in_thread
 
@@ -40,13 +41,14 @@ def test_add_takes_links_and_paths_together(db_path: Path, tmp_path: Path, site:
     )
     url = site.url("/news/saltmarsh-barrier.html")
 
-    added = storybot(db_path, "add", url, str(jsonl), "--server", SERVER, env=LOOPBACK)
+    added = storybot(db_path, "add", "-v", url, str(jsonl), "--server", SERVER, env=LOOPBACK)
     listed = storybot(db_path, "sources", "--server", SERVER)
 
     assert added.exit_code == 0, added.output
-    assert added.stdout == (
+    assert timeless(added.stdout) == (
         "added moon: Moon base opens (1 paragraph)\n"
         "added saltmarsh-barrier: Saltmarsh tidal barrier delayed again (3 paragraphs)\n"
+        "added 2, updated 0, unchanged 0, failed 0, skipped 0: 4 paragraphs in Ns\n"
     )
     rows = [line.split("\t") for line in listed.stdout.splitlines()]
     assert [row[0] for row in rows] == ["moon", "saltmarsh-barrier"]
@@ -69,7 +71,9 @@ def test_a_link_that_fails_is_reported_and_the_rest_added(
     )
 
     assert result.exit_code == 1
-    assert result.stdout == "added moon: Moon base opens (1 paragraph)\n"
+    assert (
+        timeless(result.stdout) == "added 1, updated 0, unchanged 0, failed 1, skipped 0: 1 paragraph in Ns\n"
+    )
     assert result.stderr == (
         "Error: http://10.0.0.1/secret: refused, it leads to 10.0.0.1, a private address "
         "(only public addresses are fetched)\n"

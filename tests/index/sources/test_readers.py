@@ -314,7 +314,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_path_that_is_neither_file_nor_directory(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)
-    assert error_of(fifo) == f"{fifo.resolve()}: not a regular file or directory"
+    assert error_of(fifo) == f"{fifo.resolve()}: a named pipe (FIFO), not a regular file or directory"
 
 
 def test_unsupported_file_given_directly(tmp_path: Path) -> None:
