@@ -5,11 +5,17 @@ tiers under this facade: `index.sources` (offline reading), `index.engine` (BM25
 (the network, imported on demand with `index.feeds`, never from here).
 """
 
+from index.engine.database import storage_error
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES
 from index.errors import (
+    DamagedDatabase,
     DatabaseError,
+    DatabaseLocked,
+    DiskFull,
     FetchError,
+    NotStorybotDatabase,
     QuestionError,
+    ReadOnlyDatabase,
     SourceError,
     StorybotError,
     UnknownFeed,
@@ -22,6 +28,7 @@ from index.models import (
     AddReport,
     Answer,
     Article,
+    CheckReport,
     Citation,
     FeedItem,
     FeedRecord,
@@ -49,16 +56,22 @@ __all__ = [
     "AddReport",
     "Answer",
     "Article",
+    "CheckReport",
     "Citation",
+    "DamagedDatabase",
     "DatabaseError",
+    "DatabaseLocked",
+    "DiskFull",
     "FeedItem",
     "FeedRecord",
     "FetchError",
     "IndexStats",
+    "NotStorybotDatabase",
     "Paragraph",
     "Passage",
     "PollReport",
     "QuestionError",
+    "ReadOnlyDatabase",
     "ReindexReport",
     "SourceError",
     "SourceRecord",
@@ -70,6 +83,7 @@ __all__ = [
     "guild_of",
     "guild_scope",
     "iso_date",
+    "storage_error",
     "validate_question",
     "view_scopes",
 ]
