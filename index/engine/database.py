@@ -97,7 +97,7 @@ def connect(path: Path | str, *, create: bool = True, read_only: bool = False) -
     if str(path) != ":memory:":
         _refuse_what_is_not_a_database_file(target)
         if not target.exists():
-            if read_only:
+            if read_only or (target.parent.is_dir() and not os.access(target.parent, os.W_OK | os.X_OK)):
                 raise ReadOnlyDatabase(
                     f"no database at {target}, and its folder cannot be written to make one"
                 )
