@@ -150,8 +150,12 @@ def test_a_disk_filling_mid_transaction_gives_one_error_and_changes_nothing(tmp_
             conn = index._connection()
             # A page cache of 8 pages spills to the WAL long before the commit: the disk fills mid-write.
             conn.execute("PRAGMA cache_size = 8")
+            statements: list[str] = []
+            conn.set_trace_callback(statements.append)
             with pytest.raises(DiskFull) as raised:
                 index.add_articles([big])
+            conn.set_trace_callback(None)
+            assert "COMMIT" not in statements  # it failed while writing, before the commit
             # One error: not a second one from a ROLLBACK that SQLite had already done.
             assert not isinstance(raised.value.__cause__.__context__, sqlite3.Error)  # type: ignore[union-attr]
             assert not conn.in_transaction
