@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from index.engine.database import get_meta
 from index.engine.postings import DOC_DTYPE, LENGTH_DTYPE, TF_DTYPE
@@ -37,80 +40,119 @@ def sqlite_problems(conn: sqlite3.Connection) -> list[str]:
 def invariant_problems(conn: sqlite3.Connection) -> list[str]:
     """What breaks storybot's own invariants (see the module docstring); empty when all hold."""
     found = _Problems()
-    stored_next = get_meta(conn, "next_paragraph_id")
-    highest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM paragraphs").fetchone()[0]
-    limit = max(int(stored_next) if stored_next and stored_next.isdigit() else 1, highest + 1)
-    if stored_next is not None and int(stored_next) <= highest:
-        found.add("ids", f"next_paragraph_id {stored_next} is not above the highest paragraph id {highest}")
-    # Dense arrays by paragraph id: each one's segment (live or removed) and stored length.
-    live_segment = np.full(limit, -1, dtype=np.int64)
-    length_of = np.zeros(limit, dtype=np.int64)
-    for paragraph_id, segment_id, length in conn.execute("SELECT id, segment_id, length FROM paragraphs"):
-        live_segment[paragraph_id] = segment_id
-        length_of[paragraph_id] = length
-    dead_segment = np.full(limit, -1, dtype=np.int64)
-    for paragraph_id, segment_id in conn.execute("SELECT paragraph_id, segment_id FROM tombstones"):
-        if 0 < paragraph_id < limit:
-            dead_segment[paragraph_id] = segment_id
-        else:
-            found.add("ids", f"a tombstone names paragraph {paragraph_id}, outside 1..{limit - 1}")
+    paragraphs = _paragraph_table(conn, found)
     segment_scope = dict(conn.execute("SELECT id, scope FROM segments").fetchall())
     known_terms = {row[0] for row in conn.execute("SELECT id FROM terms")}
     document_frequency: Counter[tuple[str, int]] = Counter()
+    batch: list[_Row] = []
+    batched = 0
     rows = conn.execute("SELECT rowid, term_id, segment_id, scope, docs, tfs, lengths FROM postings")
-    for rowid, term_id, segment_id, scope, docs, tfs, lengths in rows:
-        where = f"postings row {rowid} (term {term_id}, segment {segment_id})"
+    for row in rows:
+        _, term_id, segment_id, scope, docs, tfs, lengths = row
         if term_id not in known_terms:
-            found.add("ids", f"{where}: no such term")
+            found.add("ids", f"{_where(row)}: no such term")
         if segment_scope.get(segment_id) != scope:
-            found.add("ids", f"{where}: no such segment in scope {scope!r}")
-        decoded = _decoded(docs, tfs, lengths)
-        if decoded is None:
-            found.add("postings", f"{where}: the posting list does not decode")
+            found.add("ids", f"{_where(row)}: no such segment in scope {scope!r}")
+        if not _decodes(docs, tfs, lengths):
+            found.add("postings", f"{_where(row)}: the posting list does not decode")
             continue
-        live = _check_postings(where, segment_id, decoded, (live_segment, dead_segment, length_of), found)
-        document_frequency[(scope, term_id)] += live
+        batch.append(row)
+        batched += len(docs) // DOC_DTYPE.itemsize
+        if batched >= _BATCH_POSTINGS:
+            _check_postings(batch, paragraphs, found, document_frequency)
+            batch, batched = [], 0
+    if batch:
+        _check_postings(batch, paragraphs, found, document_frequency)
     _check_statistics(conn, document_frequency, found)
     return found.listed()
 
 
+_BATCH_POSTINGS = 1 << 20
+"""Postings checked together: numpy works on whole batches, and memory stays bounded in any index."""
+
+_Row = tuple[int, int, int, str, bytes, bytes, bytes]
+"""A postings row: rowid, term id, segment id, scope and the three BLOBs."""
+
+
+class _Paragraphs(NamedTuple):
+    """Dense arrays by paragraph id: the segment of each live and of each removed paragraph, and lengths."""
+
+    live_segment: npt.NDArray[np.int64]
+    dead_segment: npt.NDArray[np.int64]
+    length: npt.NDArray[np.int64]
+
+
+def _paragraph_table(conn: sqlite3.Connection, found: _Problems) -> _Paragraphs:
+    stored_next = get_meta(conn, "next_paragraph_id")
+    highest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM paragraphs").fetchone()[0]
+    limit = max(int(stored_next) if stored_next and stored_next.isdigit() else 1, highest + 1)
+    if stored_next is not None and (not stored_next.isdigit() or int(stored_next) <= highest):
+        found.add("ids", f"next_paragraph_id {stored_next} is not above the highest paragraph id {highest}")
+    live = np.array(conn.execute("SELECT id, segment_id, length FROM paragraphs").fetchall(), dtype=np.int64)
+    live = live.reshape(-1, 3)
+    if np.any(live[:, 0] < 1):
+        found.add("ids", "a paragraph has an id below 1")
+        live = live[live[:, 0] >= 1]
+    table = _Paragraphs(np.full(limit, -1, np.int64), np.full(limit, -1, np.int64), np.zeros(limit, np.int64))
+    table.live_segment[live[:, 0]] = live[:, 1]
+    table.length[live[:, 0]] = live[:, 2]
+    dead = np.array(
+        conn.execute("SELECT paragraph_id, segment_id FROM tombstones").fetchall(), dtype=np.int64
+    )
+    dead = dead.reshape(-1, 2)
+    outside = (dead[:, 0] < 1) | (dead[:, 0] >= limit)
+    for paragraph_id in dead[outside, 0].tolist():
+        found.add("ids", f"a tombstone names paragraph {paragraph_id}, outside 1..{limit - 1}")
+    table.dead_segment[dead[~outside, 0]] = dead[~outside, 1]
+    return table
+
+
 def _check_postings(
-    where: str,
-    segment_id: int,
-    decoded: tuple[np.ndarray, np.ndarray, np.ndarray],
-    paragraphs: tuple[np.ndarray, np.ndarray, np.ndarray],
-    found: _Problems,
-) -> int:
-    """Check one decoded posting list against the paragraphs; how many live paragraphs it names."""
-    ids, counts, sizes = decoded
-    live_segment, dead_segment, length_of = paragraphs
-    if len(ids) and (int(ids.min()) < 1 or int(ids.max()) >= len(live_segment)):
-        found.add("ids", f"{where}: paragraph ids outside 1..{len(live_segment) - 1}")
-        return 0
-    if np.any(ids[1:] <= ids[:-1]):
-        found.add("postings", f"{where}: paragraph ids do not ascend")
-    if np.any(counts == 0):
-        found.add("postings", f"{where}: a paragraph holds the term zero times")
-    live = live_segment[ids] == segment_id
-    dead = dead_segment[ids] == segment_id
-    if np.any(~(live | dead)):
-        found.add("ids", f"{where}: names paragraphs that are not in its segment")
-    if np.any(sizes[live] != length_of[ids[live]]):
-        found.add("postings", f"{where}: paragraph lengths differ from the paragraphs'")
-    return int(np.count_nonzero(live))
+    batch: list[_Row], paragraphs: _Paragraphs, found: _Problems, document_frequency: Counter[tuple[str, int]]
+) -> None:
+    """Check a batch of decodable posting lists against the paragraphs, all at once; count live postings."""
+    counts = np.array([len(row[4]) // DOC_DTYPE.itemsize for row in batch], dtype=np.int64)
+    docs = np.frombuffer(b"".join(row[4] for row in batch), dtype=DOC_DTYPE).astype(np.int64)
+    tfs = np.frombuffer(b"".join(row[5] for row in batch), dtype=TF_DTYPE)
+    sizes = np.frombuffer(b"".join(row[6] for row in batch), dtype=LENGTH_DTYPE).astype(np.int64)
+    owner = np.repeat(np.arange(len(batch)), counts)  # the batch row of each posting
+    segment = np.array([row[2] for row in batch], dtype=np.int64)[owner]
+    limit = len(paragraphs.live_segment)
+    outside = (docs < 1) | (docs >= limit)
+    inside = np.where(outside, 0, docs)
+    descending = np.zeros(len(docs), dtype=bool)
+    descending[1:] = (owner[1:] == owner[:-1]) & (docs[1:] <= docs[:-1])
+    live = ~outside & (paragraphs.live_segment[inside] == segment)
+    dead = ~outside & (paragraphs.dead_segment[inside] == segment)
+    checks = (
+        ("ids", outside, f"paragraph ids outside 1..{limit - 1}"),
+        ("postings", descending, "paragraph ids do not ascend"),
+        ("postings", tfs == 0, "a paragraph holds the term zero times"),
+        ("ids", ~outside & ~(live | dead), "names paragraphs that are not in its segment"),
+        (
+            "postings",
+            live & (sizes != paragraphs.length[inside]),
+            "paragraph lengths differ from the paragraphs'",
+        ),
+    )
+    for kind, broken, problem in checks:
+        for index in np.unique(owner[broken]).tolist():
+            found.add(kind, f"{_where(batch[index])}: {problem}")
+    live_per_row = np.bincount(owner[live], minlength=len(batch)).tolist()
+    for row, live_count in zip(batch, live_per_row, strict=True):
+        document_frequency[(row[3], row[1])] += live_count
 
 
-def _decoded(docs: object, tfs: object, lengths: object) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    if not all(isinstance(blob, bytes) for blob in (docs, tfs, lengths)):
-        return None
-    assert isinstance(docs, bytes) and isinstance(tfs, bytes) and isinstance(lengths, bytes)
+def _where(row: Sequence[object]) -> str:
+    return f"postings row {row[0]} (term {row[1]}, segment {row[2]})"
+
+
+def _decodes(docs: object, tfs: object, lengths: object) -> bool:
+    if not (isinstance(docs, bytes) and isinstance(tfs, bytes) and isinstance(lengths, bytes)):
+        return False
     count, rest = divmod(len(docs), DOC_DTYPE.itemsize)
-    if rest or len(tfs) != count * TF_DTYPE.itemsize or len(lengths) != count * LENGTH_DTYPE.itemsize:
-        return None
     return (
-        np.frombuffer(docs, dtype=DOC_DTYPE).astype(np.int64),
-        np.frombuffer(tfs, dtype=TF_DTYPE),
-        np.frombuffer(lengths, dtype=LENGTH_DTYPE).astype(np.int64),
+        not rest and len(tfs) == count * TF_DTYPE.itemsize and len(lengths) == count * LENGTH_DTYPE.itemsize
     )
 
 
