@@ -55,6 +55,10 @@ def test_a_truncated_database_is_damaged_on_ask_and_on_a_batch(tmp_path: Path) -
     assert_one_line_error(
         storybot(db, "ask", "what about the moon?"), "the database is damaged", "storybot check"
     )
+    checked = storybot(db, "check")
+    assert checked.exit_code == 1
+    assert checked.stdout.startswith("SQLite")
+    assert checked.stderr == f"{db}: damaged; 1 found by SQLite: restore a backup\n"
     batch = tmp_path / "questions.jsonl"
     batch.write_text(json.dumps({"id": 1, "question": "what about the moon?"}) + "\n")
     assert_one_line_error(storybot(db, "ask", "--batch", str(batch), "--json"), "the database is damaged")
@@ -62,6 +66,7 @@ def test_a_truncated_database_is_damaged_on_ask_and_on_a_batch(tmp_path: Path) -
 
 def test_check_says_ok_then_finds_damage_that_reindex_repairs(tmp_path: Path) -> None:
     db = tmp_path / "storybot.db"
+    assert storybot(db, "stats").exit_code == 0  # a new database, with the built-in story
     healthy = storybot(db, "check")
     assert healthy.exit_code == 0
     assert healthy.stdout == f"{db}: ok (SQLite's integrity check and storybot's invariants)\n"
