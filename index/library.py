@@ -25,6 +25,7 @@ from index.engine.database import (
     read_snapshot,
     set_meta,
     storage_error,
+    unread_log,
     write_transaction,
 )
 from index.engine.feed_registry import FeedRegistry
@@ -130,15 +131,20 @@ class StoryIndex:
     @_storage_errors
     def _open(self, with_builtin_story: bool) -> None:
         conn = self._connection()
-        if not with_builtin_story:
-            return
-        if not self.read_only:
-            self._load_builtin_once(conn)
-        elif get_meta(conn, "builtin_loaded") is None:
-            self.notices = (
-                f"{self.path} is read-only here and was never given the built-in story: only its own sources "
-                "are searched",
+        notices = []
+        if self.read_only and unread_log(self.path):
+            notices.append(
+                f"{self.path} is read-only here, and the write-ahead log beside it cannot be read without a "
+                "-shm file this folder cannot hold: changes since its last checkpoint are not seen"
             )
+        if with_builtin_story and not self.read_only:
+            self._load_builtin_once(conn)
+        elif with_builtin_story and get_meta(conn, "builtin_loaded") is None:
+            notices.append(
+                f"{self.path} is read-only here and was never given the built-in story: only its own sources "
+                "are searched"
+            )
+        self.notices = tuple(notices)
 
     # -- questions ---------------------------------------------------------------------------------
 

@@ -123,7 +123,7 @@ def connect(path: Path | str, *, create: bool = True, read_only: bool = False) -
         check_identity(conn, target)
         _configure(conn, writable=not read_only)
         if read_only:
-            check_version(conn, target)
+            _check_readable_version(conn, target)
         else:
             migrate(conn)
     except sqlite3.Error as error:
@@ -133,6 +133,18 @@ def connect(path: Path | str, *, create: bool = True, read_only: bool = False) -
         conn.close()
         raise
     return conn
+
+
+def _check_readable_version(conn: sqlite3.Connection, target: Path) -> None:
+    try:
+        check_version(conn, target)
+    except ReadOnlyDatabase as refusal:
+        if not unread_log(target):
+            raise
+        raise ReadOnlyDatabase(
+            f"{target} is read-only here, and what it holds is still in the write-ahead log beside it, which "
+            "cannot be read without a -shm file this folder cannot hold: open it once where it can be written"
+        ) from refusal
 
 
 def can_write(path: Path | str) -> bool:
@@ -161,12 +173,24 @@ def _open_read_only(target: Path) -> sqlite3.Connection:
     writes the file, which a folder no one here can write makes likely; SECURITY.md says so.
     """
     uri = f"file:{quote(str(target.resolve()))}?mode=ro"
-    shared_memory = target.with_name(target.name + "-shm")
-    if not shared_memory.exists() and not os.access(target.parent, os.W_OK | os.X_OK):
+    if _immutable(target):
         uri += "&immutable=1"
     return sqlite3.connect(
         uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
+
+
+def _immutable(target: Path) -> bool:
+    """Whether a read-only open must take the file as immutable: no `-shm` beside it, none to be made."""
+    shared_memory = target.with_name(target.name + "-shm")
+    return not shared_memory.exists() and not os.access(target.parent, os.W_OK | os.X_OK)
+
+
+def unread_log(path: Path | str) -> bool:
+    """Whether a read-only open leaves a write-ahead log beside the file unread (see `_open_read_only`)."""
+    target = Path(path)
+    log = target.with_name(target.name + "-wal")
+    return _immutable(target) and log.is_file() and log.stat().st_size > 0
 
 
 def storage_error(error: sqlite3.Error, path: Path | str) -> DatabaseError:

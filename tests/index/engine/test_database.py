@@ -211,3 +211,35 @@ def test_can_write_sees_a_read_only_file(tmp_path: Path) -> None:
         with read_only(folder):
             assert not database.can_write(path)
             assert not os.access(path, os.W_OK)
+
+
+def _copy_without_shared_memory(live: Path, folder: Path) -> None:
+    """Copy the main file and its log, not the -shm: as a careless backup of a running bot takes it."""
+    for name in ("storybot.db", "storybot.db-wal"):
+        (folder / name).write_bytes((live.parent / name).read_bytes())
+
+
+def test_a_read_only_copy_with_an_unreadable_log_says_recent_changes_are_not_seen(tmp_path: Path) -> None:
+    live = tmp_path / "live" / "storybot.db"
+    live.parent.mkdir()
+    StoryIndex(live).close()  # the built-in story, checkpointed into the main file
+    with writable_folder(tmp_path / "ro") as folder:
+        with StoryIndex(live) as writer:  # open: its log is not checkpointed away yet
+            writer.add_articles(
+                [Article("moon", "Moon base", ("Astronauts opened a base on the moon.",), "m")]
+            )
+            _copy_without_shared_memory(live, folder)
+        with read_only(folder), StoryIndex(folder / "storybot.db") as index:
+            assert index.read_only
+            assert [notice for notice in index.notices if "changes since its last checkpoint" in notice]
+            assert [record.id for record in index.sources()] == ["musk-twitter-ai-gpus"]
+
+
+def test_a_read_only_copy_held_all_in_its_log_is_refused_in_those_words(tmp_path: Path) -> None:
+    live = tmp_path / "live" / "storybot.db"
+    live.parent.mkdir()
+    with writable_folder(tmp_path / "ro") as folder:
+        with StoryIndex(live):
+            _copy_without_shared_memory(live, folder)
+        with read_only(folder), pytest.raises(ReadOnlyDatabase, match="still in the write-ahead log"):
+            StoryIndex(folder / "storybot.db")
