@@ -122,11 +122,15 @@ class StoryIndex:
         self.read_only = not can_write(self.path)
         """Whether the file (or its folder) cannot be written here: questions are answered, nothing stored."""
         self.notices: tuple[str, ...] = ()
-        """What a front-end should tell its user about this database once (a missing built-in story)."""
+        """What a front-end should tell its user once: a read-only file's missing story or unread log."""
         self.feeds = FeedRegistry(self._connection)
         """The followed feeds and their polling state."""
         self._usage = UsageLog(self._connection)
-        self._open(with_builtin_story)
+        try:
+            self._open(with_builtin_story)
+        except BaseException:
+            self.close()  # a failed open (a full disk, a damaged file) leaves no connection or worker behind
+            raise
 
     @_storage_errors
     def _open(self, with_builtin_story: bool) -> None:
