@@ -247,6 +247,8 @@ def reindex(ctx: click.Context) -> None:
 def check(ctx: click.Context) -> None:
     """Check the database: SQLite's integrity check and storybot's own invariants (exit 1 if broken)."""
     db: Path = ctx.obj["db"]
+    if not db.exists():
+        raise click.ClickException(f"no database at {db}: nothing to check")
     try:
         # Without the built-in story: a check adds nothing to what it checks.
         with StoryIndex(db, with_builtin_story=False) as index:

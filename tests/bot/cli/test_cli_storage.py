@@ -66,6 +66,8 @@ def test_a_truncated_database_is_damaged_on_ask_and_on_a_batch(tmp_path: Path) -
 
 def test_check_says_ok_then_finds_damage_that_reindex_repairs(tmp_path: Path) -> None:
     db = tmp_path / "storybot.db"
+    assert_one_line_error(storybot(db, "check"), f"no database at {db}: nothing to check")
+    assert not db.exists()
     assert storybot(db, "stats").exit_code == 0  # a new database, with the built-in story
     healthy = storybot(db, "check")
     assert healthy.exit_code == 0
