@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
+from index import Article, ReindexReport, StoryIndex
 from index.engine import database
+from index.sources.origins import load_origin
 from tests.mounts import read_only, small_disk, writable_folder
 
 
@@ -146,3 +149,31 @@ def test_a_read_only_database_without_the_story_says_it_is_missing(tmp_path: Pat
             assert listed.exit_code == 0
             assert "never given the built-in story" in listed.stderr
             assert listed.stdout == "no sources: `storybot add PATH` adds one\n"
+
+
+def test_reindex_names_the_sources_it_kept_as_a_concurrent_change_left_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race itself is made in tests/index/test_library_reindex_race.py; here, only what is printed.
+    db = tmp_path / "storybot.db"
+    moon = tmp_path / "moon.txt"
+    moon.write_text("Moon base\n\nAstronauts opened a base on the moon.\n")
+    assert storybot(db, "add", str(moon)).exit_code == 0
+    real_reindex = StoryIndex.reindex
+
+    def reindex_while_someone_removes(index: StoryIndex, **kwargs: Any) -> ReindexReport:
+        def load(origin: str) -> list[Article]:
+            articles = load_origin(origin)
+            if origin == str(moon):
+                with StoryIndex(db) as other:
+                    other.remove("moon")
+            return articles
+
+        return real_reindex(index, progress=kwargs.get("progress"), load=load)
+
+    monkeypatch.setattr(StoryIndex, "reindex", reindex_while_someone_removes)
+    result = storybot(db, "reindex")
+    assert result.exit_code == 0
+    assert f"changed while reindexing; kept the newer: {moon} (shared)" in result.stderr.splitlines()
+    monkeypatch.undo()
+    assert "moon" not in storybot(db, "sources").stdout
