@@ -5,12 +5,18 @@ tiers under this facade: `index.sources` (offline reading), `index.engine` (BM25
 (the network, imported on demand with `index.feeds`, never from here).
 """
 
+from index.engine.database import storage_error
 from index.engine.leases import EVERYTHING, Lease, LeaseTaken, ReindexLeases, describe_scope
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES
 from index.errors import (
+    DamagedDatabase,
     DatabaseError,
+    DatabaseLocked,
+    DiskFull,
     FetchError,
+    NotStorybotDatabase,
     QuestionError,
+    ReadOnlyDatabase,
     SourceError,
     StorybotError,
     UnknownFeed,
@@ -23,6 +29,7 @@ from index.models import (
     AddReport,
     Answer,
     Article,
+    CheckReport,
     Citation,
     FeedItem,
     FeedRecord,
@@ -51,18 +58,24 @@ __all__ = [
     "AddReport",
     "Answer",
     "Article",
+    "CheckReport",
     "Citation",
+    "DamagedDatabase",
     "DatabaseError",
+    "DatabaseLocked",
+    "DiskFull",
     "FeedItem",
     "FeedRecord",
     "FetchError",
     "IndexStats",
     "Lease",
     "LeaseTaken",
+    "NotStorybotDatabase",
     "Paragraph",
     "Passage",
     "PollReport",
     "QuestionError",
+    "ReadOnlyDatabase",
     "ReindexLeases",
     "ReindexReport",
     "SourceError",
@@ -76,6 +89,7 @@ __all__ = [
     "guild_of",
     "guild_scope",
     "iso_date",
+    "storage_error",
     "validate_question",
     "view_scopes",
 ]

@@ -9,6 +9,36 @@ class DatabaseError(StorybotError):
     """The database cannot be used: not storybot's, from a newer version, or not writable."""
 
 
+class NotStorybotDatabase(DatabaseError):
+    """The file is not storybot's (another application's SQLite file, or not SQLite); left untouched."""
+
+
+class DamagedDatabase(DatabaseError):
+    """Storybot's own file is damaged: SQLite finds it malformed, or storybot's invariants do not hold."""
+
+    def __init__(self, detail: str, path: object = None) -> None:
+        self.detail = detail
+        self.path = path
+        """The database's path; None when the part that found the damage does not know it."""
+        where = f" ({path})" if path is not None else ""
+        super().__init__(
+            f"the database is damaged{where}: {detail}; run `storybot check`, and restore a backup if it "
+            "finds damage (`storybot reindex` rebuilds damaged postings and statistics)"
+        )
+
+
+class DiskFull(DatabaseError):
+    """No space is left on the disk holding the database; the transaction was rolled back."""
+
+
+class DatabaseLocked(DatabaseError):
+    """Another process held the database's write lock for longer than the busy timeout."""
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """A write was asked of a database this process can only read."""
+
+
 class SourceError(StorybotError):
     """A source could not be read: missing, unsupported, malformed or empty."""
 

@@ -7,16 +7,29 @@ first time a database is opened, so a new install answers at once.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from index.answers import compose
-from index.engine.database import connect, get_meta, now, set_meta, write_transaction
+from index.engine.database import (
+    can_write,
+    connect,
+    get_meta,
+    now,
+    read_snapshot,
+    set_meta,
+    storage_error,
+    unread_log,
+    write_transaction,
+)
 from index.engine.feed_registry import FeedRegistry
+from index.engine.integrity import invariant_problems, sqlite_problems
 from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.engine.ranking import BM25Parameters
@@ -24,13 +37,14 @@ from index.engine.searcher import Hit, Searcher
 from index.engine.store import IndexWriter
 from index.engine.tokenizer import Tokenizer
 from index.engine.usage import UsageLog
-from index.errors import QuestionError, SourceError, UnknownSource
+from index.errors import DamagedDatabase, QuestionError, SourceError, UnknownSource
 from index.models import (
     DEFAULT_TOP,
     SHARED_SCOPE,
     AddReport,
     Answer,
     Article,
+    CheckReport,
     IndexStats,
     Paragraph,
     ReindexReport,
@@ -44,6 +58,28 @@ MAX_QUESTION_CHARS = 1000
 
 Progress = Callable[[int, int], None]
 """Called with (done, total): paragraphs stored by `add_paths`/`add_articles`, origins read by `reindex`."""
+
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
+
+
+def _storage_errors(
+    method: Callable[Concatenate[StoryIndex, _Params], _Result],
+) -> Callable[Concatenate[StoryIndex, _Params], _Result]:
+    """Turn SQLite's failures inside a `StoryIndex` method into storybot's own, named for the file."""
+
+    @functools.wraps(method)
+    def translated(self: StoryIndex, /, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise storage_error(error, self.path) from error
+        except DamagedDatabase as error:
+            if error.path is not None:
+                raise
+            raise DamagedDatabase(error.detail, self.path) from error
+
+    return translated
 
 
 def validate_question(question: str) -> str:
@@ -83,15 +119,40 @@ class StoryIndex:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.read_only = not can_write(self.path)
+        """Whether the file (or its folder) cannot be written here: questions are answered, nothing stored."""
+        self.notices: tuple[str, ...] = ()
+        """What a front-end should tell its user once: a read-only file's missing story or unread log."""
         self.feeds = FeedRegistry(self._connection)
         """The followed feeds and their polling state."""
         self._usage = UsageLog(self._connection)
+        try:
+            self._open(with_builtin_story)
+        except BaseException:
+            self.close()  # a failed open (a full disk, a damaged file) leaves no connection or worker behind
+            raise
+
+    @_storage_errors
+    def _open(self, with_builtin_story: bool) -> None:
         conn = self._connection()
-        if with_builtin_story:
+        notices = []
+        if self.read_only and unread_log(self.path):
+            notices.append(
+                f"{self.path} is read-only here, and the write-ahead log beside it cannot be read without a "
+                "-shm file this folder cannot hold: changes since its last checkpoint are not seen"
+            )
+        if with_builtin_story and not self.read_only:
             self._load_builtin_once(conn)
+        elif with_builtin_story and get_meta(conn, "builtin_loaded") is None:
+            notices.append(
+                f"{self.path} is read-only here and was never given the built-in story: only its own sources "
+                "are searched"
+            )
+        self.notices = tuple(notices)
 
     # -- questions ---------------------------------------------------------------------------------
 
+    @_storage_errors
     def ask(
         self, question: str, top: int = DEFAULT_TOP, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
     ) -> Answer:
@@ -108,6 +169,7 @@ class StoryIndex:
         result = searcher.search(text, 2 * (skip + top), scopes)
         return compose(text, result, top, skip)
 
+    @_storage_errors
     def first_stage(self, question: str, top: int = 10, scopes: Sequence[str] = (SHARED_SCOPE,)) -> list[Hit]:
         """The first stage's `top` paragraphs alone, by BM25Okapi (equal to rank-bm25's for the same tokens).
 
@@ -117,6 +179,7 @@ class StoryIndex:
         searcher = Searcher(self._connection(), self.tokenizer, self.params, None, self._postings_cache)
         return list(searcher.search(text, top, scopes, second_stage=False).hits[:top])
 
+    @_storage_errors
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
         """The paragraph and its neighbours in its article, in order."""
         conn = self._connection()
@@ -151,6 +214,7 @@ class StoryIndex:
         report = self.add_articles(articles, scope, progress)
         return replace(report, failed=tuple(failed), skipped=tuple(skipped))
 
+    @_storage_errors
     def add_articles(
         self, articles: Sequence[Article], scope: str = SHARED_SCOPE, progress: Progress | None = None
     ) -> AddReport:
@@ -177,6 +241,7 @@ class StoryIndex:
             writer.merge_small_segments(scope)
         return AddReport(tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]))
 
+    @_storage_errors
     def remove(self, source_id: str, scopes: Sequence[str] | None = None) -> SourceRecord:
         """Remove a source; with `scopes`, only if it belongs to one of them (a server removes its own)."""
         conn = self._connection()
@@ -189,10 +254,12 @@ class StoryIndex:
             writer.merge_small_segments(record.scope)
         return record
 
+    @_storage_errors
     def source(self, source_id: str) -> SourceRecord | None:
         """The stored source with this id, if any."""
         return IndexWriter(self._connection(), self.tokenizer).find_source(source_id)
 
+    @_storage_errors
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
         """The stored sources, oldest first; only those of `scopes` when given."""
         return IndexWriter(self._connection(), self.tokenizer).sources(scopes)
@@ -202,6 +269,7 @@ class StoryIndex:
         writer = IndexWriter(self._connection(), self.tokenizer)
         return writer.each_source(scopes)
 
+    @_storage_errors
     def reindex(
         self,
         progress: Progress | None = None,
@@ -213,25 +281,35 @@ class StoryIndex:
 
         A changed article is updated and an unchanged one left alone. A source that cannot be read keeps its
         last good copy and is marked stale; an uploaded file has nowhere to be read from and is kept as is.
-        Any other failure rolls the whole transaction back, and questions go on being answered from the
-        previous index.
+        Origins are read before the write transaction, so a `remove` or `add` may land meanwhile: each
+        origin's sources are compared under the write lock with what was listed, and one that changed is
+        left as that change made it (`kept_newer`). Postings or statistics that `check` finds broken are
+        rebuilt from the paragraphs first. Any other failure rolls the whole transaction back, and
+        questions go on being answered from the previous index.
         """
         started = time.perf_counter()
         read = load or self.loader
         conn = self._connection()
         # Each scope's copy of an origin is its own source; the origin is read once for all of them.
         within, params = _scope_filter(scopes)
-        groups = conn.execute(
-            f"SELECT origin, scope, COUNT(*) FROM sources {within}"
-            " GROUP BY origin, scope ORDER BY MIN(added_at), MIN(rowid)",
-            params,
-        ).fetchall()
+        listed = _source_versions(conn, scopes)
+        groups = [(origin, scope, len(versions)) for (origin, scope), versions in listed.items()]
         loaded, failed = _read_again(groups, read, progress)
         read_scopes = {scope for _, scope, _ in groups}
+        with read_snapshot(conn):
+            broken = tuple(invariant_problems(conn))
         counts = {"added": 0, "updated": 0, "removed": 0}
+        kept_newer: list[tuple[str, str]] = []
         with write_transaction(conn):
             writer = IndexWriter(conn, self.tokenizer)
+            if broken:
+                writer.rebuild_postings()
+            current = _source_versions(conn, scopes)
+            changed = {group for group in listed if current.get(group, frozenset()) != listed[group]}
             for origin, scope, articles in loaded:
+                if (origin, scope) in changed:
+                    kept_newer.append((origin, scope))
+                    continue
                 before = {record.id for record in writer.sources_from(origin) if record.scope == scope}
                 kept: set[str] = set()
                 for article in articles:
@@ -248,6 +326,8 @@ class StoryIndex:
                 for record in writer.sources_from(origin):
                     if record.scope not in read_scopes:
                         continue  # another scope's copy, not read by this reindex
+                    if (origin, record.scope) in changed:
+                        continue  # re-added or edited meanwhile: that copy was just read
                     writer.mark_stale(record.id, reason)
                     stale.append((origin, record.scope))
             for (scope,) in conn.execute(f"SELECT DISTINCT scope FROM segments {within}", params).fetchall():
@@ -267,30 +347,55 @@ class StoryIndex:
             seconds=time.perf_counter() - started,
             failed=tuple(failed.items()),
             failed_scopes=tuple(stale),
+            kept_newer=tuple(kept_newer),
+            rebuilt=broken,
         )
+
+    def check(self) -> CheckReport:
+        """SQLite's integrity check, then storybot's invariants (postings decode, ids, statistics).
+
+        Not translated into errors: damage is what this reports, as a `CheckReport`.
+        """
+        conn = self._connection()
+        with read_snapshot(conn):
+            try:
+                found_by_sqlite = sqlite_problems(conn)
+            except sqlite3.DatabaseError as error:
+                return CheckReport(sqlite_problems=(f"SQLite: {error}",))
+            try:
+                broken = invariant_problems(conn)
+            except sqlite3.DatabaseError as error:
+                broken = [f"cannot read the index's tables: {error}"]
+        return CheckReport(tuple(found_by_sqlite), tuple(broken))
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
+    @_storage_errors
     def record_feedback(self, question: str, paragraph_ids: Sequence[int], vote: int, user_hash: str) -> None:
         """Store a 👍 (vote 1) or 👎 (vote -1) on an answer; `user_hash` is never the raw user id."""
         self._usage.record_feedback(question, paragraph_ids, vote, user_hash)
 
+    @_storage_errors
     def record_question(self, answered: bool, seconds: float) -> None:
         """Log that a question was answered (or not) and how long it took, for `/admin status`."""
         self._usage.record_question(answered, seconds)
 
+    @_storage_errors
     def usage(self) -> Usage:
         """Questions answered and not, feedback counts and answer latency percentiles."""
         return self._usage.usage()
 
+    @_storage_errors
     def get_setting(self, key: str) -> str | None:
         """A value the front-end keeps in the database (e.g. the hash of the last synced commands)."""
         return self._usage.get_setting(key)
 
+    @_storage_errors
     def set_setting(self, key: str, value: str) -> None:
         """Keep a front-end value in the database."""
         self._usage.set_setting(key, value)
 
+    @_storage_errors
     def stats(self) -> IndexStats:
         """Size and health of the index."""
         return self._usage.stats()
@@ -314,7 +419,7 @@ class StoryIndex:
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path)
+            conn = connect(self.path, read_only=self.read_only)
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -340,6 +445,23 @@ def _scope_filter(scopes: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
     if scopes is None:
         return "", ()
     return f"WHERE scope IN ({', '.join('?' for _ in scopes)})", tuple(scopes)
+
+
+_Versions = dict[tuple[str, str], frozenset[tuple[str, str, str]]]
+"""Per (origin, scope): its sources' (id, content hash, updated at), which any add, edit or remove changes."""
+
+
+def _source_versions(conn: sqlite3.Connection, scopes: Sequence[str] | None) -> _Versions:
+    """Every (origin, scope) group of `scopes` (None: all), oldest first, with the versions of its sources."""
+    groups: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
+    within, params = _scope_filter(scopes)
+    rows = conn.execute(
+        f"SELECT origin, scope, id, content_hash, updated_at FROM sources {within} ORDER BY added_at, rowid",
+        params,
+    )
+    for origin, scope, source_id, digest, updated_at in rows:
+        groups.setdefault((origin, scope), set()).add((source_id, digest, updated_at))
+    return {group: frozenset(versions) for group, versions in groups.items()}
 
 
 def _read_again(

@@ -264,6 +264,11 @@ class ReindexReport:
     """(origin, reason) for each origin that could not be read again (its sources were marked stale)."""
     failed_scopes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     """(origin, scope) of each source marked stale: whose sources failed."""
+    kept_newer: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    """(origin, scope) of each source group changed (added, edited, removed) while the reindex read it: left
+    as that change made it, not overwritten with what the reindex had read."""
+    rebuilt: tuple[str, ...] = field(default_factory=tuple)
+    """What `storybot check` would have found broken in postings or statistics: rebuilt from paragraphs."""
 
     def failures_in(self, scopes: Sequence[str]) -> tuple[tuple[str, str], ...]:
         """The (origin, reason) failures of sources in `scopes`: what one server's admins may see."""
@@ -301,3 +306,18 @@ class Usage:
     thumbs_down: int
     latency_p50: float | None
     latency_p95: float | None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `storybot check` found: SQLite's own verdict on the file, and storybot's invariants."""
+
+    sqlite_problems: tuple[str, ...] = ()
+    """What `PRAGMA integrity_check` reports (pages, indexes): only a backup repairs these."""
+    invariant_problems: tuple[str, ...] = ()
+    """Broken postings or statistics, which `storybot reindex` rebuilds from the paragraphs."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing was found."""
+        return not self.sqlite_problems and not self.invariant_problems

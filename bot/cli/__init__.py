@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,12 +41,16 @@ from index import (
     AddReport,
     Answer,
     Article,
+    CheckReport,
+    DamagedDatabase,
+    DatabaseError,
     QuestionError,
     ReindexLeases,
     SourceError,
     StorybotError,
     StoryIndex,
     guild_scope,
+    storage_error,
     validate_question,
     view_scopes,
 )
@@ -69,18 +74,27 @@ def fetch_policy_from_env() -> FetchPolicy:
 
 @contextmanager
 def opened(ctx: click.Context) -> Iterator[StoryIndex]:
-    """Open the index named by --db, turning storybot's own errors into a clean message."""
+    """Open the index named by --db, turning storybot's own errors into a clean message.
+
+    This is the one error path for storage failures: the core names them (disk full, locked, read-only,
+    damaged, not storybot's); SQLite's own errors from parts that do not are named here the same way.
+    """
     try:
         with StoryIndex(ctx.obj["db"]) as index:
+            for notice in index.notices:
+                click.echo(f"note: {notice}", err=True)
             yield index
     except StorybotError as error:
         raise click.ClickException(str(error)) from error
+    except sqlite3.Error as error:
+        raise click.ClickException(str(storage_error(error, ctx.obj["db"]))) from error
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    # Not click's dir_okay=False: a folder given here gets storybot's one line, not a usage error.
+    type=click.Path(path_type=Path),
     envvar="STORYBOT_DB",
     default=default_database,
     show_default="a per-user data file",
@@ -244,6 +258,45 @@ def reindex(ctx: click.Context, guild: str | None, shared: bool) -> None:
     )
     for reason in report.failure_reasons():
         click.echo(f"stale (kept the last good copy): {reason}", err=True)
+    for origin, scope in report.kept_newer:
+        click.echo(f"changed while reindexing; kept the newer: {origin} ({scope})", err=True)
+    if report.rebuilt:
+        click.echo(
+            f"rebuilt the postings and statistics from the paragraphs ({len(report.rebuilt)} problems)",
+            err=True,
+        )
+
+
+@cli.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Check the database: SQLite's integrity check and storybot's own invariants (exit 1 if broken)."""
+    db: Path = ctx.obj["db"]
+    if not db.exists():
+        raise click.ClickException(f"no database at {db}: nothing to check")
+    try:
+        # Without the built-in story: a check adds nothing to what it checks.
+        with StoryIndex(db, with_builtin_story=False) as index:
+            report = index.check()
+    except DamagedDatabase as error:
+        # Damaged past opening: that is the check's finding, not an error of the command.
+        report = CheckReport(sqlite_problems=(f"SQLite cannot read it: {error.detail}",))
+    except StorybotError as error:
+        raise click.ClickException(str(error)) from error
+    if report.ok:
+        click.echo(f"{db}: ok (SQLite's integrity check and storybot's invariants)")
+        return
+    for problem in (*report.sqlite_problems, *report.invariant_problems):
+        click.echo(problem)
+    remedy = []
+    if report.sqlite_problems:
+        remedy.append(f"{len(report.sqlite_problems)} found by SQLite: restore a backup")
+    if report.invariant_problems:
+        remedy.append(
+            f"{len(report.invariant_problems)} in postings or statistics: `storybot reindex` rebuilds them"
+        )
+    click.echo(f"{db}: damaged; {'; '.join(remedy)}", err=True)
+    ctx.exit(1)
 
 
 @cli.command()
@@ -330,5 +383,7 @@ def _where(server: str | None) -> str:
 def _answer_json(index: StoryIndex, question: str, top: int, scopes: tuple[str, ...]) -> dict[str, Any]:
     try:
         return index.ask(question, top=top, scopes=scopes).to_json()
+    except DatabaseError:
+        raise  # the whole batch stops with one line: no later question can be answered either
     except StorybotError as error:
         return Answer(question, False, str(error), ()).to_json()

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.engine.database import BUSY_TIMEOUT_MS, write_transaction
+from index.engine.database import BUSY_TIMEOUT_MS, can_write, read_only, write_transaction
 from index.errors import DatabaseError, StorybotError
 from index.models import GUILD_SCOPE_PREFIX, SHARED_SCOPE
 
@@ -102,7 +102,10 @@ class ReindexLeases:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`clock` is wall-clock seconds, shared by every process on the machine (tests pass their own).
+        ReadOnlyDatabase if the database cannot be written here (a reindex could not write it either),
         DatabaseError if the lease file cannot be opened or made."""
+        if not can_write(Path(database)):
+            raise read_only(Path(database))
         self.ttl = ttl
         self._clock = clock
         self.path = lease_file(database)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from index.errors import DamagedDatabase
+
 DOC_DTYPE = np.dtype("<u4")
 TF_DTYPE = np.dtype("<u2")
 LENGTH_DTYPE = np.dtype("<u4")
@@ -28,7 +30,21 @@ class PostingList:
 
     @classmethod
     def from_blobs(cls, docs: bytes, tfs: bytes, lengths: bytes) -> PostingList:
-        """Read a stored posting list without copying."""
+        """Read a stored posting list without copying; DamagedDatabase if the three BLOBs do not agree.
+
+        Only their sizes are checked here (cheap on every read); `storybot check` checks the rest.
+        """
+        if not all(isinstance(blob, bytes) for blob in (docs, tfs, lengths)):
+            raise DamagedDatabase("a posting list is not stored as BLOBs")
+        count = len(docs) // DOC_DTYPE.itemsize
+        if (
+            len(docs) % DOC_DTYPE.itemsize
+            or len(tfs) != count * TF_DTYPE.itemsize
+            or len(lengths) != count * LENGTH_DTYPE.itemsize
+        ):
+            raise DamagedDatabase(
+                f"a posting list does not decode ({len(docs)}, {len(tfs)} and {len(lengths)} bytes)"
+            )
         return cls(
             np.frombuffer(docs, dtype=DOC_DTYPE),
             np.frombuffer(tfs, dtype=TF_DTYPE),

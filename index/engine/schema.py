@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from index.engine.postings import PostingList
-from index.errors import DatabaseError
+from index.errors import DatabaseError, NotStorybotDatabase, ReadOnlyDatabase
 from index.models import Article, content_hash
 
 APPLICATION_ID = 0x53544259  # "STBY": marks the file as storybot's in its header (PRAGMA application_id)
@@ -198,28 +198,51 @@ def _hash_sources_again(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_v2, _migrate_to_v3, _migrate_to_v4]
 
 
-def check_and_migrate(conn: sqlite3.Connection, target: Path) -> None:
+def check_identity(conn: sqlite3.Connection, target: Path) -> None:
+    """Refuse a database that is another application's or a newer storybot's, only reading it.
+
+    Nothing is written before this passes, so a file that is not storybot's is left as it was.
+    """
     # Imported here: sqlite-utils brings click, which importing the core (the bot's settings) need not load.
     import sqlite_utils  # noqa: PLC0415
 
-    db = sqlite_utils.Database(conn)
     application_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = db.table_names()
-    if application_id == 0 and version == 0 and not tables:
-        # A new database is made as version 1 and migrated like any old one: one layout, one code path.
-        _create(conn)
-        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if application_id != APPLICATION_ID:
-        raise DatabaseError(
-            f"{target} is not a storybot database (it has other tables: {', '.join(tables[:5])})"
+    if application_id == 0 and version == 0:
+        tables = sqlite_utils.Database(conn).table_names()
+        if not tables:
+            return  # a new database: `migrate` makes it
+        raise NotStorybotDatabase(
+            f"{target} is not a storybot database (it has other tables: {', '.join(tables[:5])}); "
+            "it was left untouched"
         )
+    if application_id != APPLICATION_ID:
+        raise NotStorybotDatabase(f"{target} is not a storybot database; it was left untouched")
     if version > SCHEMA_VERSION:
         raise DatabaseError(
             f"{target} was written by a newer storybot (schema {version}, this one knows {SCHEMA_VERSION}); "
             "upgrade storybot to use it"
         )
+
+
+def check_version(conn: sqlite3.Connection, target: Path) -> None:
+    """For a database opened read-only: refuse one that is empty or needs migrating (that takes a writer)."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        raise ReadOnlyDatabase(f"{target} is empty, and read-only here: storybot cannot make its tables")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version < SCHEMA_VERSION:
+        raise ReadOnlyDatabase(
+            f"{target} has schema {version} and needs upgrading to {SCHEMA_VERSION}, which needs write "
+            "access: open it once where it can be written"
+        )
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Make a new database, or bring one `check_identity` accepted to the current schema."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] == 0:
+        # A new database is made as version 1 and migrated like any old one: one layout, one code path.
+        _create(conn)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
     while version < SCHEMA_VERSION:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -231,7 +254,8 @@ def check_and_migrate(conn: sqlite3.Connection, target: Path) -> None:
                 conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
 

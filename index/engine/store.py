@@ -317,6 +317,52 @@ class IndexWriter:
             (scope, paragraphs, tokens),
         )
 
+    # -- rebuilding after damage ----------------------------------------------------------------------
+
+    def rebuild_postings(self) -> None:
+        """Write every posting list and statistic again from the stored paragraphs, under their ids.
+
+        What `storybot check` finds wrong in postings or statistics is derived data: the paragraphs' text
+        and their sources' titles are the truth it came from. Removed paragraphs are gone for good after this.
+        """
+        self.flush()
+        for table in ("postings", "tombstones", "term_stats", "df_histogram", "scope_stats"):
+            self._conn.execute(f"DELETE FROM {table}")
+        old_segments = [row[0] for row in self._conn.execute("SELECT id FROM segments")]
+        scopes = [row[0] for row in self._conn.execute("SELECT DISTINCT scope FROM sources ORDER BY scope")]
+        for scope in scopes:
+            segment_id = self._new_segment(scope, 0)
+            builder = SegmentBuilder()
+            words_by_id: dict[int, list[str]] = {}
+            sources = self._conn.execute("SELECT id, title FROM sources WHERE scope = ?", (scope,)).fetchall()
+            for source_id, title in sources:
+                rows = self._conn.execute(
+                    "SELECT id, text FROM paragraphs WHERE source_id = ? ORDER BY position", (source_id,)
+                ).fetchall()
+                terms = paragraph_terms(self._tokenizer, title, [text for _, text in rows])
+                words_by_id.update(zip((paragraph_id for paragraph_id, _ in rows), terms, strict=True))
+            # A segment's posting lists hold their paragraphs in ascending id order.
+            for paragraph_id in sorted(words_by_id):
+                builder.add(paragraph_id, words_by_id[paragraph_id])
+            self._conn.executemany(
+                "UPDATE paragraphs SET length = ?, segment_id = ? WHERE id = ?",
+                [(len(words), segment_id, paragraph_id) for paragraph_id, words in words_by_id.items()],
+            )
+            self._pending[scope] = (segment_id, builder)
+        self._conn.execute(
+            "UPDATE sources SET paragraphs ="
+            " (SELECT COUNT(*) FROM paragraphs p WHERE p.source_id = sources.id)"
+        )
+        self._conn.execute("DELETE FROM paragraphs WHERE source_id NOT IN (SELECT id FROM sources)")
+        highest = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM paragraphs").fetchone()[0]
+        stored = get_meta(self._conn, "next_paragraph_id")
+        if stored is None or not stored.isdigit() or int(stored) <= highest:
+            self._next_paragraph_id = highest + 1
+        self.flush()
+        marks = ",".join("?" * len(old_segments))
+        if old_segments:
+            self._conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", old_segments)
+
     # -- merging segments --------------------------------------------------------------------------
 
     def merge_small_segments(self, scope: str) -> None:
