@@ -419,10 +419,11 @@ class StoryIndex:
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, read_only=self.read_only)
-            self._local.conn = conn
             with self._lock:
+                # Later threads' connections skip the header read: see `connect`.
+                conn = connect(self.path, read_only=self.read_only, first=not self._connections)
                 self._connections.append(conn)
+            self._local.conn = conn
         return conn
 
     def _load_builtin_once(self, conn: sqlite3.Connection) -> None:

@@ -86,16 +86,22 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
-def connect(path: Path | str, *, create: bool = True, read_only: bool = False) -> sqlite3.Connection:
+def connect(
+    path: Path | str, *, create: bool = True, read_only: bool = False, first: bool = True
+) -> sqlite3.Connection:
     """Open (and if needed create) storybot's database, checked and migrated to the current schema.
 
     A file that is not storybot's is refused before anything is written to it: its header is read first,
     and an empty SQLite file's tables are looked at before the journal mode is touched. With `read_only`
     the file is opened for reading only (see `open_read_only`), neither created nor migrated.
+
+    The header is read only by the `first` connection of a process to the file: closing any descriptor of a
+    file drops every POSIX lock the process holds on it, so reading it while another connection of this
+    process holds SQLite's locks would break them (seen as "disk I/O error" in the other threads).
     """
     target = Path(path)
     if str(path) != ":memory:":
-        _refuse_what_is_not_a_database_file(target)
+        _refuse_what_is_not_a_database_file(target, read_header=first)
         if not target.exists():
             if read_only or (target.parent.is_dir() and not os.access(target.parent, os.W_OK | os.X_OK)):
                 raise ReadOnlyDatabase(
@@ -257,12 +263,14 @@ def _application_id(header: bytes) -> int:
     return int.from_bytes(header[68:72], "big")
 
 
-def _refuse_what_is_not_a_database_file(target: Path) -> None:
+def _refuse_what_is_not_a_database_file(target: Path, *, read_header: bool) -> None:
     """Refuse a directory, a file that is not SQLite, or another application's SQLite file, unopened."""
     if target.is_dir():
         raise DatabaseError(f"{target} is a directory; give the path of a database file inside it")
     if target.exists() and not target.is_file():
         raise DatabaseError(f"{target} is not a file")
+    if not read_header:
+        return
     header = _header(target)
     if not header:
         return  # missing or empty: a new database

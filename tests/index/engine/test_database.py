@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -243,3 +246,27 @@ def test_a_read_only_copy_held_all_in_its_log_is_refused_in_those_words(tmp_path
             _copy_without_shared_memory(live, folder)
         with read_only(folder), pytest.raises(ReadOnlyDatabase, match="still in the write-ahead log"):
             StoryIndex(folder / "storybot.db")
+
+
+def test_a_thread_opening_its_connection_keeps_the_locks_the_others_hold(tmp_path: Path) -> None:
+    """Closing any descriptor of the file drops the process's POSIX locks on it, so a later thread's
+    connection must not read the header: the shared lock the others hold tells another process closing
+    its own connection that the write-ahead log is still in use, and must not be deleted under them."""
+    path = tmp_path / "storybot.db"
+    with StoryIndex(path, with_builtin_story=False) as index:
+        reader = index._connection()
+        other = threading.Thread(target=index._connection)
+        other.start()
+        other.join()
+        # Another process writes and closes, as a `storybot add` beside the running bot does.
+        subprocess.run([sys.executable, "-c", _WRITE_AND_CLOSE, str(path)], check=True)
+        assert path.with_name("storybot.db-wal").exists()
+        assert reader.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone() == ("written",)
+
+
+_WRITE_AND_CLOSE = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', 'written')")
+conn.close()
+"""
