@@ -5,9 +5,13 @@ tiers under this facade: `index.sources` (offline reading), `index.engine` (BM25
 (the network, imported on demand with `index.feeds`, never from here).
 """
 
+from index.dates import parse_day, parse_window
+from index.engine.confidence import Evidence
+from index.engine.explain import Explanation, TermContribution
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES
 from index.errors import (
     DatabaseError,
+    DateError,
     FetchError,
     QuestionError,
     SourceError,
@@ -23,6 +27,7 @@ from index.models import (
     Answer,
     Article,
     Citation,
+    DateWindow,
     FeedItem,
     FeedRecord,
     IndexStats,
@@ -31,6 +36,7 @@ from index.models import (
     PollReport,
     ReindexReport,
     SourceRecord,
+    TimelineEntry,
     Usage,
     guild_of,
     guild_scope,
@@ -51,6 +57,10 @@ __all__ = [
     "Article",
     "Citation",
     "DatabaseError",
+    "DateError",
+    "DateWindow",
+    "Evidence",
+    "Explanation",
     "FeedItem",
     "FeedRecord",
     "FetchError",
@@ -64,12 +74,16 @@ __all__ = [
     "SourceRecord",
     "StoryIndex",
     "StorybotError",
+    "TermContribution",
+    "TimelineEntry",
     "UnknownFeed",
     "UnknownSource",
     "Usage",
     "guild_of",
     "guild_scope",
     "iso_date",
+    "parse_day",
+    "parse_window",
     "validate_question",
     "view_scopes",
 ]

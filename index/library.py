@@ -15,7 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.answers import compose
+from index.engine.confidence import confidence
 from index.engine.database import connect, get_meta, now, set_meta, write_transaction
+from index.engine.explain import Explanation, term_contributions
 from index.engine.feed_registry import FeedRegistry
 from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
@@ -26,19 +28,23 @@ from index.engine.tokenizer import Tokenizer
 from index.engine.usage import UsageLog
 from index.errors import QuestionError, SourceError, UnknownSource
 from index.models import (
+    ANSWER_THRESHOLD,
     DEFAULT_TOP,
     SHARED_SCOPE,
     AddReport,
     Answer,
     Article,
+    DateWindow,
     IndexStats,
     Paragraph,
     ReindexReport,
     SourceRecord,
+    TimelineEntry,
     Usage,
 )
 from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_builtin_story
 from index.sources.readers import read_path
+from index.timeline import timeline
 
 MAX_QUESTION_CHARS = 1000
 
@@ -93,20 +99,79 @@ class StoryIndex:
     # -- questions ---------------------------------------------------------------------------------
 
     def ask(
-        self, question: str, top: int = DEFAULT_TOP, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
+        self,
+        question: str,
+        top: int = DEFAULT_TOP,
+        scopes: Sequence[str] = (SHARED_SCOPE,),
+        skip: int = 0,
+        window: DateWindow | None = None,
     ) -> Answer:
-        """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
+        """Answer a question from the view made of `scopes`; `skip` pages past earlier passages; with a
+        `window`, only from sources dated inside it."""
         # Front-ends validate first too (the bot before a question takes a place in its limits, the CLI for
         # its one-line error); this check protects every other caller.
         text = validate_question(question)
-        conn = self._connection()
+        # Twice the passages shown so far: room for the copies that collapsing repeats takes out.
+        result = self._searcher().search(text, 2 * (skip + top), scopes, window=window)
+        return compose(text, result, top, skip, window)
+
+    def explain(
+        self,
+        question: str,
+        paragraph_id: int,
+        scopes: Sequence[str] = (SHARED_SCOPE,),
+        window: DateWindow | None = None,
+    ) -> Explanation | None:
+        """Why the paragraph is among the question's passages; None if it is not among them (any more)."""
+        text = validate_question(question)
+        result = self._searcher().search(text, 2 * DEFAULT_TOP, scopes, window=window)
+        found = [
+            (rank, hit) for rank, hit in enumerate(result.hits, 1) if hit.passage.paragraph_id == paragraph_id
+        ]
+        if not found or result.stats is None:
+            return None
+        rank, hit = found[0]
+        matched, missing = term_contributions(
+            hit, result.terms, result.idf, result.stats, self.params, self.tokenizer
+        )
+        sure = confidence(result.evidence) if result.evidence is not None else 0.0
+        reading = hit.reading
+        return Explanation(
+            paragraph_id,
+            rank,
+            matched,
+            missing,
+            hit.passage.length,
+            result.stats.average_length,
+            hit.bm25,
+            hit.score,
+            None if reading is None else reading.body,
+            None if reading is None else reading.title,
+            None if reading is None else reading.sentence,
+            None if reading is None else reading.proximity,
+            hit.follows is not None,
+            sure,
+            ANSWER_THRESHOLD,
+            sure >= ANSWER_THRESHOLD,
+            result.evidence,
+        )
+
+    def timeline(
+        self,
+        scopes: Sequence[str] = (SHARED_SCOPE,),
+        about: str | None = None,
+        window: DateWindow | None = None,
+    ) -> tuple[TimelineEntry, ...]:
+        """The view's sources in date order, each with one sentence; with `about`, those holding its words."""
+        words = validate_question(about) if about is not None else None
+        return timeline(self._connection(), self._searcher(), scopes, words, window)
+
+    def _searcher(self) -> Searcher:
+        """A searcher on this thread's connection, with its view cache and the shared posting cache."""
         cache = getattr(self._local, "view_cache", None)
         if cache is None:
             cache = self._local.view_cache = {}
-        searcher = Searcher(conn, self.tokenizer, self.params, cache, self._postings_cache)
-        # Twice the passages shown so far: room for the copies that collapsing repeats takes out.
-        result = searcher.search(text, 2 * (skip + top), scopes)
-        return compose(text, result, top, skip)
+        return Searcher(self._connection(), self.tokenizer, self.params, cache, self._postings_cache)
 
     def first_stage(self, question: str, top: int = 10, scopes: Sequence[str] = (SHARED_SCOPE,)) -> list[Hit]:
         """The first stage's `top` paragraphs alone, by BM25Okapi (equal to rank-bm25's for the same tokens).
