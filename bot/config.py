@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from index import DEFAULT_CACHE_BYTES, DateError
-from index.dates import time_zone as known_time_zone
+from index import DEFAULT_CACHE_BYTES, DateError, known_zone
 from index.web.policy import ALL_NETWORKS, DEFAULT_MAX_BYTES, FetchPolicy, IPNetwork
 
 T = TypeVar("T")
@@ -200,7 +199,7 @@ def time_zone(environ: Mapping[str, str]) -> str:
 
 def _time_zone(raw: str) -> str:
     try:
-        known_time_zone(raw)
+        known_zone(raw)
     except DateError as error:
         raise ValueError(str(error)) from None
     return raw

@@ -5,7 +5,7 @@ tiers under this facade: `index.sources` (offline reading), `index.engine` (BM25
 (the network, imported on demand with `index.feeds`, never from here).
 """
 
-from index.dates import parse_day, parse_window
+from index.dates import MAX_DATE_CHARS, known_zone, parse_day, parse_window
 from index.engine.confidence import Evidence
 from index.engine.explain import Explanation, TermContribution
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES
@@ -49,6 +49,7 @@ __all__ = [
     "BUILTIN_PREFIX",
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_TOP",
+    "MAX_DATE_CHARS",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",
     "UPLOAD_PREFIX",
@@ -82,6 +83,7 @@ __all__ = [
     "guild_of",
     "guild_scope",
     "iso_date",
+    "known_zone",
     "parse_day",
     "parse_window",
     "validate_question",

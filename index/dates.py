@@ -19,7 +19,7 @@ MAX_DATE_CHARS = 64
 _EXAMPLES = "try 2024-05-27, yesterday, last week or 3 days ago"
 
 
-def time_zone(name: str) -> ZoneInfo:
+def known_zone(name: str) -> ZoneInfo:
     """The IANA time zone `name` ("Europe/Berlin", "UTC"); DateError if there is none of that name."""
     try:
         return ZoneInfo(name)
@@ -40,7 +40,7 @@ def parse_day(text: str, zone: str = "UTC", now: datetime | None = None, *, end:
         raise DateError(f"the date is empty: {_EXAMPLES}")
     if len(written) > MAX_DATE_CHARS:
         raise DateError(f"the date is {len(written)} characters long; {_EXAMPLES}")
-    local_now = (now or datetime.now(ZoneInfo("UTC"))).astimezone(time_zone(zone)).replace(tzinfo=None)
+    local_now = (now or datetime.now(ZoneInfo("UTC"))).astimezone(known_zone(zone)).replace(tzinfo=None)
     parsed = dateparser.parse(
         written,
         languages=["en"],

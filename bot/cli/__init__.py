@@ -23,22 +23,27 @@ from bot.cli.output import (
     paragraphs,
     print_add_report,
     print_answer,
+    print_explanation,
+    print_timeline,
     progress_bar,
     source_json,
     source_line,
 )
-from bot.config import default_database, fetch_policy
+from bot.config import default_database, fetch_policy, time_zone
 from index import (
     DEFAULT_TOP,
     SHARED_SCOPE,
     AddReport,
     Answer,
     Article,
+    DateError,
+    DateWindow,
     QuestionError,
     SourceError,
     StorybotError,
     StoryIndex,
     guild_scope,
+    parse_window,
     validate_question,
     view_scopes,
 )
@@ -58,6 +63,18 @@ def fetch_policy_from_env() -> FetchPolicy:
         return fetch_policy(os.environ)
     except ValueError as error:
         raise click.ClickException(f"bad settings in the environment or .env: {error}") from error
+
+
+def window_from(since: str | None, until: str | None) -> DateWindow | None:
+    """The range of days --since and --until name, in STORYBOT_TIME_ZONE (default UTC); None if neither."""
+    try:
+        return parse_window(since, until, time_zone(os.environ))
+    except (DateError, ValueError) as error:
+        raise click.ClickException(f"bad date: {error}") from error
+
+
+_SINCE_HELP = 'Only sources dated on or after this day ("2024-05-27", "yesterday", "3 days ago").'
+_UNTIL_HELP = 'Only sources dated on or before this day ("2024-05-27", "last week").'
 
 
 @contextmanager
@@ -101,6 +118,9 @@ def cli(ctx: click.Context, db: Path) -> None:
     "--batch", type=click.File("r", encoding="utf-8"), help='JSONL of {"id", "question"}; needs --json.'
 )
 @click.option("--server", help="Also search this Discord server's own sources.")
+@click.option("--since", help=_SINCE_HELP)
+@click.option("--until", help=_UNTIL_HELP)
+@click.option("--explain", is_flag=True, help="Also show why the top passage was chosen.")
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -109,9 +129,13 @@ def ask(
     as_json: bool,
     batch: TextIO | None,
     server: str | None,
+    since: str | None,
+    until: str | None,
+    explain: bool,
 ) -> None:
     """Answer QUESTION from the indexed articles."""
     scopes = view_scopes(server or None)
+    window = window_from(since, until)
     if batch is not None:
         if question is not None or not as_json:
             raise click.UsageError("--batch takes no QUESTION and needs --json")
@@ -120,7 +144,8 @@ def ask(
             for request_id, text in requests:
                 click.echo(
                     json.dumps(
-                        {"id": request_id, **_answer_json(index, text, top, scopes)}, ensure_ascii=False
+                        {"id": request_id, **_answer_json(index, text, top, scopes, window)},
+                        ensure_ascii=False,
                     )
                 )
         return
@@ -131,11 +156,47 @@ def ask(
     except QuestionError as error:
         raise click.ClickException(str(error)) from error
     with opened(ctx) as index:
-        answer = index.ask(text, top=top, scopes=scopes)
+        answer = index.ask(text, top=top, scopes=scopes, window=window)
+        shown = answer.results[0].paragraph_id if explain and answer.results else None
+        explanation = None if shown is None else index.explain(text, shown, scopes, window)
     if as_json:
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        data = answer.to_json()
+        if explain:
+            data["explanation"] = None if explanation is None else explanation.to_json()
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    print_answer(answer)
+    if explain:
+        print_explanation(explanation)
+
+
+@cli.command()
+@click.argument("words", nargs=-1)
+@click.option("--server", help="Also list this Discord server's own sources.")
+@click.option("--since", help=_SINCE_HELP)
+@click.option("--until", help=_UNTIL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@click.pass_context
+def timeline(
+    ctx: click.Context,
+    words: tuple[str, ...],
+    server: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+) -> None:
+    """The story's sources in date order, each with one sentence; with WORDS, only sources holding them."""
+    window = window_from(since, until)
+    about = " ".join(words) or None
+    with opened(ctx) as index:
+        try:
+            entries = index.timeline(view_scopes(server or None), about, window)
+        except QuestionError as error:
+            raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
     else:
-        print_answer(answer)
+        print_timeline(entries, about)
 
 
 @cli.command()
@@ -315,8 +376,10 @@ def _batch_requests(batch: TextIO) -> Iterator[tuple[Any, str]]:
         yield item["id"], item["question"]
 
 
-def _answer_json(index: StoryIndex, question: str, top: int, scopes: tuple[str, ...]) -> dict[str, Any]:
+def _answer_json(
+    index: StoryIndex, question: str, top: int, scopes: tuple[str, ...], window: DateWindow | None
+) -> dict[str, Any]:
     try:
-        return index.ask(question, top=top, scopes=scopes).to_json()
+        return index.ask(question, top=top, scopes=scopes, window=window).to_json()
     except StorybotError as error:
         return Answer(question, False, str(error), ()).to_json()
