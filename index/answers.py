@@ -75,7 +75,8 @@ def newest_first(kept: Sequence[Collapsed]) -> list[Collapsed]:
     ordered: list[Collapsed] = []
     start = 0
     while start < len(kept):
-        floor = kept[start].hit.score * (1 - NEARLY_EQUAL)
+        lead = kept[start].hit.score
+        floor = lead - abs(lead) * NEARLY_EQUAL  # rank-bm25's scores go negative in a tiny index
         end = start + 1
         while end < len(kept) and kept[end].hit.score >= floor:
             end += 1

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from index.answers import SentenceMatcher
 from index.engine.searcher import Searcher
 from index.engine.sentences import sentence_ends
-from index.models import SOURCE_DAY_SQL, Citation, DateWindow, TimelineEntry, source_day
+from index.models import SOURCE_DAY_SQL, Citation, DateWindow, TimelineEntry
 
 MAX_ENTRIES = 500
 """The most sources a timeline lists (a story has tens; this bounds what one request reads)."""
@@ -72,11 +72,10 @@ def _best_sentences(
     entries: dict[str, TimelineEntry] = {}
     for hit in result.hits:  # best first: a source's first hit is its best paragraph
         stored = hit.passage
-        if stored.source_id in entries or hit.score <= 0:
+        if stored.source_id in entries:
             continue
         citation = Citation(
             stored.source_id, stored.title, stored.url, stored.outlet, stored.published, stored.added_at
         )
-        if window is None or window.holds(source_day(stored.published, stored.added_at)[0]):
-            entries[stored.source_id] = TimelineEntry(citation, matcher.best_sentence(stored.text))
+        entries[stored.source_id] = TimelineEntry(citation, matcher.best_sentence(stored.text))
     return list(entries.values())
