@@ -236,8 +236,9 @@ def help_reply(commands: Sequence[tuple[str, str]]) -> Reply:
     embed.add_field(name="Examples", value=_examples(), inline=False)
     embed.add_field(
         name="Buttons",
-        value="**More** shows the next passages, **Context** the paragraphs around the top one; 👍 and 👎 "
-        "tell the admins how good an answer was. Only the person who asked can page or delete an answer.",
+        value="**More** shows the next passages, **Context** the paragraphs around the top one, **Why this "
+        "passage?** how it was chosen; 👍 and 👎 tell the admins how good an answer was. Only the person who "
+        "asked can page or delete an answer.",
         inline=False,
     )
     return Reply(embed=embed)
