@@ -48,6 +48,9 @@ from index.timeline import timeline
 
 MAX_QUESTION_CHARS = 1000
 
+EXPLAINED_DEPTH = 50
+"""How deep among a question's hits a passage is looked for to be explained (a later page's top passage)."""
+
 Progress = Callable[[int, int], None]
 """Called with (done, total) as sources are processed."""
 
@@ -124,7 +127,7 @@ class StoryIndex:
     ) -> Explanation | None:
         """Why the paragraph is among the question's passages; None if it is not among them (any more)."""
         text = validate_question(question)
-        result = self._searcher().search(text, 2 * DEFAULT_TOP, scopes, window=window)
+        result = self._searcher().search(text, EXPLAINED_DEPTH, scopes, window=window)
         found = [
             (rank, hit) for rank, hit in enumerate(result.hits, 1) if hit.passage.paragraph_id == paragraph_id
         ]

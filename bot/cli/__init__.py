@@ -139,6 +139,8 @@ def ask(
     if batch is not None:
         if question is not None or not as_json:
             raise click.UsageError("--batch takes no QUESTION and needs --json")
+        if explain:
+            raise click.UsageError("--explain explains one QUESTION's answer, not a --batch")
         requests = list(_batch_requests(batch))
         with opened(ctx) as index:
             for request_id, text in requests:

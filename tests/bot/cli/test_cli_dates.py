@@ -129,3 +129,13 @@ def test_timeline_of_words_no_source_holds(story_db: Path) -> None:
 
     assert result.exit_code == 0
     assert result.stdout == "no source mentions 'volcano'\n"
+
+
+def test_explain_is_for_one_question_not_a_batch(story_db: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": 1, "question": "who was hurt?"}\n', encoding="utf-8")
+
+    result = storybot(story_db, "ask", "--batch", str(batch), "--json", "--explain")
+
+    assert result.exit_code == 2
+    assert "--explain explains one QUESTION's answer, not a --batch" in result.stderr
