@@ -200,9 +200,14 @@ def test_explain_takes_the_score_apart_term_by_term(index: StoryIndex) -> None:
     assert [row["term"] for row in json["matched"]] == [part.term for part in explanation.matched]
 
 
-def test_explain_of_a_paragraph_not_among_the_passages_is_none(index: StoryIndex) -> None:
+def test_explain_finds_the_passage_where_it_ranks_and_none_for_one_not_found(index: StoryIndex) -> None:
     _crowded(index)
     june = index.ask(QUESTION, window=DateWindow(since="2024-05-01")).results[0]
 
-    assert index.explain(QUESTION, june.paragraph_id) is None  # outranked without the window
-    assert index.explain(QUESTION, june.paragraph_id, window=DateWindow(since="2024-05-01")) is not None
+    library = index.ask("When does the new reading room open?").results[0]
+
+    outranked = index.explain(QUESTION, june.paragraph_id)
+    alone = index.explain(QUESTION, june.paragraph_id, window=DateWindow(since="2024-05-01"))
+    assert outranked is not None and outranked.rank == 13  # after the twelve old reports
+    assert alone is not None and alone.rank == 1
+    assert index.explain(QUESTION, library.paragraph_id) is None  # it holds none of the question's words
