@@ -15,9 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.answers import compose
-from index.engine.confidence import confidence
 from index.engine.database import connect, get_meta, now, set_meta, write_transaction
-from index.engine.explain import Explanation, term_contributions
+from index.engine.explain import Explanation, explain_hit
 from index.engine.feed_registry import FeedRegistry
 from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
@@ -28,7 +27,6 @@ from index.engine.tokenizer import Tokenizer
 from index.engine.usage import UsageLog
 from index.errors import QuestionError, SourceError, UnknownSource
 from index.models import (
-    ANSWER_THRESHOLD,
     DEFAULT_TOP,
     SHARED_SCOPE,
     AddReport,
@@ -128,36 +126,7 @@ class StoryIndex:
         """Why the paragraph is among the question's passages; None if it is not among them (any more)."""
         text = validate_question(question)
         result = self._searcher().search(text, EXPLAINED_DEPTH, scopes, window=window)
-        found = [
-            (rank, hit) for rank, hit in enumerate(result.hits, 1) if hit.passage.paragraph_id == paragraph_id
-        ]
-        if not found or result.stats is None:
-            return None
-        rank, hit = found[0]
-        matched, missing = term_contributions(
-            hit, result.terms, result.idf, result.stats, self.params, self.tokenizer
-        )
-        sure = confidence(result.evidence) if result.evidence is not None else 0.0
-        reading = hit.reading
-        return Explanation(
-            paragraph_id,
-            rank,
-            matched,
-            missing,
-            hit.passage.length,
-            result.stats.average_length,
-            hit.bm25,
-            hit.score,
-            None if reading is None else reading.body,
-            None if reading is None else reading.title,
-            None if reading is None else reading.sentence,
-            None if reading is None else reading.proximity,
-            hit.follows is not None,
-            sure,
-            ANSWER_THRESHOLD,
-            sure >= ANSWER_THRESHOLD,
-            result.evidence,
-        )
+        return explain_hit(result, paragraph_id, self.params, self.tokenizer)
 
     def timeline(
         self,

@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from index.engine.confidence import Evidence
+from index.engine.confidence import Evidence, confidence
 from index.engine.ranking import BM25Parameters, CorpusStats
-from index.engine.searcher import Hit
+from index.engine.searcher import Hit, SearchResult
 from index.engine.terms import repeated_title
 from index.engine.tokenizer import Tokenizer
+from index.models import ANSWER_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,40 @@ class Explanation:
     def to_json(self) -> dict[str, Any]:
         """The `explanation` object of `storybot ask --explain --json`."""
         return _explanation_json(self)
+
+
+def explain_hit(
+    result: SearchResult, paragraph_id: int, params: BM25Parameters, tokenizer: Tokenizer
+) -> Explanation | None:
+    """Why the paragraph stands among `result`'s hits; None if it is not one of them."""
+    found = [
+        (rank, hit) for rank, hit in enumerate(result.hits, 1) if hit.passage.paragraph_id == paragraph_id
+    ]
+    if not found or result.stats is None:
+        return None
+    rank, hit = found[0]
+    matched, missing = term_contributions(hit, result.terms, result.idf, result.stats, params, tokenizer)
+    sure = confidence(result.evidence) if result.evidence is not None else 0.0
+    reading = hit.reading
+    return Explanation(
+        paragraph_id,
+        rank,
+        matched,
+        missing,
+        hit.passage.length,
+        result.stats.average_length,
+        hit.bm25,
+        hit.score,
+        None if reading is None else reading.body,
+        None if reading is None else reading.title,
+        None if reading is None else reading.sentence,
+        None if reading is None else reading.proximity,
+        hit.follows is not None,
+        sure,
+        ANSWER_THRESHOLD,
+        sure >= ANSWER_THRESHOLD,
+        result.evidence,
+    )
 
 
 def term_contributions(
