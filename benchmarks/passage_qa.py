@@ -11,6 +11,7 @@ story.
 
     python benchmarks/passage_qa.py                        # about two minutes on two cores
     python benchmarks/passage_qa.py --only squad --per-article --json squad.json --keep /tmp/squad-run
+    python benchmarks/passage_qa.py --only squad --dated     # each article published on a day of its own
 
 The two settings, as the set's score.py defines them:
 
@@ -77,6 +78,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE")
     parser.add_argument("--per-article", action="store_true", help="also print each article's top-1")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the databases and answers in DIR")
+    parser.add_argument(
+        "--dated", action="store_true", help="publish each SQuAD article on a day of its own (2024-01-01 on)"
+    )
     return parser.parse_args(argv)
 
 
@@ -89,7 +93,7 @@ def evaluate(args: argparse.Namespace) -> Row:
     parts: dict[str, Part] = {}
     with workspace(args.keep) as workdir:
         if "squad" in chosen:
-            qa = QaSet.read(args.set)
+            qa = QaSet.read(args.set).dated() if args.dated else QaSet.read(args.set)
             parts["squad"] = evaluate_squad(qa, workdir / "squad", official_scorer(args.set), seconds)
         if "story" in chosen:
             parts["story"] = evaluate_story(args.story, workdir, seconds)

@@ -14,6 +14,9 @@ The operator's settings for fetching links and following feeds, read by `storybo
 - `STORYBOT_MAX_SOURCE_MB`: the largest link body or upload read, in megabytes (default 5).
 - `STORYBOT_FETCH_TIMEOUT`: seconds for one fetch, redirects included (default 20).
 - `STORYBOT_FEED_POLL_MINUTES`: minutes between two polls of a feed (default 60).
+
+`STORYBOT_TIME_ZONE` (an IANA name, default UTC) is the day dates such as "yesterday" in `since`/`until` are
+counted in, by the bot and the CLI alike (`time_zone`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from index import DEFAULT_CACHE_BYTES
+from index import DEFAULT_CACHE_BYTES, DateError, known_zone
 from index.web.policy import ALL_NETWORKS, DEFAULT_MAX_BYTES, FetchPolicy, IPNetwork
 
 T = TypeVar("T")
@@ -40,6 +43,7 @@ ALLOW_PRIVATE_URLS = "STORYBOT_ALLOW_PRIVATE_URLS"
 MAX_SOURCE_MB = "STORYBOT_MAX_SOURCE_MB"
 FETCH_TIMEOUT = "STORYBOT_FETCH_TIMEOUT"
 FEED_POLL_MINUTES = "STORYBOT_FEED_POLL_MINUTES"
+TIME_ZONE = "STORYBOT_TIME_ZONE"
 
 DEFAULT_FEED_POLL_MINUTES = 60.0
 DEFAULT_FETCH_TIMEOUT = 20.0
@@ -107,6 +111,8 @@ class Settings:
     """On SIGTERM, how long answers in flight may take before their users are told the bot is restarting."""
     cache_bytes: int = DEFAULT_CACHE_BYTES
     """Memory for recent question terms' posting lists (0: none kept; every question reads SQLite)."""
+    time_zone: str = "UTC"
+    """The IANA time zone relative dates ("yesterday") in `since`/`until` are counted in."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -127,6 +133,7 @@ class Settings:
         server_limit = reader.get("STORYBOT_SERVER_LIMIT", Limit.parse)
         shutdown_seconds = reader.get("STORYBOT_SHUTDOWN_SECONDS", positive_number)
         cache_bytes = reader.get("STORYBOT_CACHE_MB", _megabytes)
+        zone = reader.get(TIME_ZONE, _time_zone)
         if shard_ids is not None and "SHARD_IDS" not in reader.errors:
             if shard_count is None:
                 reader.errors["SHARD_IDS"] = "needs SHARD_COUNT, the total number of shards"
@@ -151,6 +158,7 @@ class Settings:
             server_limit=server_limit or DEFAULT_SERVER_LIMIT,
             shutdown_seconds=shutdown_seconds or DEFAULT_SHUTDOWN_SECONDS,
             cache_bytes=DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes,
+            time_zone=zone or "UTC",
         )
 
 
@@ -181,6 +189,20 @@ def fetch_policy(environ: Mapping[str, str]) -> FetchPolicy:
     if reader.errors:
         raise ValueError("; ".join(f"{key}: {problem}" for key, problem in reader.errors.items()))
     return policy
+
+
+def time_zone(environ: Mapping[str, str]) -> str:
+    """The time zone `STORYBOT_TIME_ZONE` names (default UTC); ValueError if it names none."""
+    raw = environ.get(TIME_ZONE, "").strip()
+    return _time_zone(raw) if raw else "UTC"
+
+
+def _time_zone(raw: str) -> str:
+    try:
+        known_zone(raw)
+    except DateError as error:
+        raise ValueError(str(error)) from None
+    return raw
 
 
 def _fetch_policy(reader: _Reader) -> FetchPolicy:

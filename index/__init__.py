@@ -5,13 +5,17 @@ tiers under this facade: `index.sources` (offline reading), `index.engine` (BM25
 (the network, imported on demand with `index.feeds`, never from here).
 """
 
+from index.dates import MAX_DATE_CHARS, known_zone, parse_day, parse_window
+from index.engine.confidence import Evidence
 from index.engine.database import storage_error
+from index.engine.explain import Explanation, TermContribution
 from index.engine.leases import EVERYTHING, Lease, LeaseTaken, ReindexLeases, describe_scope
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES
 from index.errors import (
     DamagedDatabase,
     DatabaseError,
     DatabaseLocked,
+    DateError,
     DiskFull,
     FetchError,
     NotStorybotDatabase,
@@ -31,6 +35,7 @@ from index.models import (
     Article,
     CheckReport,
     Citation,
+    DateWindow,
     FeedItem,
     FeedRecord,
     IndexStats,
@@ -39,6 +44,7 @@ from index.models import (
     PollReport,
     ReindexReport,
     SourceRecord,
+    TimelineEntry,
     Usage,
     guild_of,
     guild_scope,
@@ -52,6 +58,7 @@ __all__ = [
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_TOP",
     "EVERYTHING",
+    "MAX_DATE_CHARS",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",
     "UPLOAD_PREFIX",
@@ -63,7 +70,11 @@ __all__ = [
     "DamagedDatabase",
     "DatabaseError",
     "DatabaseLocked",
+    "DateError",
+    "DateWindow",
     "DiskFull",
+    "Evidence",
+    "Explanation",
     "FeedItem",
     "FeedRecord",
     "FetchError",
@@ -82,6 +93,8 @@ __all__ = [
     "SourceRecord",
     "StoryIndex",
     "StorybotError",
+    "TermContribution",
+    "TimelineEntry",
     "UnknownFeed",
     "UnknownSource",
     "Usage",
@@ -89,6 +102,9 @@ __all__ = [
     "guild_of",
     "guild_scope",
     "iso_date",
+    "known_zone",
+    "parse_day",
+    "parse_window",
     "storage_error",
     "validate_question",
     "view_scopes",

@@ -4,33 +4,55 @@ Whether the index answers a question is judged on the evidence of the best passa
 (`index.engine.confidence`), not on the raw BM25 score: raw scores grow with the question's length and the
 corpus's size, so no one threshold on them means the same thing twice.
 A paragraph carried by several sources is shown once, citing the others (`index.repeats`).
+
+A story develops: among passages of nearly equal score the newest comes first, and a passage whose question
+terms a newer source in the same answer also holds is marked an earlier report, so a reader sees the
+correction before the first report and knows which is which.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from index.engine.confidence import confidence
 from index.engine.occurrences import TermFinder, terms_by_sentence
 from index.engine.searcher import Hit, SearchResult
 from index.engine.sentences import sentence_ends
-from index.models import ANSWER_THRESHOLD, DEFAULT_TOP, Answer, Citation, Passage
+from index.models import ANSWER_THRESHOLD, DEFAULT_TOP, Answer, Citation, DateWindow, Passage, source_day
 from index.repeats import Collapsed, collapse_repeats
+
+NEARLY_EQUAL = 0.02
+"""Two passages score nearly equal when the lower is within this share of the higher: then the newer goes
+first. Measured on the passage-QA benchmark with every article given its own date (the README)."""
 
 NOT_FOUND = "I couldn't find that in the indexed articles."
 NO_WORDS = "Your question has no words I can search for: name who or what it is about."
 EMPTY_INDEX = "No articles are indexed yet: add a source first."
 
 
-def compose(question: str, result: SearchResult, top: int = DEFAULT_TOP, skip: int = 0) -> Answer:
+def compose(
+    question: str,
+    result: SearchResult,
+    top: int = DEFAULT_TOP,
+    skip: int = 0,
+    window: DateWindow | None = None,
+) -> Answer:
     """Turn a search result into the user's answer: the `top` passages after the first `skip`.
 
     Repeats are collapsed over all the hits before the page is cut, so no page shows a copy of an earlier
     page's passage. Whether the articles answer is decided on the best passage of all, whatever the page.
     """
     matcher = SentenceMatcher(result.term_weights)
-    shown = collapse_repeats(result.hits, keep=skip + top)[skip : skip + top]
-    passages = tuple(_passage(rank, kept, matcher) for rank, kept in enumerate(shown, start=1))
+    shown = newest_first(collapse_repeats(result.hits, keep=skip + top))[skip : skip + top]
+    earlier = earlier_reports(shown, matcher)
+    passages = tuple(
+        _passage(rank, kept, matcher, is_earlier)
+        for rank, (kept, is_earlier) in enumerate(zip(shown, earlier, strict=True), start=1)
+    )
     if result.paragraphs == 0:
         return Answer(question, False, EMPTY_INDEX, (), 0)
+    if window is not None and result.in_window == 0:
+        return Answer(question, False, f"No indexed article is dated {window.describe()}.", (), 0)
     if not result.terms:
         return Answer(question, False, NO_WORDS, (), 0)
     sure = confidence(result.evidence) if result.evidence is not None else 0.0
@@ -44,7 +66,48 @@ def compose(question: str, result: SearchResult, top: int = DEFAULT_TOP, skip: i
     return Answer(question, True, f"{result.matched} {noun} your question.", passages, result.matched, sure)
 
 
-def _passage(rank: int, kept: Collapsed, matcher: SentenceMatcher) -> Passage:
+def newest_first(kept: Sequence[Collapsed]) -> list[Collapsed]:
+    """The passages in score order, but newest first within each run of nearly equal scores.
+
+    A run starts at a passage and takes the following ones scoring within `NEARLY_EQUAL` of it; the sort
+    inside a run is stable, so passages of one day keep their score order.
+    """
+    ordered: list[Collapsed] = []
+    start = 0
+    while start < len(kept):
+        lead = kept[start].hit.score
+        floor = lead - abs(lead) * NEARLY_EQUAL  # rank-bm25's scores go negative in a tiny index
+        end = start + 1
+        while end < len(kept) and kept[end].hit.score >= floor:
+            end += 1
+        ordered.extend(sorted(kept[start:end], key=lambda one: _day(one.hit) or "", reverse=True))
+        start = end
+    return ordered
+
+
+def earlier_reports(shown: Sequence[Collapsed], matcher: SentenceMatcher) -> list[bool]:
+    """For each passage, whether a newer source among `shown` holds every question term it holds."""
+    held = [matcher.terms_in(kept.hit.passage.text) for kept in shown]
+    days = [_day(kept.hit) for kept in shown]
+    return [
+        bool(terms)
+        and day is not None
+        and any(
+            other_day is not None
+            and other_day > day
+            and other.hit.passage.source_id != kept.hit.passage.source_id
+            and terms <= other_terms
+            for other, other_day, other_terms in zip(shown, days, held, strict=True)
+        )
+        for kept, day, terms in zip(shown, days, held, strict=True)
+    ]
+
+
+def _day(hit: Hit) -> str | None:
+    return source_day(hit.passage.published, hit.passage.added_at)[0]
+
+
+def _passage(rank: int, kept: Collapsed, matcher: SentenceMatcher, earlier: bool = False) -> Passage:
     hit = kept.hit
     stored = hit.passage
     return Passage(
@@ -59,12 +122,15 @@ def _passage(rank: int, kept: Collapsed, matcher: SentenceMatcher) -> Passage:
         coverage=hit.coverage,
         also_in=tuple(map(_citation, kept.copies)),
         bm25=hit.bm25,
+        earlier_report=earlier,
     )
 
 
 def _citation(hit: Hit) -> Citation:
     stored = hit.passage
-    return Citation(stored.source_id, stored.title, stored.url, stored.outlet, stored.published)
+    return Citation(
+        stored.source_id, stored.title, stored.url, stored.outlet, stored.published, stored.added_at
+    )
 
 
 class SentenceMatcher:
@@ -78,6 +144,10 @@ class SentenceMatcher:
     def __init__(self, term_weights: dict[str, float]) -> None:
         self._weights = term_weights
         self._finder = TermFinder(term_weights)
+
+    def terms_in(self, text: str) -> frozenset[str]:
+        """The question's informative terms that `text` holds."""
+        return frozenset(term for _, term in self._finder.occurrences(text) if self._weights.get(term))
 
     def best_sentence(self, text: str) -> str:
         """The sentence holding the most of the question's weight; the first one on a tie."""

@@ -61,3 +61,7 @@ class FetchError(SourceError):
 
 class BlockedAddress(FetchError):
     """A link leads to an address the operator has not allowed (loopback, private, link-local, ...)."""
+
+
+class DateError(StorybotError):
+    """A date as typed cannot be read, or a date range ends before it starts."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -51,7 +52,7 @@ def parse_feed(fetched: Fetched) -> tuple[str | None, list[FeedItem]]:
         key = str(entry.get("id") or link or title)
         if key not in seen:
             seen.add(key)
-            items.append(FeedItem(key=key, title=title, link=link))
+            items.append(FeedItem(key=key, title=title, link=link, published=_entry_day(entry)))
     title = " ".join(str(parsed.feed.get("title") or "").split()) or None
     return title, items
 
@@ -148,7 +149,11 @@ class FeedPoller:
                 taken.append(item)  # nothing to fetch: an entry without a link is only noted
                 continue
             try:
-                articles.extend(await read_link(item.link, self.policy, resolve=self._resolve))
+                read = await read_link(item.link, self.policy, resolve=self._resolve)
+                # The page's own date wins; the feed's says when an undated page appeared.
+                articles.extend(
+                    replace(article, published=article.published or item.published) for article in read
+                )
             except SourceError as error:
                 failed.append((item.link, str(error)))
             else:
@@ -179,6 +184,15 @@ class FeedPoller:
             self.index.feeds.record_poll(feed_id, error=reason)
         except Exception:  # the database itself may be what failed; the next round tries again
             log.exception("could not note the failed poll of feed %s", feed_id)
+
+
+def _entry_day(entry: Any) -> str | None:
+    """The day an entry was published (else updated), in UTC as feedparser reads it; None if neither."""
+    for key in ("published_parsed", "updated_parsed"):
+        moment = entry.get(key)
+        if moment:
+            return f"{moment.tm_year:04d}-{moment.tm_mon:02d}-{moment.tm_mday:02d}"
+    return None
 
 
 def _content_type(fetched: Fetched) -> str:

@@ -28,6 +28,7 @@ from index.engine.database import (
     unread_log,
     write_transaction,
 )
+from index.engine.explain import Explanation, explain_hit
 from index.engine.feed_registry import FeedRegistry
 from index.engine.integrity import invariant_problems, sqlite_problems
 from index.engine.parallel import TermsPool
@@ -45,16 +46,22 @@ from index.models import (
     Answer,
     Article,
     CheckReport,
+    DateWindow,
     IndexStats,
     Paragraph,
     ReindexReport,
     SourceRecord,
+    TimelineEntry,
     Usage,
 )
 from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_builtin_story
 from index.sources.readers import read_path
+from index.timeline import timeline
 
 MAX_QUESTION_CHARS = 1000
+
+EXPLAINED_DEPTH = 50
+"""How deep among a question's hits a passage is looked for to be explained (a later page's top passage)."""
 
 Progress = Callable[[int, int], None]
 """Called with (done, total): paragraphs stored by `add_paths`/`add_articles`, origins read by `reindex`."""
@@ -154,20 +161,52 @@ class StoryIndex:
 
     @_storage_errors
     def ask(
-        self, question: str, top: int = DEFAULT_TOP, scopes: Sequence[str] = (SHARED_SCOPE,), skip: int = 0
+        self,
+        question: str,
+        top: int = DEFAULT_TOP,
+        scopes: Sequence[str] = (SHARED_SCOPE,),
+        skip: int = 0,
+        window: DateWindow | None = None,
     ) -> Answer:
-        """Answer a question from the view made of `scopes`; `skip` pages past earlier passages."""
+        """Answer a question from the view made of `scopes`; `skip` pages past earlier passages; with a
+        `window`, only from sources dated inside it."""
         # Front-ends validate first too (the bot before a question takes a place in its limits, the CLI for
         # its one-line error); this check protects every other caller.
         text = validate_question(question)
-        conn = self._connection()
+        # Twice the passages shown so far: room for the copies that collapsing repeats takes out.
+        result = self._searcher().search(text, 2 * (skip + top), scopes, window=window)
+        return compose(text, result, top, skip, window)
+
+    @_storage_errors
+    def explain(
+        self,
+        question: str,
+        paragraph_id: int,
+        scopes: Sequence[str] = (SHARED_SCOPE,),
+        window: DateWindow | None = None,
+    ) -> Explanation | None:
+        """Why the paragraph is among the question's passages; None if it is not among them (any more)."""
+        text = validate_question(question)
+        result = self._searcher().search(text, EXPLAINED_DEPTH, scopes, window=window)
+        return explain_hit(result, paragraph_id, self.params, self.tokenizer)
+
+    @_storage_errors
+    def timeline(
+        self,
+        scopes: Sequence[str] = (SHARED_SCOPE,),
+        about: str | None = None,
+        window: DateWindow | None = None,
+    ) -> tuple[TimelineEntry, ...]:
+        """The view's sources in date order, each with one sentence; with `about`, those holding its words."""
+        words = validate_question(about) if about is not None else None
+        return timeline(self._connection(), self._searcher(), scopes, words, window)
+
+    def _searcher(self) -> Searcher:
+        """A searcher on this thread's connection, with its view cache and the shared posting cache."""
         cache = getattr(self._local, "view_cache", None)
         if cache is None:
             cache = self._local.view_cache = {}
-        searcher = Searcher(conn, self.tokenizer, self.params, cache, self._postings_cache)
-        # Twice the passages shown so far: room for the copies that collapsing repeats takes out.
-        result = searcher.search(text, 2 * (skip + top), scopes)
-        return compose(text, result, top, skip)
+        return Searcher(self._connection(), self.tokenizer, self.params, cache, self._postings_cache)
 
     @_storage_errors
     def first_stage(self, question: str, top: int = 10, scopes: Sequence[str] = (SHARED_SCOPE,)) -> list[Hit]:

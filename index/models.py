@@ -36,6 +36,48 @@ def iso_date(value: str | None) -> str | None:
     return None
 
 
+def source_day(published: str | None, added_at: str | None) -> tuple[str | None, bool]:
+    """A source's day and whether it is only the day it was added: its publication day when that is an ISO
+    date (or timestamp), else the day it was added. `SOURCE_DAY_SQL` is the same rule in SQL."""
+    day = iso_date(published)
+    if day is not None:
+        return day, False
+    return iso_date(added_at), True
+
+
+_ISO_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+SOURCE_DAY_SQL = (
+    f"CASE WHEN s.published GLOB '{_ISO_GLOB}' OR s.published GLOB '{_ISO_GLOB}[T ]*'"
+    " THEN substr(s.published, 1, 10) ELSE substr(s.added_at, 1, 10) END"
+)
+"""`source_day`'s day of the source `s` in SQL, for filtering and ordering by it inside a query."""
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The days a question's sources may be from, both ends included; None leaves that end open."""
+
+    since: str | None = None
+    """An ISO day (YYYY-MM-DD)."""
+    until: str | None = None
+
+    def holds(self, day: str | None) -> bool:
+        """Whether a source of this day is inside the window (a source with no day is only in an open one)."""
+        if day is None:
+            return self.since is None and self.until is None
+        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
+
+    def describe(self) -> str:
+        """The window as a reader says it: "since 2024-05-27", "from 2024-05-01 to 2024-05-27"."""
+        if self.since and self.until:
+            return f"from {self.since} to {self.until}"
+        if self.since:
+            return f"since {self.since}"
+        if self.until:
+            return f"until {self.until}"
+        return "at any date"
+
+
 def view_scopes(guild_id: int | str | None) -> tuple[str, ...]:
     """What a question searches: the shared sources, and in a server that server's own too."""
     return (SHARED_SCOPE,) if guild_id is None else (SHARED_SCOPE, guild_scope(guild_id))
@@ -124,6 +166,8 @@ class FeedItem:
     """The entry's id (guid), else its link: what tells a new entry from one already seen."""
     title: str
     link: str | None
+    published: str | None = None
+    """The entry's own date (ISO day), for an article whose page gives none."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +201,18 @@ class Citation:
     url: str | None
     outlet: str | None
     published: str | None
+    added_at: str | None = None
+    """When the source was added: its date when it gives no publication date of its own."""
+
+    @property
+    def date(self) -> str | None:
+        """The source's day (YYYY-MM-DD): published, else added (see `date_is_added`)."""
+        return source_day(self.published, self.added_at)[0]
+
+    @property
+    def date_is_added(self) -> bool:
+        """Whether `date` is only when the source was added, since it gives no publication date."""
+        return source_day(self.published, self.added_at)[1]
 
     def to_json(self) -> dict[str, Any]:
         """The `source` object of the JSON answer."""
@@ -166,7 +222,21 @@ class Citation:
             "url": self.url,
             "outlet": self.outlet,
             "published": self.published,
+            "date": self.date,
+            "dated_by": "added" if self.date_is_added else "published",
         }
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One source in a story's timeline: when, who, and the sentence that tells what it reported."""
+
+    source: Citation
+    sentence: str
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of `storybot timeline --json`."""
+        return {**self.source.to_json(), "sentence": self.sentence}
 
 
 @dataclass(frozen=True)
@@ -186,6 +256,8 @@ class Passage:
     """The other sources carrying the same paragraph (a syndicated story, a page added twice), best first."""
     bm25: float = 0.0
     """The first stage's BM25Okapi score; `score` is the second stage's, which ordered the passages."""
+    earlier_report: bool = False
+    """A newer source in the same answer holds every question term this passage holds."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of one result of `storybot ask --json`."""
@@ -198,6 +270,7 @@ class Passage:
             "paragraphs": self.paragraphs,
             "source": self.source.to_json(),
             "also_in": [citation.to_json() for citation in self.also_in],
+            "earlier_report": self.earlier_report,
         }
 
 

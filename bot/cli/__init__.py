@@ -29,11 +29,13 @@ from bot.cli.output import (
     paragraphs,
     print_add_report,
     print_answer,
+    print_explanation,
     print_sources_json,
+    print_timeline,
     progress_bar,
     source_line,
 )
-from bot.config import default_database, fetch_policy
+from bot.config import default_database, fetch_policy, time_zone
 from index import (
     DEFAULT_TOP,
     EVERYTHING,
@@ -44,12 +46,15 @@ from index import (
     CheckReport,
     DamagedDatabase,
     DatabaseError,
+    DateError,
+    DateWindow,
     QuestionError,
     ReindexLeases,
     SourceError,
     StorybotError,
     StoryIndex,
     guild_scope,
+    parse_window,
     storage_error,
     validate_question,
     view_scopes,
@@ -70,6 +75,18 @@ def fetch_policy_from_env() -> FetchPolicy:
         return fetch_policy(os.environ)
     except ValueError as error:
         raise click.ClickException(f"bad settings in the environment or .env: {error}") from error
+
+
+def window_from(since: str | None, until: str | None) -> DateWindow | None:
+    """The range of days --since and --until name, in STORYBOT_TIME_ZONE (default UTC); None if neither."""
+    try:
+        return parse_window(since, until, time_zone(os.environ))
+    except (DateError, ValueError) as error:
+        raise click.ClickException(f"bad date: {error}") from error
+
+
+_SINCE_HELP = 'Only sources dated on or after this day ("2024-05-27", "yesterday", "3 days ago").'
+_UNTIL_HELP = 'Only sources dated on or before this day ("2024-05-27", "last week").'
 
 
 @contextmanager
@@ -124,6 +141,9 @@ def cli(ctx: click.Context, db: Path) -> None:
     help='JSONL of {"id", "question"}, a line at most 8,192 bytes; needs --json.',
 )
 @click.option("--server", help="Also search this Discord server's own sources.")
+@click.option("--since", help=_SINCE_HELP)
+@click.option("--until", help=_UNTIL_HELP)
+@click.option("--explain", is_flag=True, help="Also show why the top passage was chosen.")
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -132,18 +152,24 @@ def ask(
     as_json: bool,
     batch: BinaryIO | None,
     server: str | None,
+    since: str | None,
+    until: str | None,
+    explain: bool,
 ) -> None:
     """Answer QUESTION from the indexed articles."""
     scopes = view_scopes(server or None)
+    window = window_from(since, until)
     if batch is not None:
         if question is not None or not as_json:
             raise click.UsageError("--batch takes no QUESTION and needs --json")
+        if explain:
+            raise click.UsageError("--explain explains one QUESTION's answer, not a --batch")
         try:
             # Every line is checked before the first answer: a bad line stops the batch with nothing printed.
             checked = check_batch(batch)
             with opened(ctx) as index:
                 for item in read_batch(batch) if checked is None else checked:
-                    reply = _answer_json(index, item.question, top, scopes)
+                    reply = _answer_json(index, item.question, top, scopes, window)
                     click.echo(json.dumps({"id": item.id, **reply}, ensure_ascii=False))
         except BatchError as error:
             raise click.ClickException(f"{batch.name}: {error}") from error
@@ -155,11 +181,47 @@ def ask(
     except QuestionError as error:
         raise click.ClickException(str(error)) from error
     with opened(ctx) as index:
-        answer = index.ask(text, top=top, scopes=scopes)
+        answer = index.ask(text, top=top, scopes=scopes, window=window)
+        shown = answer.results[0].paragraph_id if explain and answer.results else None
+        explanation = None if shown is None else index.explain(text, shown, scopes, window)
     if as_json:
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        data = answer.to_json()
+        if explain:
+            data["explanation"] = None if explanation is None else explanation.to_json()
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    print_answer(answer)
+    if explain:
+        print_explanation(explanation)
+
+
+@cli.command()
+@click.argument("words", nargs=-1)
+@click.option("--server", help="Also list this Discord server's own sources.")
+@click.option("--since", help=_SINCE_HELP)
+@click.option("--until", help=_UNTIL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@click.pass_context
+def timeline(
+    ctx: click.Context,
+    words: tuple[str, ...],
+    server: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+) -> None:
+    """The story's sources in date order, each with one sentence; with WORDS, only sources holding them."""
+    window = window_from(since, until)
+    about = " ".join(words) or None
+    with opened(ctx) as index:
+        try:
+            entries = index.timeline(view_scopes(server or None), about, window)
+        except QuestionError as error:
+            raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
     else:
-        print_answer(answer)
+        print_timeline(entries, about)
 
 
 @cli.command()
@@ -380,9 +442,11 @@ def _where(server: str | None) -> str:
     return f"server {server}" if server else "the shared sources"
 
 
-def _answer_json(index: StoryIndex, question: str, top: int, scopes: tuple[str, ...]) -> dict[str, Any]:
+def _answer_json(
+    index: StoryIndex, question: str, top: int, scopes: tuple[str, ...], window: DateWindow | None
+) -> dict[str, Any]:
     try:
-        return index.ask(question, top=top, scopes=scopes).to_json()
+        return index.ask(question, top=top, scopes=scopes, window=window).to_json()
     except DatabaseError:
         raise  # the whole batch stops with one line: no later question can be answered either
     except StorybotError as error:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from index import AddReport, Answer, FeedRecord, SourceRecord
+from index import AddReport, Answer, Citation, Explanation, FeedRecord, SourceRecord, TimelineEntry
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -30,10 +30,11 @@ def print_answer(answer: Answer) -> None:
         click.echo(f"{passage.rank}.{marker}")
         click.echo(_highlighted(passage.text, passage.highlight))
         source = passage.source
-        details = [part for part in (source.outlet, source.published) if part]
+        outlet = f" · {source.outlet}" if source.outlet else ""
+        earlier = " · earlier report" if passage.earlier_report else ""
         click.echo(
-            f"   — {source.title}{' · ' + ', '.join(details) if details else ''}"
-            f" · paragraph {passage.paragraph} of {passage.paragraphs}"
+            f"   — {source.title}{outlet} · paragraph {passage.paragraph} of {passage.paragraphs}"
+            f"{dated(source)}{earlier}"
         )
         if source.url:
             click.echo(f"     {source.url}")
@@ -42,6 +43,58 @@ def print_answer(answer: Answer) -> None:
             click.echo(f"     also in: {', '.join(names)}")
     if answer.answered and answer.results:
         click.echo(f"\n{answer.message}")
+
+
+def dated(source: Citation) -> str:
+    """ " · 2024-05-27", or " · added 2026-12-01" for a source that gives no publication date."""
+    if source.date is None:
+        return ""
+    return f" · added {source.date}" if source.date_is_added else f" · {source.date}"
+
+
+def print_explanation(explanation: Explanation | None) -> None:
+    """Print why the top passage was chosen: each matched term's BM25 part, the second stage, the verdict."""
+    click.echo()
+    if explanation is None:
+        click.echo("Why this passage: no passage to explain.")
+        return
+    click.echo(f"Why passage 1 (hit {explanation.rank} of the search):")
+    click.echo(
+        f"  BM25 {explanation.bm25:.3f}; paragraph of {explanation.length} terms, "
+        f"average {explanation.average_length:.1f}"
+    )
+    for part in explanation.matched:
+        times = f" x{part.asked}" if part.asked > 1 else ""
+        click.echo(
+            f"  {part.term}{times}: tf {part.tf}, idf {part.idf:.3f}, length norm {part.length_norm:.3f}"
+            f" -> {part.contribution:.3f}"
+        )
+    if explanation.missing:
+        click.echo(f"  not in the passage: {', '.join(explanation.missing)}")
+    if explanation.body is not None:
+        follows = "; carries on from the paragraph before" if explanation.follows else ""
+        click.echo(
+            f"  second stage {explanation.score:.3f} = body {explanation.body:.3f} + title "
+            f"{explanation.title or 0:.3f} + best sentence {explanation.sentence or 0:.3f} + proximity "
+            f"{explanation.proximity or 0:.3f}{follows}"
+        )
+    verdict = "answered" if explanation.answered else "not answered"
+    click.echo(
+        f"  confidence {explanation.confidence:.2f} (threshold {explanation.threshold:.2f}): {verdict}"
+    )
+
+
+def print_timeline(entries: tuple[TimelineEntry, ...], about: str | None) -> None:
+    """Print a timeline: one source a line pair, oldest first."""
+    if not entries:
+        click.echo(f"no source mentions {about!r}" if about else "no sources: `storybot add PATH` adds one")
+        return
+    for entry in entries:
+        source = entry.source
+        outlet = f" · {source.outlet}" if source.outlet else ""
+        day = source.date or "undated"
+        click.echo(f"{'added ' if source.date_is_added else ''}{day}  {source.title}{outlet}")
+        click.echo(f"    {entry.sentence}")
 
 
 def _highlighted(text: str, sentence: str) -> str:

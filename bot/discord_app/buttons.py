@@ -2,12 +2,15 @@
 
 Custom ids (at most 100 characters):
 
-* `storybot:more:<asker>:<offset>:<top>:<a|n>` pages an answer (asker only); `a`/`n` keeps the first page's
-  verdict (answered or not) on later pages.
+* `storybot:more:<asker>:<offset>:<top>:<a|n>[:<since>:<until>]` pages an answer (asker only); `a`/`n` keeps
+  the first page's verdict (answered or not) on later pages; a question limited to a range of days carries it
+  (each end YYYYMMDD, or `x` when open).
 * `storybot:context:<paragraph id>` shows the paragraphs around the top passage, privately, to anyone who
   could have found it there: only if its article is one of the sources questions asked where the button is
   clicked search (this server's and the shared ones; the shared ones in DMs).
 * `storybot:vote:<up|down>:<paragraph ids joined by .>` stores feedback from anyone.
+* `storybot:why:<paragraph id>[:<since>:<until>]` shows anyone, privately, why that passage was chosen for
+  the question (its terms' BM25 parts, the second stage, the confidence), searched again where it is clicked.
 * `storybot:delete:<asker>` deletes the answer (asker only).
 * `storybot:sources:<prev|next>:<page>` pages the private /sources list.
 
@@ -28,13 +31,14 @@ from bot.discord_app.replies import (
     answer_reply,
     busy_notice,
     context_reply,
+    explanation_reply,
     notice,
     page_count,
     question_of,
     sources_reply,
 )
 from bot.discord_app.service import StoryService
-from index import Answer, view_scopes
+from index import Answer, DateWindow, view_scopes
 
 Button = ui.Button[ui.View]
 
@@ -42,18 +46,50 @@ CUSTOM_ID_LIMIT = 100
 NOT_YOURS = "Only the person who asked can do that. Ask your own question with `/ask`!"
 
 
-def answer_view(answer: Answer, *, asker_id: int, offset: int, top: int, answered: bool) -> ui.View:
-    """The buttons under an answer: More, Context, 👍, 👎 and delete."""
+def answer_view(
+    answer: Answer,
+    *,
+    asker_id: int,
+    offset: int,
+    top: int,
+    answered: bool,
+    window: DateWindow | None = None,
+) -> ui.View:
+    """The buttons under an answer: More, Context, 👍, 👎, delete, and Why this passage? below them."""
     view = ui.View(timeout=None)
     shown = offset + len(answer.results)
     if answer.results:
-        view.add_item(MoreButton(asker_id, shown, top, answered, disabled=shown >= answer.matched))
+        more = MoreButton(asker_id, shown, top, answered, window, disabled=shown >= answer.matched)
+        view.add_item(more)
         view.add_item(ContextButton(answer.results[0].paragraph_id))
         ids = _fitting_ids(tuple(passage.paragraph_id for passage in answer.results))
         view.add_item(VoteButton(1, ids))
         view.add_item(VoteButton(-1, ids))
     view.add_item(DeleteButton(asker_id))
+    if answer.results:
+        view.add_item(WhyButton(answer.results[0].paragraph_id, window))
     return view
+
+
+_WINDOW_ID = r"(?::(?P<since>[0-9]{8}|x):(?P<until>[0-9]{8}|x))?"
+"""The optional range of days at the end of a custom id (see the module)."""
+
+
+def window_id(window: DateWindow | None) -> str:
+    """The custom id's ending for a range of days: ":20240527:x" (since 2024-05-27), or "" for none."""
+    if window is None:
+        return ""
+    return ":" + ":".join(day.replace("-", "") if day else "x" for day in (window.since, window.until))
+
+
+def window_of(match: re.Match[str]) -> DateWindow | None:
+    """The range of days a custom id's ending carries (`window_id` inverted)."""
+    if match["since"] is None:
+        return None
+    since, until = (
+        None if raw == "x" else f"{raw[:4]}-{raw[4:6]}-{raw[6:]}" for raw in match.group("since", "until")
+    )
+    return DateWindow(since, until)
 
 
 def _fitting_ids(ids: tuple[int, ...]) -> tuple[int, ...]:
@@ -100,13 +136,20 @@ def _question(interaction: discord.Interaction) -> str:
 class MoreButton(
     ui.DynamicItem[Button],
     template=re.compile(
-        r"storybot:more:(?P<asker>[0-9]+):(?P<offset>[0-9]+):(?P<top>[1-5]):(?P<verdict>[an])"
+        r"storybot:more:(?P<asker>[0-9]+):(?P<offset>[0-9]+):(?P<top>[1-5]):(?P<verdict>[an])" + _WINDOW_ID
     ),
 ):
     """The next passages of the answer, in place of these (only the asker may page)."""
 
     def __init__(
-        self, asker_id: int, offset: int, top: int, answered: bool, *, disabled: bool = False
+        self,
+        asker_id: int,
+        offset: int,
+        top: int,
+        answered: bool,
+        window: DateWindow | None = None,
+        *,
+        disabled: bool = False,
     ) -> None:
         verdict = "a" if answered else "n"
         super().__init__(
@@ -114,18 +157,20 @@ class MoreButton(
                 label="More",
                 emoji="➡️",
                 style=discord.ButtonStyle.primary,
-                custom_id=f"storybot:more:{asker_id}:{offset}:{top}:{verdict}",
+                custom_id=f"storybot:more:{asker_id}:{offset}:{top}:{verdict}{window_id(window)}",
                 disabled=disabled,
             )
         )
         self.asker_id, self.offset, self.top, self.answered = asker_id, offset, top, answered
+        self.window = window
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         """Rebuild the button from its custom id."""
-        return cls(int(match["asker"]), int(match["offset"]), int(match["top"]), match["verdict"] == "a")
+        asker, offset, top = int(match["asker"]), int(match["offset"]), int(match["top"])
+        return cls(asker, offset, top, match["verdict"] == "a", window_of(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Show the next page of passages."""
@@ -142,10 +187,17 @@ class MoreButton(
             raise Refusal(busy_notice()) from None
         async with ticket:
             await interaction.response.defer()
-            answer = await ticket.run(lambda: story.page(question, self.top, scopes, self.offset))
-        reply = answer_reply(answer, offset=self.offset, answered=self.answered)
+            answer = await ticket.run(
+                lambda: story.page(question, self.top, scopes, self.offset, self.window)
+            )
+        reply = answer_reply(answer, offset=self.offset, answered=self.answered, window=self.window)
         view = answer_view(
-            answer, asker_id=self.asker_id, offset=self.offset, top=self.top, answered=self.answered
+            answer,
+            asker_id=self.asker_id,
+            offset=self.offset,
+            top=self.top,
+            answered=self.answered,
+            window=self.window,
         )
         await interaction.edit_original_response(**reply.edit_kwargs(), view=view)
 
@@ -221,6 +273,42 @@ class VoteButton(
         await interaction.followup.send(notice(f"Thanks! Your {mark} was recorded."), ephemeral=True)
 
 
+class WhyButton(
+    ui.DynamicItem[Button], template=re.compile(r"storybot:why:(?P<paragraph>[0-9]+)" + _WINDOW_ID)
+):
+    """Why the top passage was chosen, shown privately to whoever clicks."""
+
+    def __init__(self, paragraph_id: int, window: DateWindow | None = None) -> None:
+        super().__init__(
+            ui.Button(
+                label="Why this passage?",
+                emoji="🔎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"storybot:why:{paragraph_id}{window_id(window)}",
+            )
+        )
+        self.paragraph_id, self.window = paragraph_id, window
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        """Rebuild the button from its custom id."""
+        return cls(int(match["paragraph"]), window_of(match))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Explain the passage privately."""
+        await guarded(interaction, self._why)
+
+    async def _why(self, interaction: discord.Interaction) -> None:
+        question = _question(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        # Searched again in the clicker's view: a passage of sources they cannot see is never explained.
+        scopes = view_scopes(interaction.guild_id)
+        explanation = await story_of(interaction).explain(question, self.paragraph_id, scopes, self.window)
+        await interaction.edit_original_response(**explanation_reply(explanation).edit_kwargs())
+
+
 class DeleteButton(ui.DynamicItem[Button], template=re.compile(r"storybot:delete:(?P<asker>[0-9]+)")):
     """Deletes the answer (only the asker may)."""
 
@@ -284,5 +372,5 @@ class SourcesButton(
         await interaction.edit_original_response(**sources_reply(records, page).edit_kwargs(), view=view)
 
 
-DYNAMIC_ITEMS = (MoreButton, ContextButton, VoteButton, DeleteButton, SourcesButton)
+DYNAMIC_ITEMS = (MoreButton, ContextButton, VoteButton, DeleteButton, SourcesButton, WhyButton)
 """Registered with the bot at start, so buttons on old messages keep working."""

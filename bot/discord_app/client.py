@@ -32,6 +32,7 @@ from bot.discord_app.progress import REPLY_SECONDS
 from bot.discord_app.questions import QuestionCommands
 from bot.discord_app.service import StoryService
 from bot.discord_app.sync import SyncResult, sync_commands
+from bot.discord_app.timeline import TimelineButton, TimelineCommands
 
 log = logging.getLogger("storybot")
 
@@ -117,8 +118,9 @@ class StoryBot(commands.AutoShardedBot):
 
     async def register_commands(self) -> None:
         """Add the slash commands and persistent buttons (no network: a docs test can list `self.tree`)."""
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, TimelineButton)
         await self.add_cog(QuestionCommands(self))
+        await self.add_cog(TimelineCommands(self))
         await self.add_cog(
             AdminCommands(
                 self,

@@ -25,6 +25,7 @@ from bot.discord_app.replies import (
     answer_reply,
     busy_notice,
     cooldown_notice,
+    date_problem,
     help_reply,
     page_count,
     question_problem,
@@ -32,7 +33,17 @@ from bot.discord_app.replies import (
     server_limit_notice,
     sources_reply,
 )
-from index import DEFAULT_TOP, MAX_QUESTION_CHARS, QuestionError, validate_question, view_scopes
+from bot.discord_app.service import StoryService
+from index import (
+    DEFAULT_TOP,
+    MAX_DATE_CHARS,
+    MAX_QUESTION_CHARS,
+    DateError,
+    DateWindow,
+    QuestionError,
+    validate_question,
+    view_scopes,
+)
 
 if TYPE_CHECKING:
     from bot.discord_app.client import StoryBot
@@ -61,6 +72,16 @@ def admit(
     except Refused as refused:
         text = refusal_notice(refused)
     raise Refusal(text, quiet=sparing and not admission.notice_due(user_id))
+
+
+async def dated_window(story: StoryService, since: str | None, until: str | None) -> DateWindow | None:
+    """The range of days a member typed, read in the bot's time zone; a `Refusal` saying why if it is none."""
+    if since is None and until is None:
+        return None  # most questions: no thread for dateparser
+    try:
+        return await story.window(since, until)
+    except DateError as error:
+        raise Refusal(date_problem(str(error))) from None
 
 
 def refusal_notice(refused: Refused) -> str:
@@ -106,6 +127,8 @@ class QuestionCommands(commands.Cog):
         question="Your question about the story, e.g. why did Musk leave OpenAI?",
         results=f"How many passages to show, 1 to {MAX_RESULTS} (default {DEFAULT_TOP})",
         private="Show the answer only to you (default: no, everyone in the channel sees it)",
+        since="Only articles dated on or after this day: 2024-05-27, yesterday, last week, 3 days ago",
+        until="Only articles dated on or before this day: 2024-05-27, yesterday, last week",
     )
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     @app_commands.allowed_installs(guilds=True, users=True)
@@ -115,18 +138,27 @@ class QuestionCommands(commands.Cog):
         question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
         results: app_commands.Range[int, 1, MAX_RESULTS] = DEFAULT_TOP,
         private: bool = False,
+        since: app_commands.Range[str, 1, MAX_DATE_CHARS] | None = None,
+        until: app_commands.Range[str, 1, MAX_DATE_CHARS] | None = None,
     ) -> None:
         """Ask about the story: I answer with the passages that say so, and their sources."""
         scopes = view_scopes(interaction.guild_id)
+        window = await dated_window(self.bot.story, since, until)
         text, ticket = admit(self.bot.admission, interaction.user.id, interaction.guild_id, question)
         async with ticket:
             await interaction.response.defer(ephemeral=private, thinking=True)
             interaction.extras[PUBLIC_DEFERRAL] = not private
-            answer = await ticket.run(lambda: self.bot.story.ask(text, results, scopes))
+            answer = await ticket.run(lambda: self.bot.story.ask(text, results, scopes, window))
         view = answer_view(
-            answer, asker_id=interaction.user.id, offset=0, top=results, answered=answer.answered
+            answer,
+            asker_id=interaction.user.id,
+            offset=0,
+            top=results,
+            answered=answer.answered,
+            window=window,
         )
-        await interaction.edit_original_response(**answer_reply(answer).edit_kwargs(), view=view)
+        reply = answer_reply(answer, window=window)
+        await interaction.edit_original_response(**reply.edit_kwargs(), view=view)
         interaction.extras.pop(PUBLIC_DEFERRAL, None)
         _log_answer("/ask", interaction.id, interaction.guild, answer.answered)
 

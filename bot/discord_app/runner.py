@@ -83,7 +83,7 @@ async def open_bot(settings: Settings, **options: Any) -> AsyncIterator[StoryBot
     try:
         log.info("index at %s", index.path)
         poller = FeedPoller(index, settings.fetch, interval=settings.feed_poll_minutes * 60)
-        story = StoryService(index, settings.fetch, poller, stopping)
+        story = StoryService(index, settings.fetch, poller, stopping, time_zone=settings.time_zone)
         bot = StoryBot(
             settings,
             story,

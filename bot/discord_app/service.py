@@ -24,6 +24,8 @@ from index import (
     AddReport,
     Answer,
     Article,
+    DateWindow,
+    Explanation,
     FeedRecord,
     IndexStats,
     Paragraph,
@@ -32,9 +34,11 @@ from index import (
     ReindexReport,
     SourceRecord,
     StoryIndex,
+    TimelineEntry,
     UnknownFeed,
     UnknownSource,
     Usage,
+    parse_window,
 )
 from index.feeds import FeedPoller
 from index.web.policy import FetchPolicy
@@ -72,26 +76,49 @@ class StoryService:
         fetch_policy: FetchPolicy,
         poller: FeedPoller,
         stopping: threading.Event,
+        *,
+        time_zone: str = "UTC",
     ) -> None:
-        """`stopping` is the event the index's loader checks (see `unless_stopping`); `stop()` sets it."""
+        """`stopping` is the event the index's loader checks (see `unless_stopping`); `stop()` sets it.
+        `time_zone` is where relative dates ("yesterday") in since/until are counted."""
         self.index = index
+        self.time_zone = time_zone
         self.fetch_policy = fetch_policy
         self.poller = poller
         self._stopping = stopping
         self._background: set[asyncio.Task[None]] = set()
         self._key_lock = threading.Lock()
 
-    async def ask(self, question: str, top: int, scopes: Sequence[str]) -> Answer:
+    async def ask(
+        self, question: str, top: int, scopes: Sequence[str], window: DateWindow | None = None
+    ) -> Answer:
         """Answer a new question, and log whether it was answered and how long the search took."""
         started = time.perf_counter()
-        answer = await asyncio.to_thread(self.index.ask, question, top, scopes)
+        answer = await asyncio.to_thread(self.index.ask, question, top, scopes, 0, window)
         seconds = time.perf_counter() - started
         self._in_background(asyncio.to_thread(self.index.record_question, answer.answered, seconds))
         return answer
 
-    async def page(self, question: str, top: int, scopes: Sequence[str], skip: int) -> Answer:
+    async def page(
+        self, question: str, top: int, scopes: Sequence[str], skip: int, window: DateWindow | None = None
+    ) -> Answer:
         """Later passages of a question already asked (not logged again)."""
-        return await asyncio.to_thread(self.index.ask, question, top, scopes, skip)
+        return await asyncio.to_thread(self.index.ask, question, top, scopes, skip, window)
+
+    async def window(self, since: str | None, until: str | None) -> DateWindow | None:
+        """The days `since` and `until` name as a member typed them, in the bot's time zone; DateError if
+        one is no date (dateparser's first call loads its data, so off the event loop)."""
+        return await asyncio.to_thread(parse_window, since, until, self.time_zone)
+
+    async def explain(
+        self, question: str, paragraph_id: int, scopes: Sequence[str], window: DateWindow | None
+    ) -> Explanation | None:
+        """Why the paragraph is among the question's passages; None if it is not among them any more."""
+        return await asyncio.to_thread(self.index.explain, question, paragraph_id, scopes, window)
+
+    async def timeline(self, scopes: Sequence[str], about: str | None) -> tuple[TimelineEntry, ...]:
+        """The view's sources in date order; with `about`, only those holding its words."""
+        return await asyncio.to_thread(self.index.timeline, scopes, about)
 
     async def context(
         self, paragraph_id: int, scopes: Sequence[str]

@@ -30,9 +30,9 @@ from index.engine.ranking import (
     rank,
     term_idf,
 )
-from index.engine.rerank import Candidate, Reranker, asks_what_followed, rerank
+from index.engine.rerank import Candidate, Reading, Reranker, asks_what_followed, rerank
 from index.engine.tokenizer import Tokenizer
-from index.models import SHARED_SCOPE
+from index.models import SHARED_SCOPE, SOURCE_DAY_SQL, DateWindow
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class StoredPassage:
     paragraphs: int
     length: int
     """Its length in terms as BM25 counts it (the title's terms included in an article's lead paragraph)."""
+    added_at: str | None = None
+    """When its source was added (its date when the source gives no publication date)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Hit:
     """The first stage's BM25Okapi score (equal to rank-bm25's for the same tokens)."""
     follows: StoredPassage | None = None
     """The paragraph before it, whose evidence it took by carrying on from it (`index.engine.rerank`)."""
+    reading: Reading | None = None
+    """The second stage's parts of `score` (None when the second stage did not read it)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,12 @@ class SearchResult:
     """What the best hit shows about whether it answers (`index.engine.confidence`)."""
     corrections: dict[str, str] = field(default_factory=dict)
     """Names the view does not hold, searched as the term one slip away that it does ("beyons": "beyonc")."""
+    in_window: int | None = None
+    """With a date window, how many of the view's paragraphs are from sources inside it (None: no window)."""
+    idf: dict[str, float] = field(default_factory=dict)
+    """The idf of each question term the view holds, as the first stage weighed it."""
+    stats: CorpusStats | None = None
+    """The view's statistics the first stage scored with."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +139,13 @@ class Searcher:
         scopes: Sequence[str] = (SHARED_SCOPE,),
         *,
         second_stage: bool = True,
+        window: DateWindow | None = None,
     ) -> SearchResult:
         """The best paragraphs for the view made of `scopes`, best first from rank 1.
 
         At least `wanted` where as many match, and up to `RERANK_DEPTH`: the second stage reorders the
         first stage's best, and an answer collapses repeated paragraphs, so it needs spares to fill with.
+        With a `window`, only paragraphs of sources dated inside it are scored.
         """
         terms = tuple(self._tokenizer.tokenize(question, for_query=True))
         view = tuple(dict.fromkeys(scopes))
@@ -144,7 +156,7 @@ class Searcher:
             if corrections:
                 terms = tuple(corrections.get(term, term) for term in terms)
             followed = asks_what_followed(question)
-            result = self._search(terms, view, max(wanted, RERANK_DEPTH), followed, second_stage)
+            result = self._search(terms, view, max(wanted, RERANK_DEPTH), followed, second_stage, window)
         finally:
             self._conn.execute("COMMIT")
         unknown = tuple(
@@ -199,9 +211,18 @@ class Searcher:
         count: int,
         what_followed: bool = False,
         second_stage: bool = True,
+        window: DateWindow | None = None,
     ) -> SearchResult:
         state = self._view_state(view)
         stats = state.stats
+        dead, in_window = state.dead, None
+        if window is not None:
+            # Outside the window is treated as removed: the same mask that keeps tombstoned paragraphs out
+            # of the scores, so the window restricts what is ranked, not what is shown after the top-k.
+            # The statistics stay the view's, so a passage scores the same with or without a window.
+            outside = self._outside(view, window)
+            dead = np.union1d(dead, outside)
+            in_window = max(stats.paragraphs - len(outside), 0)
         distinct = list(dict.fromkeys(terms))
         ids, dfs = self._terms(distinct, view, state.terms)
         weights = {
@@ -220,7 +241,7 @@ class Searcher:
             if scored is None:
                 continue  # known to the vocabulary, but in no segment of this view
             query.append(QueryTerm.from_postings(idfs[ids[term]], weight, scored))
-        ranking = rank(query, stats, self._params, count, state.dead)
+        ranking = rank(query, stats, self._params, count, dead)
         total_weight = sum(weights.values()) or 1.0
         winners = [int(paragraph_id) for paragraph_id in ranking.ids]
         rows = self._passages(winners)
@@ -235,8 +256,41 @@ class Searcher:
             if second_stage
             else tuple(first_stage)
         )
+        if window is not None and hits:  # what followed a hit is read by place, maybe outside the window
+            placed = np.array([hit.passage.paragraph_id for hit in hits], dtype=np.int64)
+            inside = ~np.isin(placed, dead)
+            hits = tuple(hit for hit, keep in zip(hits, inside, strict=True) if keep)
         known = frozenset(term for term in distinct if dfs.get(ids.get(term, -1), 0) > 0)
-        return SearchResult(terms, weights, known, hits, ranking.matched, stats.paragraphs)
+        return SearchResult(
+            terms,
+            weights,
+            known,
+            hits,
+            ranking.matched,
+            stats.paragraphs,
+            in_window=in_window,
+            idf=term_idf_of,
+            stats=stats,
+        )
+
+    def _outside(self, view: tuple[str, ...], window: DateWindow) -> npt.NDArray[np.int64]:
+        """The ids of the view's paragraphs whose sources are dated outside `window`, ascending."""
+        bounds, params = [], []
+        if window.since is not None:
+            bounds.append(f"{SOURCE_DAY_SQL} < ?")
+            params.append(window.since)
+        if window.until is not None:
+            bounds.append(f"{SOURCE_DAY_SQL} > ?")
+            params.append(window.until)
+        if not bounds:
+            return np.zeros(0, dtype=np.int64)
+        marks = ",".join("?" * len(view))
+        rows = self._conn.execute(
+            f"SELECT p.id FROM sources s JOIN paragraphs p ON p.source_id = s.id"
+            f" WHERE s.scope IN ({marks}) AND ({' OR '.join(bounds)}) ORDER BY p.id",
+            [*view, *params],
+        ).fetchall()
+        return np.array([row[0] for row in rows], dtype=np.int64)
 
     def _second_stage(
         self,
@@ -282,6 +336,7 @@ class Searcher:
                 head[index].coverage,
                 head[index].bm25,
                 None if reading.follows is None else head[reading.follows].passage,
+                reading,
             )
             for index, reading in order
         ]
@@ -419,15 +474,10 @@ class Searcher:
     def _stored(self, where: str, params: Sequence[object]) -> list[StoredPassage]:
         rows = self._conn.execute(
             "SELECT p.id, p.text, p.position, s.id, s.title, s.url, s.outlet, s.published, s.paragraphs,"
-            f" p.length FROM paragraphs p JOIN sources s ON s.id = p.source_id WHERE {where}",
+            f" p.length, s.added_at FROM paragraphs p JOIN sources s ON s.id = p.source_id WHERE {where}",
             params,
         ).fetchall()
-        return [
-            StoredPassage(
-                int(paragraph_id), text, position, source_id, title, url, outlet, published, count, length
-            )
-            for paragraph_id, text, position, source_id, title, url, outlet, published, count, length in rows
-        ]
+        return [StoredPassage(int(row[0]), *row[1:]) for row in rows]
 
 
 FOLLOWED_PROBES = 2

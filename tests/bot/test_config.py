@@ -129,3 +129,12 @@ def test_the_posting_cache_size_is_read_in_megabytes_and_zero_turns_it_off() -> 
     for bad in ("-1", "lots", "nan", "inf"):
         with pytest.raises(SettingsError, match="STORYBOT_CACHE_MB: must be a number of megabytes"):
             Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_CACHE_MB": bad})
+
+
+def test_the_time_zone_of_dates_is_an_iana_name_defaulting_to_utc() -> None:
+    assert Settings.from_env({"DISCORD_TOKEN": "t"}).time_zone == "UTC"
+    assert Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_TIME_ZONE": "Europe/Berlin"}).time_zone == (
+        "Europe/Berlin"
+    )
+    with pytest.raises(SettingsError, match="STORYBOT_TIME_ZONE: unknown time zone 'Mars/Base'"):
+        Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_TIME_ZONE": "Mars/Base"})

@@ -9,6 +9,7 @@ import asyncio
 import ipaddress
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -378,3 +379,23 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     indexes = {row[1] for row in check.execute("PRAGMA index_list(paragraphs)")}
     assert "paragraphs_segment" in indexes  # version 3
     check.close()
+
+
+async def test_an_undated_page_takes_its_feed_entrys_date_and_a_dated_one_keeps_its_own(
+    site: WebSite, db_path: Path
+) -> None:
+    site.page(
+        "/plain.html",
+        "<html><head><title>Ferry timetable changes</title></head><body><article>"
+        f"<p>{STORIES['gate'][1]}</p><p>The ferry to the old harbour will run every half hour from "
+        "Monday, and the last crossing of the evening moves to nine o'clock.</p></article></body></html>",
+    )
+    feed = Feed("Harbour notes", modified=datetime(2023, 3, 4, 9, 0, tzinfo=UTC))
+    feed.add("Ferry timetable changes", site.url("/plain.html"))
+    feed.add(STORIES["vote"][0], site.url("/news/vote.html"))  # its page says 2024-05-27
+    site.feed("/notes.xml", feed)
+    with StoryIndex(db_path) as index:
+        report = await poller(index).follow(site.url("/notes.xml"), SCOPE)
+
+    published = {record.title: record.published for record in report.indexed}
+    assert published == {"Ferry timetable changes": "2023-03-04", STORIES["vote"][0]: "2024-05-27"}

@@ -6,6 +6,13 @@ text. All untrusted text goes through `escaping.escape`, and every length is cli
 (/admin, announcements, choices) and `notices` (refusals, restarting, apologies); handlers import from here.
 """
 
+from bot.discord_app.replies.dated import (
+    EXPLANATION_GONE,
+    about_of,
+    explanation_reply,
+    timeline_pages,
+    timeline_reply,
+)
 from bot.discord_app.replies.for_admins import (
     add_failed,
     added_reply,
@@ -51,6 +58,7 @@ from bot.discord_app.replies.notices import (
     apology,
     busy_notice,
     cooldown_notice,
+    date_problem,
     notice,
     question_problem,
     restarting_notice,
@@ -64,8 +72,10 @@ __all__ = [
     "DESCRIPTION_LIMIT",
     "EMBED_TOTAL_LIMIT",
     "EXAMPLE_QUESTIONS",
+    "EXPLANATION_GONE",
     "FIELD_VALUE_LIMIT",
     "TITLE_LIMIT",
+    "about_of",
     "add_failed",
     "added_reply",
     "admin_sources_reply",
@@ -75,7 +85,9 @@ __all__ = [
     "busy_notice",
     "context_reply",
     "cooldown_notice",
+    "date_problem",
     "embed_problems",
+    "explanation_reply",
     "feed_choice",
     "followed_reply",
     "help_reply",
@@ -97,6 +109,8 @@ __all__ = [
     "source_choice",
     "sources_reply",
     "status_reply",
+    "timeline_pages",
+    "timeline_reply",
     "unfollowed_notice",
     "unknown_feed",
     "unknown_source",

@@ -26,13 +26,14 @@ from bot.discord_app.replies.limits import (
     NOT_ANSWERED_COLOUR,
     TITLE_LIMIT,
     Reply,
-    date_text,
+    day_text,
     embed_problems,
     outlet_and_date,
 )
 from bot.discord_app.replies.wording import counted
 from index import (
     Answer,
+    DateWindow,
     Paragraph,
     Passage,
     SourceRecord,
@@ -51,15 +52,20 @@ _ALSO_IN_NAMED = 3
 """Other sources of a passage named on its "also in" line; the rest are counted ("and 2 more")."""
 
 
-def answer_reply(answer: Answer, *, offset: int = 0, answered: bool | None = None) -> Reply:
+def answer_reply(
+    answer: Answer, *, offset: int = 0, answered: bool | None = None, window: DateWindow | None = None
+) -> Reply:
     """An answer as users see it; `offset` passages were shown on earlier pages.
 
-    `answered` overrides `answer.answered` for later pages, which keep the verdict of the first.
+    `answered` overrides `answer.answered` for later pages, which keep the verdict of the first; `window`
+    is the range of days the question was limited to, named in the footer.
     """
     is_answer = answer.answered if answered is None else answered
     content = None if is_answer else escape_clipped(answer.message, CONTENT_LIMIT)
     for scale in _SCALES:
         embed = _answer_embed(answer, offset, is_answer, scale)
+        if window is not None:
+            embed.set_footer(text=f"{embed.footer.text} · sources dated {window.describe()}")
         if not embed_problems(embed):
             return Reply(content, embed)
     raise AssertionError("the smallest answer layout is within the embed limits")  # pragma: no cover
@@ -103,7 +109,8 @@ def _answer_embed(answer: Answer, offset: int, is_answer: bool, scale: float) ->
 
 
 def citation(passage: Passage, scale: float = 1.0) -> str:
-    """`— [title](url) · outlet · date · paragraph n of m`, the line that lets a reader check a passage."""
+    """`— [title](url) · outlet · date · paragraph n of m`, the line that lets a reader check a passage;
+    `· earlier report` ends it when a newer source in the answer says the same."""
     source = passage.source
     title = escape_clipped(source.title, _scaled(120, scale, 30)) or "Untitled"
     url = safe_url(source.url)
@@ -112,9 +119,11 @@ def citation(passage: Passage, scale: float = 1.0) -> str:
     parts = [title]
     if source.outlet:
         parts.append(escape_clipped(source.outlet, 60))
-    if source.published:
-        parts.append(escape_clipped(date_text(source.published), 30))
+    if source.date:
+        parts.append(day_text(source))
     parts.append(f"paragraph {passage.paragraph} of {passage.paragraphs}")
+    if passage.earlier_report:
+        parts.append("*earlier report*")
     return "— " + " · ".join(parts)
 
 
@@ -226,8 +235,9 @@ def help_reply(commands: Sequence[tuple[str, str]]) -> Reply:
     embed.add_field(name="Examples", value=_examples(), inline=False)
     embed.add_field(
         name="Buttons",
-        value="**More** shows the next passages, **Context** the paragraphs around the top one; 👍 and 👎 "
-        "tell the admins how good an answer was. Only the person who asked can page or delete an answer.",
+        value="**More** shows the next passages, **Context** the paragraphs around the top one, **Why this "
+        "passage?** how it was chosen; 👍 and 👎 tell the admins how good an answer was. Only the person who "
+        "asked can page or delete an answer.",
         inline=False,
     )
     return Reply(embed=embed)

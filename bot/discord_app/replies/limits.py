@@ -13,7 +13,7 @@ from typing import Any
 import discord
 
 from bot.discord_app.replies.escaping import escape_clipped
-from index import SourceRecord, iso_date
+from index import Citation, SourceRecord, iso_date
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -75,6 +75,11 @@ def embed_problems(embed: discord.Embed) -> list[str]:
 def date_text(published: str) -> str:
     """A published date as shown: an ISO timestamp cut to its day (old rows kept the time), else as given."""
     return iso_date(published) or published
+
+
+def day_text(source: Citation) -> str:
+    """A source's day as shown: "2024-05-27", or "added 2026-12-01" when it gives no publication date."""
+    return f"added {source.date}" if source.date_is_added else f"{source.date}"
 
 
 def outlet_and_date(record: SourceRecord) -> list[str]:

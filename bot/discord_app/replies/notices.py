@@ -21,6 +21,11 @@ def question_problem(problem: str) -> str:
     return notice(f"I can't search for that: {escape(problem)}.")
 
 
+def date_problem(problem: str) -> str:
+    """Why a date a member typed cannot be used, from the core's message."""
+    return notice(f"I can't read that date: {escape(problem)}.")
+
+
 def cooldown_notice(retry_after: float) -> str:
     """The friendly message of the per-user question limit."""
     seconds = max(1, round(retry_after))

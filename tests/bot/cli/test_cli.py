@@ -56,7 +56,17 @@ def test_ask_json_has_exactly_the_documented_shape(db_path: Path) -> None:
     assert answer["answered"] is True
     assert [r["rank"] for r in answer["results"]] == [1, 2]
     first = answer["results"][0]
-    keys = {"rank", "score", "text", "highlight", "paragraph", "paragraphs", "source", "also_in"}
+    keys = {
+        "rank",
+        "score",
+        "text",
+        "highlight",
+        "paragraph",
+        "paragraphs",
+        "source",
+        "also_in",
+        "earlier_report",
+    }
     assert set(first) == keys
     assert first["also_in"] == []
     assert isinstance(first["score"], float) and first["score"] > 0
@@ -67,7 +77,17 @@ def test_ask_json_has_exactly_the_documented_shape(db_path: Path) -> None:
         "url": None,
         "outlet": None,
         "published": None,
+        "date": _added_day(db_path, "musk-twitter-ai-gpus"),
+        "dated_by": "added",
     }
+    assert first["earlier_report"] is False
+
+
+def _added_day(db: Path, source_id: str) -> str:
+    """The day a source was added: its date when it gives no publication date of its own."""
+    with sqlite3.connect(db) as conn:
+        (added_at,) = conn.execute("SELECT added_at FROM sources WHERE id = ?", (source_id,)).fetchone()
+    return str(added_at)[:10]
 
 
 def test_ask_batch_answers_every_line_in_order_with_its_id(db_path: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -42,15 +43,18 @@ def test_ask_json_lists_the_other_sources_in_also_in(wire_db: Path) -> None:
         (2, "weekly", JUNE),
         (3, "courier", MUSEUM),
     ]
+    added = results[0]["source"]["date"]  # none of them says when it was published: all added today
+    assert results[0]["source"]["dated_by"] == "added"
+    undated = {"published": None, "date": added, "dated_by": "added"}
     assert results[0]["also_in"] == [
         {
             "id": "courier",
             "title": "Courier wire",
             "url": "https://courier.example/ferry-terminal",
             "outlet": "Daily Courier",
-            "published": None,
+            **undated,
         },
-        {"id": "gazette", "title": "Gazette wire", "url": None, "outlet": "Coast Gazette", "published": None},
+        {"id": "gazette", "title": "Gazette wire", "url": None, "outlet": "Coast Gazette", **undated},
     ]
     assert [r["also_in"] for r in results[1:]] == [[], []]
 
@@ -59,7 +63,13 @@ def test_ask_prints_also_in_under_the_citation(wire_db: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(wire_db), "ask", QUESTION, "--top", "2"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    citation = lines.index("   — Harbour news · Harbour Herald · paragraph 2 of 4")
+    citation = next(
+        number
+        for number, line in enumerate(lines)
+        if re.fullmatch(
+            r"   — Harbour news · Harbour Herald · paragraph 2 of 4 · added \d{4}-\d{2}-\d{2}", line
+        )
+    )
     assert lines[citation + 1 : citation + 3] == [
         "     https://herald.example/ferry",
         "     also in: Daily Courier, Coast Gazette",

@@ -29,7 +29,7 @@ from tests.conftest import ROOT
 from tests.fakediscord import CommandUnavailableError, FakeDiscord
 from tests.fakediscord.state import CommandSync
 
-COMMANDS = ("ask", "sources", "help", "admin")
+COMMANDS = ("ask", "sources", "help", "timeline", "admin")
 
 
 @pytest_asyncio.fixture
@@ -314,7 +314,7 @@ async def test_admin_sync_is_for_owners_and_forces_a_sync(scene: Scene) -> None:
     record = await scene.fake.invoke_slash(scene.fake.owner, "admin sync", channel=scene.general)
     done = await record.wait_for_message(lambda m: not m.loading)
 
-    assert done.ephemeral and done.content == "Synced 4 slash commands globally."
+    assert done.ephemeral and done.content == "Synced 5 slash commands globally."
     assert scene.fake.command_syncs == [CommandSync(None, COMMANDS), CommandSync(None, COMMANDS)]
     assert_clean(scene.fake)
 
@@ -375,6 +375,6 @@ async def test_storybot_run_answers_and_never_logs_the_token(tmp_path: Path) -> 
         logged = log_path.read_text(encoding="utf-8")
         assert code == 0, logged
         assert answer.embed is not None and answer.embed["title"] == WHY_LEAVE
-        assert "Synced 4 slash commands globally." in logged
+        assert "Synced 5 slash commands globally." in logged
         assert "very-secret-token" not in logged and "MTIz" not in logged
         assert_clean(fake)

@@ -49,7 +49,10 @@ async def test_ask_in_a_server_answers_with_cited_passages(scene: Scene) -> None
     assert embed["description"].startswith(
         "**That failed power struggle left Musk reeling and eventually leaving OpenAI.**"
     )
-    assert embed["description"].endswith(f"\n— {TITLE} · paragraph 10 of 15")
+    # The built-in story gives no publication date: it is dated by the day it was added, marked as such.
+    added = scene.index.source("musk-twitter-ai-gpus")
+    assert added is not None
+    assert embed["description"].endswith(f"\n— {TITLE} · added {added.added_at[:10]} · paragraph 10 of 15")
     assert [field["name"] for field in embed["fields"]] == ["Passage 2", "Passage 3"]
     assert embed["footer"]["text"] == "13 passages matched"
     user_id = scene.alice.id
@@ -59,6 +62,7 @@ async def test_ask_in_a_server_answers_with_cited_passages(scene: Scene) -> None
         "storybot:vote:up:10.11.7",
         "storybot:vote:down:10.11.7",
         f"storybot:delete:{user_id}",
+        "storybot:why:10",
     ]
     print("\n" + embed_as_text(answer))
     assert_clean(scene.fake)

@@ -21,10 +21,13 @@ async def test_the_answer_cites_the_other_outlets_and_more_shows_no_copy(scene: 
     answer = await ask(scene, scene.alice, QUESTION, results=1)
 
     assert answer.embed is not None
+    herald = scene.index.source("herald")
+    assert herald is not None  # the wire articles give no publication date: dated by when they were added
     assert answer.embed["description"] == (
         "**The harbour authority said on Tuesday it would close the old ferry terminal in March and move all "
         "crossings to the new pier at Northgate.**\n"
-        "— [Harbour news](https://herald.example/ferry) · Harbour Herald · paragraph 2 of 4\n"
+        f"— [Harbour news](https://herald.example/ferry) · Harbour Herald · added {herald.added_at[:10]} · "
+        "paragraph 2 of 4\n"
         "also in: [Daily Courier](https://courier.example/ferry-terminal), Coast Gazette"
     )
     click = await scene.fake.click_button(scene.alice, answer, button(answer, "storybot:more:"))
@@ -36,6 +39,6 @@ async def test_the_answer_cites_the_other_outlets_and_more_shows_no_copy(scene: 
     assert shown.startswith(
         "**The harbour authority said on Tuesday it would close the old ferry terminal in late June"
     )
-    assert shown.endswith("— Weekly · Northgate Weekly · paragraph 2 of 2")
+    assert shown.endswith(f"— Weekly · Northgate Weekly · added {herald.added_at[:10]} · paragraph 2 of 2")
     assert paged.embed["footer"]["text"] == "9 passages matched · showing 2–2"
     assert_clean(scene.fake)
