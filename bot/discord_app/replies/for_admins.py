@@ -169,7 +169,8 @@ def zone_problem(problem: str) -> str:
 
 def _zone_words(zone: str, chosen: bool) -> str:
     whose = "chosen for this server" if chosen else "the bot's default, as this server chose none"
-    return f"**{escape(zone)}** ({whose})"
+    # A code span shows the name as it is typed (underscores and all); it was validated before it was kept.
+    return f"`{zone.replace('`', '')}` ({whose})"
 
 
 def duration_text(seconds: float) -> str:
