@@ -99,7 +99,8 @@ class StoryService:
         self._stopping = stopping
         self._background: set[asyncio.Task[object]] = set()
         self._key_lock = threading.Lock()
-        self._warned_read_only = threading.Event()
+        self._read_only_lock = threading.Lock()
+        self._warned_read_only = False
 
     async def ask(
         self, question: str, top: int, scopes: Sequence[str], window: DateWindow | None = None
@@ -153,9 +154,11 @@ class StoryService:
 
     def warn_read_only(self) -> None:
         """Log once that the database is read-only (then stay quiet: every question would say it again)."""
-        if not self._warned_read_only.is_set():
-            self._warned_read_only.set()
-            log.warning(READ_ONLY_WARNING, self.index.path)
+        with self._read_only_lock:  # writes skipped in several threads at once still log one line
+            if self._warned_read_only:
+                return
+            self._warned_read_only = True
+        log.warning(READ_ONLY_WARNING, self.index.path)
 
     async def explain(
         self, question: str, paragraph_id: int, scopes: Sequence[str], window: DateWindow | None

@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from bot.discord_app.errors import user_message
 from bot.discord_app.replies.notices import READ_ONLY_HERE
-from index import StoryIndex, guild_scope
+from index import ReadOnlyDatabase, StoryIndex, guild_scope
+from index.engine.database import storage_error
 from tests.bot.discord_app.harness import (
     WHY_LEAVE,
     Scene,
@@ -143,3 +145,18 @@ async def test_admin_commands_that_only_read_still_work(scene: Scene) -> None:
     assert listed.embed is not None or listed.content
     assert "News" in listed.text
     assert_clean(scene.fake)
+
+
+def test_a_database_turned_read_only_while_running_is_the_same_sentence(tmp_path: Path) -> None:
+    # SQLite's own refusal of a write to a file it may only read, as a remount makes it after the bot opened
+    # the file writable: the core names it ReadOnlyDatabase, and users get the sentence, never the path.
+    path = tmp_path / "x.db"
+    sqlite3.connect(path).close()
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as refused:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    error = storage_error(refused.value, path)
+
+    assert isinstance(error, ReadOnlyDatabase)
+    assert user_message(error) == READ_ONLY_HERE
