@@ -1,10 +1,13 @@
-"""`/admin`: sources (add, remove, list, follow feeds), reindex, status and command sync, for members with
-Manage Server and the bot's owners.
+"""`/admin`: sources (add, remove, list, follow feeds), reindex, the server's time zone, status and command
+sync, for members with Manage Server and the bot's owners.
 
 Discord hides the group from members without Manage Server (default permissions) and never offers it in
 DMs; the bot checks again at run time, because server admins can change who sees a command. A server's
 admins manage that server's own sources only: they are the only ones it lists, offers and removes. The
 shared sources, which every server and DM searches, are the owners' (`scope:shared`).
+
+On a database the bot can only read, every command that would change it (add, remove, follow, unfollow,
+reindex, timezone with a zone) is refused with one sentence before it starts; listing and status still work.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bot.discord_app.replies import (
     feed_choice,
     followed_reply,
     notice,
+    read_only_notice,
     reindex_failed,
     reindex_progress,
     reindex_running,
@@ -41,13 +45,18 @@ from bot.discord_app.replies import (
     unfollowed_notice,
     unknown_feed,
     unknown_source,
+    zone_problem,
+    zone_reply,
 )
 from bot.discord_app.service import ReindexStopped
+from bot.discord_app.time_zones import MAX_ZONE_CHARS, zone_choices
 from index import (
     EVERYTHING,
     SHARED_SCOPE,
+    DateError,
     FeedRecord,
     LeaseTaken,
+    ReadOnlyDatabase,
     SourceError,
     SourceRecord,
     StorybotError,
@@ -128,6 +137,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         """Add an article to this server's sources, from a link or a file."""
         if (url is None) == (file is None):
             raise Refusal(LINK_OR_FILE)
+        self._refuse_if_read_only()
         target, where = await self._target(interaction, scope)
         limit = self.bot.story.fetch_policy.max_bytes
         if file is not None and file.size > limit:  # refused before downloading anything
@@ -153,6 +163,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     @app_commands.describe(source="The source to remove: start typing its title, or paste its id or link")
     async def remove(self, interaction: discord.Interaction, source: str) -> None:
         """Remove one of this server's sources; questions no longer find it."""
+        self._refuse_if_read_only()
         scopes = await self._managed_scopes(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -201,6 +212,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         scope: app_commands.Choice[str] | None = None,
     ) -> None:
         """Follow a developing story: a feed's new articles are indexed (and announced in a channel)."""
+        self._refuse_if_read_only()
         target, where = await self._target(interaction, scope)
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -216,6 +228,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
     @app_commands.describe(feed="The feed to stop following: start typing its title, or paste its link")
     async def unfollow(self, interaction: discord.Interaction, feed: str) -> None:
         """Stop following a feed; the articles it brought stay indexed."""
+        self._refuse_if_read_only()
         try:
             record = await self.bot.story.unfollow(feed.strip(), await self._managed_scopes(interaction))
         except UnknownFeed:
@@ -256,6 +269,7 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         self, interaction: discord.Interaction, scope: app_commands.Choice[str] | None = None
     ) -> None:
         """Re-read this server's sources and rebuild them; questions are answered meanwhile."""
+        self._refuse_if_read_only()
         lease_scope = await self._reindex_scope(interaction, scope)
         what = scope_words(lease_scope, interaction.guild_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -271,6 +285,8 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
                 text = reindex_running(scope_words(error.held.scope, interaction.guild_id), error.held)
             except ReindexStopped:
                 text = reindex_stopped()
+            except ReadOnlyDatabase:  # it turned read-only after the check (a remount)
+                text = read_only_notice()
             except StorybotError as error:
                 text = reindex_failed(str(error))
             except Exception as error:  # a failed reindex is reported, and the old index keeps answering
@@ -289,8 +305,45 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         """Index size, last reindex, questions, feedback, answer latency and uptime."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         stats, usage = await self.bot.story.status()
-        reply = status_reply(stats, usage, time.monotonic() - self.bot.started_at)
+        zone = await self.bot.story.zone_for(interaction.guild_id)
+        uptime = time.monotonic() - self.bot.started_at
+        reply = status_reply(stats, usage, uptime, zone.name, zone_chosen=zone.chosen)
         await interaction.followup.send(**reply.send_kwargs(), ephemeral=True)
+
+    @app_commands.command(name="timezone")
+    @app_commands.describe(
+        zone="An IANA time zone, e.g. Europe/Berlin or America/New_York (leave out to see the current one)"
+    )
+    async def timezone(
+        self,
+        interaction: discord.Interaction,
+        zone: app_commands.Range[str, 1, MAX_ZONE_CHARS] | None = None,
+    ) -> None:
+        """The time zone this server's dates ("yesterday", "last week") are read in: see it, or set it."""
+        if interaction.guild_id is None:  # /admin is guild-only; kept for a command synced before that
+            raise Refusal(notice("A time zone belongs to a server: use this command in one."))
+        story = self.bot.story
+        if zone is None:
+            current = await story.zone_for(interaction.guild_id)
+            shown = zone_reply(current.name, chosen=current.chosen, changed=False)
+            await interaction.response.send_message(shown, ephemeral=True)
+            return
+        self._refuse_if_read_only()
+        try:
+            chosen = await story.set_zone(interaction.guild_id, zone)
+        except DateError as error:
+            raise Refusal(zone_problem(str(error))) from None
+        changed = zone_reply(chosen.name, chosen=True, changed=True)
+        await interaction.response.send_message(changed, ephemeral=True)
+
+    @timezone.autocomplete("zone")
+    async def _zone_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if not await self._may_manage(interaction):
+            return []
+        names = await asyncio.to_thread(zone_choices, current)  # the first call lists the tz database
+        return [app_commands.Choice(name=name, value=name) for name in names]
 
     @app_commands.command(name="sync")
     async def sync(self, interaction: discord.Interaction) -> None:
@@ -302,6 +355,11 @@ class AdminCommands(commands.GroupCog, group_name="admin"):
         await interaction.followup.send(notice(result.describe()), ephemeral=True)
 
     # -- whose sources -----------------------------------------------------------------------------
+
+    def _refuse_if_read_only(self) -> None:
+        """Refuse a command that would write a database the bot can only read, before it starts."""
+        if self.bot.story.read_only:
+            raise Refusal(read_only_notice())
 
     async def _may_manage(self, interaction: discord.Interaction) -> bool:
         """The run-time check, for autocomplete (which Discord sends without running `interaction_check`)."""

@@ -36,6 +36,7 @@ from bot.discord_app.replies import (
     page_count,
     question_of,
     sources_reply,
+    vote_thanks,
 )
 from bot.discord_app.service import StoryService
 from index import Answer, DateWindow, view_scopes
@@ -71,7 +72,7 @@ def answer_view(
     return view
 
 
-_WINDOW_ID = r"(?::(?P<since>[0-9]{8}|x):(?P<until>[0-9]{8}|x))?"
+WINDOW_ID = r"(?::(?P<since>[0-9]{8}|x):(?P<until>[0-9]{8}|x))?"
 """The optional range of days at the end of a custom id (see the module)."""
 
 
@@ -136,7 +137,7 @@ def _question(interaction: discord.Interaction) -> str:
 class MoreButton(
     ui.DynamicItem[Button],
     template=re.compile(
-        r"storybot:more:(?P<asker>[0-9]+):(?P<offset>[0-9]+):(?P<top>[1-5]):(?P<verdict>[an])" + _WINDOW_ID
+        r"storybot:more:(?P<asker>[0-9]+):(?P<offset>[0-9]+):(?P<top>[1-5]):(?P<verdict>[an])" + WINDOW_ID
     ),
 ):
     """The next passages of the answer, in place of these (only the asker may page)."""
@@ -266,15 +267,14 @@ class VoteButton(
     async def _vote(self, interaction: discord.Interaction) -> None:
         question = _question(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await story_of(interaction).record_feedback(
+        recorded = await story_of(interaction).record_feedback(
             question, self.paragraph_ids, self.vote, interaction.user.id
         )
-        mark = "👍" if self.vote > 0 else "👎"
-        await interaction.followup.send(notice(f"Thanks! Your {mark} was recorded."), ephemeral=True)
+        await interaction.followup.send(vote_thanks(self.vote, recorded=recorded), ephemeral=True)
 
 
 class WhyButton(
-    ui.DynamicItem[Button], template=re.compile(r"storybot:why:(?P<paragraph>[0-9]+)" + _WINDOW_ID)
+    ui.DynamicItem[Button], template=re.compile(r"storybot:why:(?P<paragraph>[0-9]+)" + WINDOW_ID)
 ):
     """Why the top passage was chosen, shown privately to whoever clicks."""
 

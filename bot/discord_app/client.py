@@ -111,10 +111,13 @@ class StoryBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         """Register the persistent buttons and the commands; sync the commands if they changed; start
-        polling the followed feeds."""
+        polling the followed feeds (unless the database is read-only)."""
         await self.register_commands()
         await self.sync_commands()
-        self.feeds.start()
+        if self.story.read_only:
+            self.story.warn_read_only()  # polling would index new articles, which cannot be stored here
+        else:
+            self.feeds.start()
 
     async def register_commands(self) -> None:
         """Add the slash commands and persistent buttons (no network: a docs test can list `self.tree`)."""

@@ -16,9 +16,9 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.lifecycle import Lifecycle
-from bot.discord_app.replies import apology, notice, question_problem, restarting_notice
+from bot.discord_app.replies import apology, notice, question_problem, read_only_notice, restarting_notice
 from bot.discord_app.replies.escaping import escape
-from index import QuestionError, StorybotError
+from index import QuestionError, ReadOnlyDatabase, StorybotError
 
 log = logging.getLogger("storybot")
 
@@ -50,6 +50,8 @@ def user_message(error: Exception) -> str | None:
         return error.message
     if isinstance(error, QuestionError):
         return question_problem(str(error))
+    if isinstance(error, ReadOnlyDatabase):  # the core's words name the file's path, which users need not see
+        return read_only_notice()
     if isinstance(error, StorybotError):
         return notice(escape(str(error)))
     if isinstance(error, app_commands.CheckFailure) and not isinstance(

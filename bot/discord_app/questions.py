@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("storybot")
 
 MAX_RESULTS = 5
+SINCE_HELP = "Only articles dated on or after this day: 2024-05-27, yesterday, last week, 3 days ago"
+UNTIL_HELP = "Only articles dated on or before this day: 2024-05-27, yesterday, last week"
 SEEN_MESSAGES = 4096
 """Message ids remembered, so that a message delivered twice is answered once."""
 
@@ -74,12 +76,15 @@ def admit(
     raise Refusal(text, quiet=sparing and not admission.notice_due(user_id))
 
 
-async def dated_window(story: StoryService, since: str | None, until: str | None) -> DateWindow | None:
-    """The range of days a member typed, read in the bot's time zone; a `Refusal` saying why if it is none."""
+async def dated_window(
+    story: StoryService, since: str | None, until: str | None, guild_id: int | None
+) -> DateWindow | None:
+    """The range of days a member typed, read in the server's time zone (the operator's in a DM); a
+    `Refusal` saying why if it is none."""
     if since is None and until is None:
         return None  # most questions: no thread for dateparser
     try:
-        return await story.window(since, until)
+        return await story.window(since, until, guild_id)
     except DateError as error:
         raise Refusal(date_problem(str(error))) from None
 
@@ -127,8 +132,8 @@ class QuestionCommands(commands.Cog):
         question="Your question about the story, e.g. why did Musk leave OpenAI?",
         results=f"How many passages to show, 1 to {MAX_RESULTS} (default {DEFAULT_TOP})",
         private="Show the answer only to you (default: no, everyone in the channel sees it)",
-        since="Only articles dated on or after this day: 2024-05-27, yesterday, last week, 3 days ago",
-        until="Only articles dated on or before this day: 2024-05-27, yesterday, last week",
+        since=SINCE_HELP,
+        until=UNTIL_HELP,
     )
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     @app_commands.allowed_installs(guilds=True, users=True)
@@ -143,7 +148,7 @@ class QuestionCommands(commands.Cog):
     ) -> None:
         """Ask about the story: I answer with the passages that say so, and their sources."""
         scopes = view_scopes(interaction.guild_id)
-        window = await dated_window(self.bot.story, since, until)
+        window = await dated_window(self.bot.story, since, until, interaction.guild_id)
         text, ticket = admit(self.bot.admission, interaction.user.id, interaction.guild_id, question)
         async with ticket:
             await interaction.response.defer(ephemeral=private, thinking=True)

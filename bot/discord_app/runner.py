@@ -82,6 +82,8 @@ async def open_bot(settings: Settings, **options: Any) -> AsyncIterator[StoryBot
     index = StoryIndex(settings.database, postings_cache_bytes=settings.cache_bytes, loader=loader)
     try:
         log.info("index at %s", index.path)
+        for problem in index.notices:  # a read-only file's missing story or unread log, said once
+            log.warning(problem)
         poller = FeedPoller(index, settings.fetch, interval=settings.feed_poll_minutes * 60)
         story = StoryService(index, settings.fetch, poller, stopping, time_zone=settings.time_zone)
         bot = StoryBot(

@@ -16,9 +16,11 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.discord_app.picks import picked_feed, picked_source
+from bot.discord_app.time_zones import ServerZone, canonical_zone, zone_in_use, zone_key
 from index import (
     EVERYTHING,
     AddReport,
@@ -30,6 +32,7 @@ from index import (
     IndexStats,
     Paragraph,
     PollReport,
+    ReadOnlyDatabase,
     ReindexLeases,
     ReindexReport,
     SourceRecord,
@@ -47,6 +50,11 @@ from index.web.remote import read_link, read_upload
 FEEDBACK_KEY_SETTING = "feedback_key"
 
 log = logging.getLogger(__name__)
+
+READ_ONLY_WARNING = (
+    "the database %s is read-only here: questions are answered, but nothing is recorded (question log, "
+    "votes, settings) and admin changes are refused"
+)
 
 
 class ReindexStopped(Exception):
@@ -80,14 +88,19 @@ class StoryService:
         time_zone: str = "UTC",
     ) -> None:
         """`stopping` is the event the index's loader checks (see `unless_stopping`); `stop()` sets it.
-        `time_zone` is where relative dates ("yesterday") in since/until are counted."""
+        `time_zone` is the operator's zone: where relative dates ("yesterday") in since/until are counted
+        in DMs and in servers that chose none (`/admin timezone`)."""
         self.index = index
         self.time_zone = time_zone
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        """The instant relative dates count from (a test sets a fixed one)."""
         self.fetch_policy = fetch_policy
         self.poller = poller
         self._stopping = stopping
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[object]] = set()
         self._key_lock = threading.Lock()
+        self._read_only_lock = threading.Lock()
+        self._warned_read_only = False
 
     async def ask(
         self, question: str, top: int, scopes: Sequence[str], window: DateWindow | None = None
@@ -96,7 +109,9 @@ class StoryService:
         started = time.perf_counter()
         answer = await asyncio.to_thread(self.index.ask, question, top, scopes, 0, window)
         seconds = time.perf_counter() - started
-        self._in_background(asyncio.to_thread(self.index.record_question, answer.answered, seconds))
+        self._in_background(
+            asyncio.to_thread(self._bookkeeping, lambda: self.index.record_question(answer.answered, seconds))
+        )
         return answer
 
     async def page(
@@ -105,10 +120,45 @@ class StoryService:
         """Later passages of a question already asked (not logged again)."""
         return await asyncio.to_thread(self.index.ask, question, top, scopes, skip, window)
 
-    async def window(self, since: str | None, until: str | None) -> DateWindow | None:
-        """The days `since` and `until` name as a member typed them, in the bot's time zone; DateError if
-        one is no date (dateparser's first call loads its data, so off the event loop)."""
-        return await asyncio.to_thread(parse_window, since, until, self.time_zone)
+    async def window(self, since: str | None, until: str | None, guild_id: int | None) -> DateWindow | None:
+        """The days `since` and `until` name as a member typed them, in the time zone of the server (or the
+        operator's in a DM); DateError if one is no date (dateparser's first call loads its data, so off
+        the event loop)."""
+
+        def window() -> DateWindow | None:
+            zone = self._zone_for(guild_id).name
+            return parse_window(since, until, zone, self.clock())
+
+        return await asyncio.to_thread(window)
+
+    async def zone_for(self, guild_id: int | None) -> ServerZone:
+        """The time zone dates are read in for a server (its own, else the operator's); a DM's is the
+        operator's."""
+        return await asyncio.to_thread(self._zone_for, guild_id)
+
+    async def set_zone(self, guild_id: int, typed: str) -> ServerZone:
+        """Read a server's dates in the IANA zone `typed` from now on; DateError if there is no such zone,
+        ReadOnlyDatabase if the database cannot be written."""
+
+        def set_zone() -> ServerZone:
+            name = canonical_zone(typed)  # the first call lists the tz database: off the event loop too
+            self.index.set_setting(zone_key(guild_id), name)
+            return ServerZone(name, True)
+
+        return await asyncio.to_thread(set_zone)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the database cannot be written here: answers work, bookkeeping and admin changes do not."""
+        return self.index.read_only
+
+    def warn_read_only(self) -> None:
+        """Log once that the database is read-only (then stay quiet: every question would say it again)."""
+        with self._read_only_lock:  # writes skipped in several threads at once still log one line
+            if self._warned_read_only:
+                return
+            self._warned_read_only = True
+        log.warning(READ_ONLY_WARNING, self.index.path)
 
     async def explain(
         self, question: str, paragraph_id: int, scopes: Sequence[str], window: DateWindow | None
@@ -116,9 +166,12 @@ class StoryService:
         """Why the paragraph is among the question's passages; None if it is not among them any more."""
         return await asyncio.to_thread(self.index.explain, question, paragraph_id, scopes, window)
 
-    async def timeline(self, scopes: Sequence[str], about: str | None) -> tuple[TimelineEntry, ...]:
-        """The view's sources in date order; with `about`, only those holding its words."""
-        return await asyncio.to_thread(self.index.timeline, scopes, about)
+    async def timeline(
+        self, scopes: Sequence[str], about: str | None, window: DateWindow | None = None
+    ) -> tuple[TimelineEntry, ...]:
+        """The view's sources in date order; with `about`, only those holding its words; with `window`,
+        only those dated inside it."""
+        return await asyncio.to_thread(self.index.timeline, scopes, about, window)
 
     async def context(
         self, paragraph_id: int, scopes: Sequence[str]
@@ -206,17 +259,25 @@ class StoryService:
 
     async def record_feedback(
         self, question: str, paragraph_ids: Sequence[int], vote: int, user_id: int
-    ) -> None:
-        """Store a 👍 (1) or 👎 (-1) under a keyed hash of the user id, never the id itself."""
-        await asyncio.to_thread(self._record_feedback, question, paragraph_ids, vote, user_id)
+    ) -> bool:
+        """Store a 👍 (1) or 👎 (-1) under a keyed hash of the user id, never the id itself; False if it
+        could not be stored because the database is read-only."""
+        return await asyncio.to_thread(
+            self._bookkeeping, lambda: self._record_feedback(question, paragraph_ids, vote, user_id)
+        )
 
     async def get_setting(self, key: str) -> str | None:
         """A value the bot keeps in the database."""
         return await asyncio.to_thread(self.index.get_setting, key)
 
     async def set_setting(self, key: str, value: str) -> None:
-        """Keep a value in the database."""
+        """Keep a value in the database; ReadOnlyDatabase if it cannot be written."""
         await asyncio.to_thread(self.index.set_setting, key, value)
+
+    async def remember(self, key: str, value: str) -> bool:
+        """Keep a value the bot can do without (a cache, such as the synced commands' hash); False, with
+        the one read-only warning, if the database cannot be written."""
+        return await asyncio.to_thread(self._bookkeeping, lambda: self.index.set_setting(key, value))
 
     async def drain(self) -> None:
         """Wait for background bookkeeping (before closing the index)."""
@@ -232,6 +293,23 @@ class StoryService:
                 self.index.set_setting(FEEDBACK_KEY_SETTING, key)
         return hmac.new(bytes.fromhex(key), str(user_id).encode(), hashlib.sha256).hexdigest()
 
+    def _bookkeeping(self, write: Callable[[], None]) -> bool:
+        """Run a write the answer does not depend on; on a read-only database skip it (or, if the database
+        turned read-only meanwhile, swallow the refusal), warn once, and say False."""
+        if self.index.read_only:
+            self.warn_read_only()
+            return False
+        try:
+            write()
+        except ReadOnlyDatabase:
+            self.warn_read_only()
+            return False
+        return True
+
+    def _zone_for(self, guild_id: int | None) -> ServerZone:
+        chosen = None if guild_id is None else self.index.get_setting(zone_key(guild_id))
+        return zone_in_use(chosen, self.time_zone)
+
     def _record_feedback(self, question: str, paragraph_ids: Sequence[int], vote: int, user_id: int) -> None:
         self.index.record_feedback(question, paragraph_ids, vote, self.user_hash(user_id))
 
@@ -246,12 +324,12 @@ class StoryService:
             return [], None  # the same answer as for a paragraph that is gone: nothing leaks
         return paragraphs, source
 
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+    def _in_background(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[object]) -> None:
         self._background.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("background bookkeeping failed", exc_info=error)

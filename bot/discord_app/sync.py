@@ -65,7 +65,8 @@ async def sync_commands(
         result = SyncResult(False, dev_guild_id, len(payload))
     else:
         await tree.sync(guild=guild)
-        await story.set_setting(key, digest)
+        # On a read-only database the hash is not kept: the next start syncs again, which is harmless.
+        await story.remember(key, digest)
         result = SyncResult(True, dev_guild_id, len(payload))
     log.info(result.describe())
     return result

@@ -34,6 +34,8 @@ from bot.discord_app.replies.for_admins import (
     unfollowed_notice,
     unknown_feed,
     unknown_source,
+    zone_problem,
+    zone_reply,
 )
 from bot.discord_app.replies.for_members import (
     CONTEXT_UNAVAILABLE,
@@ -61,8 +63,10 @@ from bot.discord_app.replies.notices import (
     date_problem,
     notice,
     question_problem,
+    read_only_notice,
     restarting_notice,
     server_limit_notice,
+    vote_thanks,
 )
 
 __all__ = [
@@ -95,6 +99,7 @@ __all__ = [
     "page_count",
     "question_of",
     "question_problem",
+    "read_only_notice",
     "reindex_elsewhere",
     "reindex_failed",
     "reindex_moved",
@@ -114,4 +119,7 @@ __all__ = [
     "unfollowed_notice",
     "unknown_feed",
     "unknown_source",
+    "vote_thanks",
+    "zone_problem",
+    "zone_reply",
 ]

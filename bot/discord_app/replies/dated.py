@@ -20,7 +20,7 @@ from bot.discord_app.replies.limits import (
     Reply,
     day_text,
 )
-from index import Explanation, TimelineEntry
+from index import DateWindow, Explanation, TimelineEntry
 
 TIMELINE_PER_PAGE = 8
 """Sources on one /timeline page: eight two-line entries of at most about 450 characters each."""
@@ -37,16 +37,23 @@ def timeline_pages(total: int) -> int:
     return max(1, -(-total // TIMELINE_PER_PAGE))
 
 
-def timeline_reply(entries: Sequence[TimelineEntry], about: str | None, page: int) -> Reply:
-    """One page (0-based, clamped) of the story's sources in date order, each with its date and sentence."""
+def timeline_reply(
+    entries: Sequence[TimelineEntry], about: str | None, page: int, window: DateWindow | None = None
+) -> Reply:
+    """One page (0-based, clamped) of the story's sources in date order, each with its date and sentence;
+    `window`, the range of days the timeline was limited to, is named in the footer."""
     pages = timeline_pages(len(entries))
     page = min(max(page, 0), pages - 1)
     title = _TIMELINE_TITLE if about is None else clip(f"{_ABOUT_PREFIX}{escape(about)}", TITLE_LIMIT)
     embed = discord.Embed(title=title, colour=ANSWERED_COLOUR)
     if not entries:
-        embed.description = (
-            "No article mentions that." if about else "No articles are indexed yet: an admin can add sources."
-        )
+        if window is not None:
+            mentioning = "that mentions that " if about else ""
+            embed.description = f"No article {mentioning}is dated {window.describe()}."
+        elif about:
+            embed.description = "No article mentions that."
+        else:
+            embed.description = "No articles are indexed yet: an admin can add sources."
         return Reply(embed=embed)
     lines = []
     first = page * TIMELINE_PER_PAGE
@@ -62,7 +69,8 @@ def timeline_reply(entries: Sequence[TimelineEntry], about: str | None, page: in
         lines.append(f"**{day}** — {name}{outlet}\n> {sentence}")
     embed.description = clip("\n".join(lines), DESCRIPTION_LIMIT)
     noun = "source" if len(entries) == 1 else "sources"
-    embed.set_footer(text=f"Page {page + 1} of {pages} · {len(entries)} {noun}, oldest first")
+    dated = "" if window is None else f" · dated {window.describe()}"
+    embed.set_footer(text=f"Page {page + 1} of {pages} · {len(entries)} {noun}, oldest first{dated}")
     return Reply(embed=embed)
 
 

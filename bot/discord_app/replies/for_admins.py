@@ -109,8 +109,16 @@ def reindex_failed(reason: str) -> str:
     )
 
 
-def status_reply(stats: IndexStats, usage: Usage, uptime_seconds: float) -> Reply:
-    """`/admin status`: the index, its last reindex, questions, feedback, latency and uptime."""
+def status_reply(
+    stats: IndexStats,
+    usage: Usage,
+    uptime_seconds: float,
+    zone: str | None = None,
+    *,
+    zone_chosen: bool = False,
+) -> Reply:
+    """`/admin status`: the index, its last reindex, questions, feedback, latency, uptime and the time
+    `zone` the server's dates are read in (`zone_chosen`: by the server, not the bot's default)."""
     embed = discord.Embed(title="storybot status", colour=ANSWERED_COLOUR)
     embed.add_field(
         name="Index",
@@ -135,7 +143,34 @@ def status_reply(stats: IndexStats, usage: Usage, uptime_seconds: float) -> Repl
         inline=False,
     )
     embed.add_field(name="Uptime", value=duration_text(uptime_seconds), inline=False)
+    if zone is not None:
+        embed.add_field(name="Time zone", value=_zone_words(zone, zone_chosen), inline=False)
     return Reply(embed=embed)
+
+
+def zone_reply(zone: str, *, chosen: bool, changed: bool) -> str:
+    """`/admin timezone`: the zone this server's dates are read in (`chosen` by the server, else the bot's
+    default), just set or as it stands."""
+    if changed:
+        return notice(
+            "From now on, dates such as “yesterday” in `/ask` and `/timeline` are read in "
+            f"{_zone_words(zone, chosen)}."
+        )
+    return notice(
+        f"Dates such as “yesterday” in `/ask` and `/timeline` are read in {_zone_words(zone, chosen)}. "
+        "`/admin timezone zone:<name>` sets another, e.g. Europe/Berlin."
+    )
+
+
+def zone_problem(problem: str) -> str:
+    """Why a time zone an admin typed cannot be used, from the core's message."""
+    return notice(f"I can't use that time zone: {escape(problem)}.")
+
+
+def _zone_words(zone: str, chosen: bool) -> str:
+    whose = "chosen for this server" if chosen else "the bot's default, as this server chose none"
+    # A code span shows the name as it is typed (underscores and all); it was validated before it was kept.
+    return f"`{zone.replace('`', '')}` ({whose})"
 
 
 def duration_text(seconds: float) -> str:

@@ -230,8 +230,15 @@ def help_reply(commands: Sequence[tuple[str, str]]) -> Reply:
         ),
         colour=ANSWERED_COLOUR,
     )
-    listing = "\n".join(f"`/{name}` — {escape_clipped(description, 150)}" for name, description in commands)
-    embed.add_field(name="Commands", value=clip(listing, FIELD_VALUE_LIMIT), inline=False)
+    # The admin commands in a field of their own: together the listing outgrew one field's 1,024 characters.
+    for heading, admin in (("Commands", False), ("Admin commands (Manage Server)", True)):
+        listing = "\n".join(
+            f"`/{name}` — {escape_clipped(description, 150)}"
+            for name, description in commands
+            if name.startswith("admin ") is admin
+        )
+        if listing:
+            embed.add_field(name=heading, value=clip(listing, FIELD_VALUE_LIMIT), inline=False)
     embed.add_field(name="Examples", value=_examples(), inline=False)
     embed.add_field(
         name="Buttons",

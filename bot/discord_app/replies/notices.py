@@ -26,6 +26,22 @@ def date_problem(problem: str) -> str:
     return notice(f"I can't read that date: {escape(problem)}.")
 
 
+READ_ONLY_HERE = "This bot's database is read-only here: I can answer questions, but I can't change anything."
+
+
+def read_only_notice() -> str:
+    """What an admin is told when a command would write a database the bot can only read."""
+    return notice(READ_ONLY_HERE)
+
+
+def vote_thanks(vote: int, *, recorded: bool) -> str:
+    """The private reply to a 👍 or 👎: thanks, and whether it could be stored."""
+    mark = "👍" if vote > 0 else "👎"
+    if recorded:
+        return notice(f"Thanks! Your {mark} was recorded.")
+    return notice(f"Thanks, but your {mark} could not be recorded: this bot's database is read-only here.")
+
+
 def cooldown_notice(retry_after: float) -> str:
     """The friendly message of the per-user question limit."""
     seconds = max(1, round(retry_after))

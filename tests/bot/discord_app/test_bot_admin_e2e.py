@@ -296,13 +296,22 @@ async def test_admin_status_reports_index_usage_latency_and_uptime(scene: Scene)
 
     assert status.ephemeral and status.embed is not None
     fields = {field["name"]: field["value"] for field in status.embed["fields"]}
-    assert list(fields) == ["Index", "Last reindex", "Questions", "Feedback", "/ask latency", "Uptime"]
+    assert list(fields) == [
+        "Index",
+        "Last reindex",
+        "Questions",
+        "Feedback",
+        "/ask latency",
+        "Uptime",
+        "Time zone",
+    ]
     assert fields["Index"].startswith("1 source · 15 paragraphs · ")
     assert fields["Last reindex"] == "never"
     assert fields["Questions"] == "2 answered · 1 not answered"
     assert fields["Feedback"] == "👍 0 · 👎 1"
     assert re.fullmatch(r"p50 \d+ ms · p95 \d+ ms", fields["/ask latency"])
     assert re.fullmatch(r"\d+s", fields["Uptime"])
+    assert fields["Time zone"] == "`UTC` (the bot's default, as this server chose none)"
     assert_clean(scene.fake)
 
 

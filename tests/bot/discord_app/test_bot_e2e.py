@@ -307,10 +307,27 @@ async def test_help_lists_every_command_and_examples(scene: Scene) -> None:
     shown = await record.wait_for_message()
 
     assert shown.ephemeral and shown.embed is not None
-    commands_field = shown.embed["fields"][0]["value"]
-    for name in ("/ask", "/sources", "/help", "/admin reindex", "/admin status", "/admin sync"):
-        assert f"`{name}`" in commands_field
-    assert EXAMPLE_QUESTIONS[1] in shown.embed["fields"][1]["value"]
+    fields = {field["name"]: field["value"] for field in shown.embed["fields"]}
+    assert list(fields) == ["Commands", "Admin commands (Manage Server)", "Examples", "Buttons"]
+    for name in ("/ask", "/sources", "/timeline", "/help"):
+        assert f"`{name}` — " in fields["Commands"]
+    admin = fields["Admin commands (Manage Server)"].split("\n")
+    assert [line.split(" — ")[0] for line in admin] == [
+        f"`/admin {name}`"
+        for name in (
+            "add",
+            "remove",
+            "sources",
+            "follow",
+            "unfollow",
+            "reindex",
+            "status",
+            "timezone",
+            "sync",
+        )
+    ]
+    assert not any(line.endswith("…") for line in admin)  # nothing clipped
+    assert EXAMPLE_QUESTIONS[1] in fields["Examples"]
     assert_clean(scene.fake)
 
 
