@@ -7,14 +7,12 @@ first time a database is opened, so a new install answers at once.
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
 
 from index.answers import compose
 from index.engine.database import (
@@ -24,7 +22,7 @@ from index.engine.database import (
     now,
     read_snapshot,
     set_meta,
-    storage_error,
+    storage_errors,
     unread_log,
     write_transaction,
 )
@@ -38,7 +36,7 @@ from index.engine.searcher import Hit, Searcher
 from index.engine.store import IndexWriter
 from index.engine.tokenizer import Tokenizer
 from index.engine.usage import UsageLog
-from index.errors import DamagedDatabase, QuestionError, SourceError, UnknownSource
+from index.errors import QuestionError, SourceError, UnknownSource
 from index.models import (
     DEFAULT_TOP,
     SHARED_SCOPE,
@@ -65,28 +63,6 @@ EXPLAINED_DEPTH = 50
 
 Progress = Callable[[int, int], None]
 """Called with (done, total): paragraphs stored by `add_paths`/`add_articles`, origins read by `reindex`."""
-
-_Params = ParamSpec("_Params")
-_Result = TypeVar("_Result")
-
-
-def _storage_errors(
-    method: Callable[Concatenate[StoryIndex, _Params], _Result],
-) -> Callable[Concatenate[StoryIndex, _Params], _Result]:
-    """Turn SQLite's failures inside a `StoryIndex` method into storybot's own, named for the file."""
-
-    @functools.wraps(method)
-    def translated(self: StoryIndex, /, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as error:
-            raise storage_error(error, self.path) from error
-        except DamagedDatabase as error:
-            if error.path is not None:
-                raise
-            raise DamagedDatabase(error.detail, self.path) from error
-
-    return translated
 
 
 def validate_question(question: str) -> str:
@@ -130,7 +106,7 @@ class StoryIndex:
         """Whether the file (or its folder) cannot be written here: questions are answered, nothing stored."""
         self.notices: tuple[str, ...] = ()
         """What a front-end should tell its user once: a read-only file's missing story or unread log."""
-        self.feeds = FeedRegistry(self._connection)
+        self.feeds = FeedRegistry(self._connection, self.path)
         """The followed feeds and their polling state."""
         self._usage = UsageLog(self._connection)
         try:
@@ -139,7 +115,7 @@ class StoryIndex:
             self.close()  # a failed open (a full disk, a damaged file) leaves no connection or worker behind
             raise
 
-    @_storage_errors
+    @storage_errors
     def _open(self, with_builtin_story: bool) -> None:
         conn = self._connection()
         notices = []
@@ -159,7 +135,7 @@ class StoryIndex:
 
     # -- questions ---------------------------------------------------------------------------------
 
-    @_storage_errors
+    @storage_errors
     def ask(
         self,
         question: str,
@@ -177,7 +153,7 @@ class StoryIndex:
         result = self._searcher().search(text, 2 * (skip + top), scopes, window=window)
         return compose(text, result, top, skip, window)
 
-    @_storage_errors
+    @storage_errors
     def explain(
         self,
         question: str,
@@ -190,7 +166,7 @@ class StoryIndex:
         result = self._searcher().search(text, EXPLAINED_DEPTH, scopes, window=window)
         return explain_hit(result, paragraph_id, self.params, self.tokenizer)
 
-    @_storage_errors
+    @storage_errors
     def timeline(
         self,
         scopes: Sequence[str] = (SHARED_SCOPE,),
@@ -208,7 +184,7 @@ class StoryIndex:
             cache = self._local.view_cache = {}
         return Searcher(self._connection(), self.tokenizer, self.params, cache, self._postings_cache)
 
-    @_storage_errors
+    @storage_errors
     def first_stage(self, question: str, top: int = 10, scopes: Sequence[str] = (SHARED_SCOPE,)) -> list[Hit]:
         """The first stage's `top` paragraphs alone, by BM25Okapi (equal to rank-bm25's for the same tokens).
 
@@ -218,7 +194,7 @@ class StoryIndex:
         searcher = Searcher(self._connection(), self.tokenizer, self.params, None, self._postings_cache)
         return list(searcher.search(text, top, scopes, second_stage=False).hits[:top])
 
-    @_storage_errors
+    @storage_errors
     def context(self, paragraph_id: int, before: int = 1, after: int = 1) -> list[Paragraph]:
         """The paragraph and its neighbours in its article, in order."""
         conn = self._connection()
@@ -253,7 +229,7 @@ class StoryIndex:
         report = self.add_articles(articles, scope, progress)
         return replace(report, failed=tuple(failed), skipped=tuple(skipped))
 
-    @_storage_errors
+    @storage_errors
     def add_articles(
         self, articles: Sequence[Article], scope: str = SHARED_SCOPE, progress: Progress | None = None
     ) -> AddReport:
@@ -280,7 +256,7 @@ class StoryIndex:
             writer.merge_small_segments(scope)
         return AddReport(tuple(outcome["added"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]))
 
-    @_storage_errors
+    @storage_errors
     def remove(self, source_id: str, scopes: Sequence[str] | None = None) -> SourceRecord:
         """Remove a source; with `scopes`, only if it belongs to one of them (a server removes its own)."""
         conn = self._connection()
@@ -293,12 +269,12 @@ class StoryIndex:
             writer.merge_small_segments(record.scope)
         return record
 
-    @_storage_errors
+    @storage_errors
     def source(self, source_id: str) -> SourceRecord | None:
         """The stored source with this id, if any."""
         return IndexWriter(self._connection(), self.tokenizer).find_source(source_id)
 
-    @_storage_errors
+    @storage_errors
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
         """The stored sources, oldest first; only those of `scopes` when given."""
         return IndexWriter(self._connection(), self.tokenizer).sources(scopes)
@@ -308,7 +284,7 @@ class StoryIndex:
         writer = IndexWriter(self._connection(), self.tokenizer)
         return writer.each_source(scopes)
 
-    @_storage_errors
+    @storage_errors
     def reindex(
         self,
         progress: Progress | None = None,
@@ -409,32 +385,32 @@ class StoryIndex:
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
-    @_storage_errors
+    @storage_errors
     def record_feedback(self, question: str, paragraph_ids: Sequence[int], vote: int, user_hash: str) -> None:
         """Store a 👍 (vote 1) or 👎 (vote -1) on an answer; `user_hash` is never the raw user id."""
         self._usage.record_feedback(question, paragraph_ids, vote, user_hash)
 
-    @_storage_errors
+    @storage_errors
     def record_question(self, answered: bool, seconds: float) -> None:
         """Log that a question was answered (or not) and how long it took, for `/admin status`."""
         self._usage.record_question(answered, seconds)
 
-    @_storage_errors
+    @storage_errors
     def usage(self) -> Usage:
         """Questions answered and not, feedback counts and answer latency percentiles."""
         return self._usage.usage()
 
-    @_storage_errors
+    @storage_errors
     def get_setting(self, key: str) -> str | None:
         """A value the front-end keeps in the database (e.g. the hash of the last synced commands)."""
         return self._usage.get_setting(key)
 
-    @_storage_errors
+    @storage_errors
     def set_setting(self, key: str, value: str) -> None:
         """Keep a front-end value in the database."""
         self._usage.set_setting(key, value)
 
-    @_storage_errors
+    @storage_errors
     def stats(self) -> IndexStats:
         """Size and health of the index."""
         return self._usage.stats()

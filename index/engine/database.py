@@ -6,13 +6,15 @@ A connection is opened, configured (WAL, memory map, page cache) and brought to 
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import quote
 
 from index.engine.schema import APPLICATION_ID, check_identity, check_version, migrate
@@ -197,6 +199,35 @@ def unread_log(path: Path | str) -> bool:
     target = Path(path)
     log = target.with_name(target.name + "-wal")
     return _immutable(target) and log.is_file() and log.stat().st_size > 0
+
+
+class _OnFile(Protocol):
+    path: Path
+
+
+_On = TypeVar("_On", bound=_OnFile)
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
+
+
+def storage_errors(
+    method: Callable[Concatenate[_On, _Params], _Result],
+) -> Callable[Concatenate[_On, _Params], _Result]:
+    """Turn SQLite's failures inside a method of an object on the database at `self.path` into storybot's
+    own errors, named for the file (the front-ends then say one line for each)."""
+
+    @functools.wraps(method)
+    def translated(self: _On, /, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise storage_error(error, self.path) from error
+        except DamagedDatabase as error:
+            if error.path is not None:
+                raise
+            raise DamagedDatabase(error.detail, self.path) from error
+
+    return translated
 
 
 def storage_error(error: sqlite3.Error, path: Path | str) -> DatabaseError:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from index.engine.database import IN_CHUNK, now, write_transaction
+from index.engine.database import IN_CHUNK, now, storage_errors, write_transaction
 from index.errors import UnknownFeed
 from index.models import FeedItem, FeedRecord
 
@@ -21,9 +22,12 @@ _FEED_COLUMNS = "id, url, scope, channel_id, title, added_at, polled_at, status,
 class FeedRegistry:
     """Reads and writes the feed tables; `connection` gives the calling thread's SQLite connection."""
 
-    def __init__(self, connection: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connection: Callable[[], sqlite3.Connection], path: Path) -> None:
         self._connection = connection
+        self.path = path
+        """The database's file, named by the storage errors its methods raise."""
 
+    @storage_errors
     def follow(self, url: str, scope: str, channel_id: int | None, title: str | None) -> FeedRecord:
         """Follow a feed in a scope; following it again there only changes the channel (and title)."""
         conn = self._connection()
@@ -38,6 +42,7 @@ class FeedRegistry:
         assert record is not None
         return record
 
+    @storage_errors
     def unfollow(self, url: str, scopes: Sequence[str]) -> FeedRecord:
         """Stop following a feed of one of `scopes` (its articles stay); UnknownFeed if there is none."""
         conn = self._connection()
@@ -52,6 +57,7 @@ class FeedRegistry:
             conn.execute("DELETE FROM feeds WHERE id = ?", (row[0],))
         return FeedRecord(*row)
 
+    @storage_errors
     def find(self, url: str, scope: str) -> FeedRecord | None:
         """The feed followed at `url` in `scope`, if any."""
         row = (
@@ -61,6 +67,7 @@ class FeedRegistry:
         )
         return FeedRecord(*row) if row else None
 
+    @storage_errors
     def followed(self, scopes: Sequence[str] | None = None) -> list[FeedRecord]:
         """The followed feeds, oldest first; only those of `scopes` when given."""
         query = f"SELECT {_FEED_COLUMNS} FROM feeds"
@@ -70,11 +77,13 @@ class FeedRegistry:
             params = list(scopes)
         return [FeedRecord(*row) for row in self._connection().execute(query + " ORDER BY id", params)]
 
+    @storage_errors
     def due(self, interval: float, at: datetime | None = None) -> list[FeedRecord]:
         """The feeds never polled, or last polled `interval` seconds or more before `at` (now)."""
         moment = at or datetime.now(UTC)
         return [feed for feed in self.followed() if _next_poll(feed, interval) <= moment]
 
+    @storage_errors
     def seconds_until_due(self, interval: float, at: datetime | None = None) -> float | None:
         """How long until the next feed is due (0 when one is), or None when no feed is followed."""
         moment = at or datetime.now(UTC)
@@ -83,6 +92,7 @@ class FeedRegistry:
             return None
         return max(0.0, min((_next_poll(feed, interval) - moment).total_seconds() for feed in feeds))
 
+    @storage_errors
     def unseen(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """The entry keys of a feed not taken yet."""
         conn = self._connection()
@@ -98,6 +108,7 @@ class FeedRegistry:
             )
         return set(keys) - seen
 
+    @storage_errors
     def record_poll(
         self,
         feed_id: int,

@@ -186,6 +186,9 @@ def test_a_read_only_database_answers_and_refuses_writes_in_one_line(tmp_path: P
             assert index.stats().sources == 1
             with pytest.raises(ReadOnlyDatabase, match="read-only here"):
                 index.remove("musk-twitter-ai-gpus")
+            # The feed registry's writes are refused in the same words.
+            with pytest.raises(ReadOnlyDatabase, match="read-only here"):
+                index.feeds.follow("https://example.com/feed.xml", "shared", None, "News")
         assert path.read_bytes() == before
 
 
