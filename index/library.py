@@ -7,11 +7,12 @@ first time a database is opened, so a new install answers at once.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.answers import compose
@@ -22,6 +23,7 @@ from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.engine.ranking import BM25Parameters
 from index.engine.searcher import Hit, Searcher
 from index.engine.store import IndexWriter
+from index.engine.terms import ArticleTerms
 from index.engine.tokenizer import Tokenizer
 from index.engine.usage import UsageLog
 from index.errors import QuestionError, SourceError, UnknownSource
@@ -39,11 +41,17 @@ from index.models import (
 )
 from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_builtin_story
 from index.sources.readers import read_path
+from index.sources.streaming import ArticleIds, is_jsonl, jsonl_chunks, local_files, read_jsonl_chunk
 
 MAX_QUESTION_CHARS = 1000
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) as sources are processed."""
+
+SEGMENT_PARAGRAPHS = 100_000
+"""A big add writes a segment per this many paragraphs, so the postings it holds in memory stay bounded."""
+PARALLEL_BYTES = 4 * 1024 * 1024
+"""A JSONL file of at least this size (some 10,000 paragraphs) is read and tokenized by worker processes."""
 
 
 def validate_question(question: str) -> str:
@@ -139,19 +147,66 @@ class StoryIndex:
     def add_paths(
         self, paths: Iterable[Path], scope: str = SHARED_SCOPE, progress: Progress | None = None
     ) -> AddReport:
-        """Read files and directories and store their articles; unreadable ones are reported, not fatal."""
+        """Read files and directories and store their articles, all in one transaction, streamed.
+
+        Each path is all or nothing: one that cannot be read (a missing file, a malformed JSONL line) is
+        reported and leaves nothing behind, and the others are still stored. Files have no size cap: a JSONL
+        file is read in chunks (by the tokenizing workers when it is big), so memory stays bounded.
+        """
         path_list = list(paths)
-        articles: list[Article] = []
+        stored = _Stored()
         failed: list[tuple[str, str]] = []
-        for done, path in enumerate(path_list, start=1):
-            try:
-                articles.extend(read_path(path))
-            except SourceError as error:
-                failed.append((str(path), str(error)))
-            if progress:
-                progress(done, len(path_list))
-        report = self.add_articles(articles, scope)
-        return AddReport(report.added, report.updated, report.unchanged, report.removed, tuple(failed))
+        conn = self._connection()
+        with write_transaction(conn):
+            for done, path in enumerate(path_list, start=1):
+                conn.execute("SAVEPOINT add_path")
+                outcome = _Stored()
+                try:
+                    self._store_path(conn, path, scope, outcome)
+                except SourceError as error:
+                    conn.execute("ROLLBACK TO add_path")
+                    failed.append((str(path), str(error)))
+                else:
+                    stored.extend(outcome)
+                conn.execute("RELEASE add_path")
+                if progress:
+                    progress(done, len(path_list))
+        return AddReport(
+            tuple(stored.added), tuple(stored.updated), tuple(stored.unchanged), (), tuple(failed)
+        )
+
+    def _store_path(self, conn: sqlite3.Connection, path: Path, scope: str, outcome: _Stored) -> None:
+        """Store the articles of one path the operator named, inside the caller's savepoint."""
+        writer = IndexWriter(conn, self.tokenizer)
+        ids = ArticleIds(path)
+        for file in local_files(path):
+            name, count = str(file), 0
+            for line, article, terms in self._read_file(file):
+                ids.check(article, name, line)
+                status, record = writer.upsert(_placed(conn, article, scope), scope, terms)
+                outcome.record(status, record)
+                count += 1
+                # A segment per so many paragraphs keeps the postings held in memory bounded.
+                if writer.pending_paragraphs >= SEGMENT_PARAGRAPHS:
+                    writer.merge_small_segments(scope)
+            if not count:
+                raise SourceError(f"{name}: empty file")
+        writer.merge_small_segments(scope)
+
+    def _read_file(self, file: Path) -> Iterator[tuple[int | None, Article, ArticleTerms | None]]:
+        """A file's articles with their JSONL line, and their terms when workers tokenized them."""
+        if not is_jsonl(file):
+            for article in read_path(file):
+                yield None, article, None
+            return
+        chunks = jsonl_chunks(file)
+        if self._terms_pool.workers > 1 and file.stat().st_size >= PARALLEL_BYTES:
+            with contextlib.closing(self._terms_pool.read_terms(chunks, read_jsonl_chunk)) as read:
+                yield from read
+            return
+        for chunk in chunks:
+            for line, article in read_jsonl_chunk(chunk):
+                yield line, article, None
 
     def add_articles(self, articles: Sequence[Article], scope: str = SHARED_SCOPE) -> AddReport:
         """Store articles in one transaction: new ones added, changed ones replaced, unchanged left alone.
@@ -310,6 +365,23 @@ class StoryIndex:
                 writer.upsert(article, SHARED_SCOPE)
             writer.flush()
             set_meta(conn, "builtin_loaded", now())
+
+
+@dataclass
+class _Stored:
+    """What storing articles did to each, in order: added, updated or unchanged."""
+
+    added: list[SourceRecord] = field(default_factory=list)
+    updated: list[SourceRecord] = field(default_factory=list)
+    unchanged: list[SourceRecord] = field(default_factory=list)
+
+    def record(self, status: str, record: SourceRecord) -> None:
+        getattr(self, status).append(record)
+
+    def extend(self, other: _Stored) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
 
 
 def _read_again(

@@ -201,6 +201,11 @@ class IndexWriter:
             rows,
         )
 
+    @property
+    def pending_paragraphs(self) -> int:
+        """Paragraphs stored since the last `flush` whose postings are still in memory."""
+        return sum(builder.paragraphs for _, builder in self._pending.values())
+
     def flush(self) -> None:
         """Write the pending segments: their postings and their share of the statistics."""
         if self._next_paragraph_id is not None:

@@ -19,7 +19,7 @@ from index.sources.html import extract_html
 from index.sources.markdown import markdown_title, markdown_to_text
 
 MAX_BYTES = 50 * 1024 * 1024
-"""Files larger than this are refused before they are read."""
+"""The cap a caller may pass as `max_bytes` for files it did not choose; the operator's own files have none."""
 
 KINDS = {
     ".txt": "text",
@@ -51,8 +51,9 @@ def kind_for_name(name: str) -> str:
     return KINDS[suffix]
 
 
-def read_path(path: Path, *, max_bytes: int = MAX_BYTES) -> list[Article]:
-    """Read a file, or every supported file under a directory, into articles."""
+def read_path(path: Path, *, max_bytes: int | None = None) -> list[Article]:
+    """Read a file, or every supported file under a directory, into articles (files over `max_bytes`, if
+    given, refused). A big JSONL file is better streamed: see `index.sources.streaming`."""
     resolved = Path(path).expanduser().resolve()
     if resolved.is_dir():
         return _read_directory(resolved, max_bytes)
@@ -127,7 +128,7 @@ def slug(stem: str) -> str:
     return text or "source"
 
 
-def _read_directory(directory: Path, max_bytes: int) -> list[Article]:
+def _read_directory(directory: Path, max_bytes: int | None) -> list[Article]:
     articles: list[Article] = []
     seen: dict[str, str] = {}
     for file in source_files(directory):
@@ -143,19 +144,19 @@ def _read_directory(directory: Path, max_bytes: int) -> list[Article]:
     return articles
 
 
-def _read_file(path: Path, max_bytes: int) -> list[Article]:
+def _read_file(path: Path, max_bytes: int | None) -> list[Article]:
     name = str(path)
     kind = kind_for_name(name)
     try:
         size = path.stat().st_size
-        if size > max_bytes:
+        if max_bytes is not None and size > max_bytes:
             raise SourceError(f"{name}: file is {size:,} bytes, over the {max_bytes:,}-byte limit")
         with path.open("rb") as handle:
             # Read one byte past the limit: a file that grew since stat() is still refused.
-            data = handle.read(max_bytes + 1)
+            data = handle.read(-1 if max_bytes is None else max_bytes + 1)
     except OSError as error:
         raise SourceError(f"{name}: cannot read ({error.strerror or error})") from None
-    if len(data) > max_bytes:
+    if max_bytes is not None and len(data) > max_bytes:
         raise SourceError(f"{name}: file is over the {max_bytes:,}-byte limit")
     if not data:
         raise SourceError(f"{name}: empty file")
@@ -239,7 +240,7 @@ def _read_jsonl(text: str, *, origin: str, name: str) -> list[Article]:
             raise SourceError(f"{where}: malformed JSON ({error.msg} at column {error.colno})") from None
         if not isinstance(record, dict):
             raise SourceError(f"{where}: not a JSON object")
-        article = _jsonl_article(record, where, origin)
+        article = jsonl_article(record, where, origin)
         if article.source_id in first_line:
             seen = first_line[article.source_id]
             raise SourceError(f"{where}: duplicate id {article.source_id!r} (first on line {seen})")
@@ -250,7 +251,8 @@ def _read_jsonl(text: str, *, origin: str, name: str) -> list[Article]:
     return articles
 
 
-def _jsonl_article(record: dict[str, object], where: str, origin: str) -> Article:
+def jsonl_article(record: dict[str, object], where: str, origin: str) -> Article:
+    """The article of one JSONL record; SourceError starting with `where` (the file and line) if it is bad."""
     required: dict[str, str] = {}
     for key in _JSONL_REQUIRED:
         if key not in record:
