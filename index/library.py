@@ -11,7 +11,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.engine.ranking import BM25Parameters
 from index.engine.searcher import Hit, Searcher
+from index.engine.staging import STAGING_PREFIX, Turns, discard, discard_abandoned, publish, staging_scope
 from index.engine.store import IndexWriter
 from index.engine.terms import ArticleTerms
 from index.engine.tokenizer import Tokenizer
@@ -147,53 +148,101 @@ class StoryIndex:
     def add_paths(
         self, paths: Iterable[Path], scope: str = SHARED_SCOPE, progress: Progress | None = None
     ) -> AddReport:
-        """Read files and directories and store their articles, all in one transaction, streamed.
+        """Read files and directories and store their articles, streamed, each path all or nothing.
 
-        Each path is all or nothing: one that cannot be read (a missing file, a malformed JSONL line) is
-        reported and leaves nothing behind, and the others are still stored. Files have no size cap: a JSONL
-        file is read in chunks (by the tokenizing workers when it is big), so memory stays bounded.
+        A path that cannot be read (a missing file, a malformed JSONL line) is reported and leaves nothing
+        behind, and the others are still stored. Files have no size cap: a JSONL file is read in chunks (by
+        the tokenizing workers when it is big), so memory stays bounded. New articles are staged in short
+        transactions and published at the end of their path in one (`index.engine.staging`), so other
+        writers take turns with a big add instead of waiting for it.
         """
         path_list = list(paths)
         stored = _Stored()
         failed: list[tuple[str, str]] = []
         conn = self._connection()
         with write_transaction(conn):
-            for done, path in enumerate(path_list, start=1):
-                conn.execute("SAVEPOINT add_path")
-                outcome = _Stored()
-                try:
-                    self._store_path(conn, path, scope, outcome)
-                except SourceError as error:
-                    conn.execute("ROLLBACK TO add_path")
-                    failed.append((str(path), str(error)))
-                else:
-                    stored.extend(outcome)
-                conn.execute("RELEASE add_path")
-                if progress:
-                    progress(done, len(path_list))
+            discard_abandoned(conn)
+        for done, path in enumerate(path_list, start=1):
+            try:
+                stored.extend(self._add_path(conn, path, scope))
+            except SourceError as error:
+                failed.append((str(path), str(error)))
+            if progress:
+                progress(done, len(path_list))
         return AddReport(
             tuple(stored.added), tuple(stored.updated), tuple(stored.unchanged), (), tuple(failed)
         )
 
-    def _store_path(self, conn: sqlite3.Connection, path: Path, scope: str, outcome: _Stored) -> None:
-        """Store the articles of one path the operator named, inside the caller's savepoint."""
+    def _add_path(self, conn: sqlite3.Connection, path: Path, scope: str) -> _Stored:
+        """Stage the new articles of one path in short transactions, then publish them with the rest.
+
+        Articles already stored (unchanged or changed) are written in the publishing transaction itself,
+        so a path is still all or nothing; re-adding a big file that is already stored makes that one long.
+        """
+        staging = staging_scope(scope)
+        turns = Turns(conn, staging)
         writer = IndexWriter(conn, self.tokenizer)
+        outcome = _Stored()
+        try:
+            known = self._stage_path(conn, path, scope, writer, turns, outcome)
+            turns.ensure()
+            writer.flush()
+            for placed, terms in known:
+                status, record = writer.upsert(placed, scope, terms)
+                outcome.record(status, record)
+            writer.flush()
+            publish(conn, staging)
+            turns.commit(pause=False)
+        except BaseException:
+            turns.rollback()
+            with contextlib.suppress(sqlite3.Error), write_transaction(conn):
+                discard(conn, staging)
+            raise
+        # Merging is not part of the add: one tier a transaction, as small writes do it.
+        while True:
+            with write_transaction(conn):
+                if not writer.merge_one_tier(scope):
+                    break
+        return outcome
+
+    def _stage_path(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        scope: str,
+        writer: IndexWriter,
+        turns: Turns,
+        outcome: _Stored,
+    ) -> list[tuple[Article, ArticleTerms | None]]:
+        """Write a path's new articles under the staging scope; the ones already stored, to write later."""
         ids = ArticleIds(path)
+        known: list[tuple[Article, ArticleTerms | None]] = []
+        staging = turns.staging
         for file in local_files(path):
             name, count = str(file), 0
-            for line, article, terms in self._read_file(file):
-                ids.check(article, name, line)
-                status, record = writer.upsert(_placed(conn, article, scope), scope, terms)
-                outcome.record(status, record)
-                count += 1
-                # A segment per so many paragraphs keeps the postings held in memory bounded.
-                if writer.pending_paragraphs >= SEGMENT_PARAGRAPHS:
-                    writer.merge_small_segments(scope)
+            # Closed at once when a bad line stops the file: its workers' chunks in flight are let go.
+            with contextlib.closing(self._read_file(file)) as read:
+                for line, article, terms in read:
+                    ids.check(article, name, line)
+                    count += 1
+                    turns.ensure()
+                    placed = _placed(conn, article, scope)
+                    if writer.existing(placed) is not None:
+                        known.append((placed, terms))
+                        continue
+                    _, record = writer.upsert(placed, staging, terms)
+                    outcome.record("added", replace(record, scope=scope))
+                    # A segment per so many paragraphs keeps the postings held in memory bounded.
+                    if writer.pending_paragraphs >= SEGMENT_PARAGRAPHS:
+                        writer.flush()
+                    if turns.due():
+                        writer.end_turn()
+                        turns.commit()
             if not count:
                 raise SourceError(f"{name}: empty file")
-        writer.merge_small_segments(scope)
+        return known
 
-    def _read_file(self, file: Path) -> Iterator[tuple[int | None, Article, ArticleTerms | None]]:
+    def _read_file(self, file: Path) -> Generator[tuple[int | None, Article, ArticleTerms | None]]:
         """A file's articles with their JSONL line, and their terms when workers tokenized them."""
         if not is_jsonl(file):
             for article in read_path(file):
@@ -259,7 +308,9 @@ class StoryIndex:
         conn = self._connection()
         # Each scope's copy of an origin is its own source; the origin is read once for all of them.
         groups = conn.execute(
-            "SELECT origin, scope FROM sources GROUP BY origin, scope ORDER BY MIN(added_at), MIN(rowid)"
+            "SELECT origin, scope FROM sources WHERE substr(scope, 1, ?) != ?"
+            " GROUP BY origin, scope ORDER BY MIN(added_at), MIN(rowid)",
+            (len(STAGING_PREFIX), STAGING_PREFIX),
         ).fetchall()
         loaded, failed = _read_again(groups, read, progress)
         counts = {"added": 0, "updated": 0, "removed": 0}
@@ -282,7 +333,10 @@ class StoryIndex:
                 for record in writer.sources_from(origin):
                     writer.mark_stale(record.id, reason)
                     stale.append((origin, record.scope))
-            for (scope,) in conn.execute("SELECT DISTINCT scope FROM segments").fetchall():
+            for (scope,) in conn.execute(
+                "SELECT DISTINCT scope FROM segments WHERE substr(scope, 1, ?) != ?",
+                (len(STAGING_PREFIX), STAGING_PREFIX),
+            ).fetchall():
                 writer.merge_all(scope)
             seconds = time.perf_counter() - started
             set_meta(conn, "last_reindex_at", now())

@@ -16,7 +16,7 @@ import itertools
 import os
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING, TypeVar
@@ -152,7 +152,7 @@ class TermsPool:
 
     def read_terms(
         self, payloads: Iterable[Payload], read: Callable[[Payload], Sequence[tuple[Tag, Article]]]
-    ) -> Iterator[tuple[Tag, Article, ArticleTerms | None]]:
+    ) -> Generator[tuple[Tag, Article, ArticleTerms | None]]:
         """Each payload read into (tag, article) pairs by `read` and tokenized, in the workers, in order.
 
         `read` is a module-level function (it is sent to the workers), and the caller's errors it raises come

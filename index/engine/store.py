@@ -16,6 +16,7 @@ from dataclasses import replace
 from index.engine.database import IN_CHUNK, get_meta, now, set_meta
 from index.engine.postings import PostingList, SegmentBuilder
 from index.engine.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
+from index.engine.staging import STAGING_PREFIX, is_staging, real_scope
 from index.engine.terms import ArticleTerms, paragraph_terms
 from index.engine.tokenizer import Tokenizer
 from index.models import Article, SourceRecord, content_hash
@@ -37,10 +38,13 @@ class IndexWriter:
     # -- sources -----------------------------------------------------------------------------------
 
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
-        """The stored sources, oldest first; only those of `scopes` when given."""
-        query, params = f"SELECT {_SOURCE_COLUMNS} FROM sources", list(scopes or ())
+        """The stored sources, oldest first; only those of `scopes` when given (never a staged add's)."""
+        query, params = f"SELECT {_SOURCE_COLUMNS} FROM sources", list[object](scopes or ())
         if scopes is not None:
             query += f" WHERE scope IN ({','.join('?' * len(params))})"
+        else:
+            query += " WHERE substr(scope, 1, ?) != ?"
+            params = [len(STAGING_PREFIX), STAGING_PREFIX]
         return [
             _source_from_row(row) for row in self._conn.execute(query + " ORDER BY added_at, rowid", params)
         ]
@@ -150,6 +154,10 @@ class IndexWriter:
         self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
         return True
 
+    def existing(self, article: Article) -> SourceRecord | None:
+        """The stored copy of the article (by origin and id), if any: what `upsert` would update."""
+        return self._existing_for(article)[0]
+
     def _existing_for(self, article: Article) -> tuple[SourceRecord | None, bool]:
         """The stored copy of the article, if any, and whether its id is taken (by it or another source)."""
         same_id = self.find_source(article.source_id)
@@ -220,6 +228,13 @@ class IndexWriter:
             )
         self._pending.clear()
 
+    def end_turn(self) -> None:
+        """Before a commit that ends one of several short transactions: keep the paragraph counter stored,
+        and read it again in the next (another writer may take ids in between)."""
+        if self._next_paragraph_id is not None:
+            set_meta(self._conn, "next_paragraph_id", str(self._next_paragraph_id))
+        self._next_paragraph_id = None
+
     def _new_segment(self, scope: str, paragraphs: int) -> int:
         cursor = self._conn.execute(
             "INSERT INTO segments (scope, paragraphs, created_at) VALUES (?, ?, ?)",
@@ -239,6 +254,8 @@ class IndexWriter:
 
     def _write_segment(self, scope: str, segment_id: int, lists: dict[str, PostingList]) -> None:
         term_ids = self.term_ids(lists.keys(), create=True)
+        # A staged segment's postings name the scope they will serve: publishing moves only the segment.
+        scope = real_scope(scope) if is_staging(scope) else scope
         self._conn.executemany(
             "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
             ((term_ids[term], segment_id, scope, *postings.to_blobs()) for term, postings in lists.items()),
@@ -338,6 +355,24 @@ class IndexWriter:
                 return
             budget -= sum(paragraphs for segment_id, paragraphs in sizes if segment_id in chosen)
             self.merge_segments(scope, chosen)
+
+    def merge_one_tier(self, scope: str) -> bool:
+        """Merge one full tier of the scope's segments within this writer's budget; False if none is due.
+
+        What `merge_small_segments` does in one go, a step at a time: each step can be its own transaction.
+        """
+        self.flush()
+        sizes = self._conn.execute(
+            "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY id", (scope,)
+        ).fetchall()
+        chosen = tier_to_merge(sizes, max(MERGE_BUDGET, MERGE_BUDGET_PER_ADDED * self._added))
+        if chosen is None:
+            return False
+        self._added -= sum(paragraphs for segment_id, paragraphs in sizes if segment_id in chosen) // (
+            MERGE_BUDGET_PER_ADDED
+        )
+        self.merge_segments(scope, chosen)
+        return True
 
     def merge_all(self, scope: str) -> None:
         """Rewrite a scope's postings as one segment without dead paragraphs."""

@@ -88,13 +88,14 @@ def split_long_paragraph(text: str, limit: int = MAX_PARAGRAPH_CHARS) -> list[st
     """
     pieces: list[str] = []
     for sentence in _SENTENCE_BREAK.split(text):
-        while len(sentence) > limit:
-            cut = sentence.rfind(" ", 0, limit + 1)
+        rest = sentence
+        while len(rest) > limit:
+            cut = rest.rfind(" ", 0, limit + 1)
             cut = cut if cut > 0 else limit
-            pieces.append(sentence[:cut])
-            sentence = sentence[cut:].lstrip(" ")
-        if sentence:
-            pieces.append(sentence)
+            pieces.append(rest[:cut])
+            rest = rest[cut:].lstrip(" ")
+        if rest:
+            pieces.append(rest)
     passages: list[str] = []
     for piece in pieces:
         if passages and len(passages[-1]) + 1 + len(piece) <= limit:

@@ -19,7 +19,7 @@ from index.sources.html import extract_html
 from index.sources.markdown import markdown_title, markdown_to_text
 
 MAX_BYTES = 50 * 1024 * 1024
-"""The cap a caller may pass as `max_bytes` for files it did not choose; the operator's own files have none."""
+"""A cap a caller may pass as `max_bytes` for files it did not choose; the operator's own files have none."""
 
 KINDS = {
     ".txt": "text",

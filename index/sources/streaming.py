@@ -128,6 +128,4 @@ class ArticleIds:
             raise SourceError(
                 f"{file}: line {line}: duplicate id {article.source_id!r} (first on line {seen_line})"
             )
-        raise SourceError(
-            f"{self._path}: duplicate source id {article.source_id!r} ({seen_file} and {file})"
-        )
+        raise SourceError(f"{self._path}: duplicate source id {article.source_id!r} ({seen_file} and {file})")
