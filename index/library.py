@@ -192,7 +192,7 @@ class StoryIndex:
                 outcome.record(status, record)
             writer.flush()
             publish(conn, staging)
-            turns.commit(pause=False)
+            turns.finish()
         except BaseException:
             turns.rollback()
             with contextlib.suppress(sqlite3.Error), write_transaction(conn):

@@ -170,15 +170,20 @@ class Turns:
         """Whether the open transaction has held the lock for its turn."""
         return self._started is not None and time.monotonic() - self._started >= TURN_SECONDS
 
-    def commit(self, *, pause: bool = True) -> None:
+    def commit(self) -> None:
         """Commit the open transaction (with a heartbeat), then leave the lock to others for a moment."""
         if self._started is None:
             return
         beat(self._conn, self.staging)
         self._conn.execute("COMMIT")
         self._started = None
-        if pause:
-            time.sleep(GAP_SECONDS)
+        time.sleep(GAP_SECONDS)
+
+    def finish(self) -> None:
+        """Commit the transaction that published the staging (its heartbeat is gone with it)."""
+        if self._started is not None:
+            self._started = None
+            self._conn.execute("COMMIT")
 
     def rollback(self) -> None:
         """Roll the open transaction back, if one is open."""

@@ -55,9 +55,9 @@ def is_jsonl(file: Path) -> bool:
     return kind_for_name(str(file)) == "jsonl"
 
 
-def jsonl_chunks(file: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[JsonlChunk]:
-    """The file's lines in chunks of about `chunk_bytes`, read as they are needed."""
-    name = str(file)
+def jsonl_chunks(file: Path, chunk_bytes: int | None = None) -> Iterator[JsonlChunk]:
+    """The file's lines in chunks of about `chunk_bytes` (default `CHUNK_BYTES`), read as they are needed."""
+    name, chunk_bytes = str(file), chunk_bytes or CHUNK_BYTES
     line, lines, size, first = 1, list[bytes](), 0, 1
     try:
         with file.open("rb") as handle:
