@@ -144,7 +144,7 @@ def _forget(conn: sqlite3.Connection, staging: str) -> None:
     conn.execute("DELETE FROM meta WHERE key = ?", (_HEARTBEAT_PREFIX + staging,))
 
 
-TURN_SECONDS = 0.4
+TURN_SECONDS = 0.8
 """A big add commits what it staged about this often: the longest another writer waits for it."""
 
 GAP_SECONDS = 0.1
