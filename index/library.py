@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.answers import compose
-from index.engine.database import connect, get_meta, now, set_meta, write_transaction
+from index.engine.database import MMAP_BYTES, connect, get_meta, now, set_meta, write_transaction
 from index.engine.feed_registry import FeedRegistry
 from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
@@ -165,8 +165,10 @@ class StoryIndex:
         with write_transaction(conn):
             discard_abandoned(conn)
         # Many short commits would each copy the log back into the file (an automatic checkpoint, with its
-        # fsync); the add checkpoints once at its end instead.
+        # fsync); the add checkpoints once at its end instead. And its pages are read, not mapped: a big add
+        # touches hundreds of megabytes of the file once, which a memory map would count in its RSS.
         conn.execute("PRAGMA wal_autocheckpoint = 0")
+        conn.execute("PRAGMA mmap_size = 0")
         try:
             for done, path in enumerate(path_list, start=1):
                 try:
@@ -177,6 +179,7 @@ class StoryIndex:
                     progress(done, len(path_list))
         finally:
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         return AddReport(
             tuple(stored.added), tuple(stored.updated), tuple(stored.unchanged), (), tuple(failed)

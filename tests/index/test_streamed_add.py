@@ -125,11 +125,12 @@ def _staged_leftovers(db: Path) -> dict[str, int]:
 
 @pytest.fixture
 def small_turns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small chunks, workers from the first byte and a segment per 300 paragraphs: every path of a big add
-    taken by a small file."""
+    """Small chunks, workers from the first byte, a segment per 100 paragraphs (so segments are merged)
+    and merges a few terms at a time: every path of a big add taken by a small file."""
     monkeypatch.setattr("index.sources.streaming.CHUNK_BYTES", 4096)
     monkeypatch.setattr(index.library, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(index.library, "SEGMENT_PARAGRAPHS", 300)
+    monkeypatch.setattr(index.library, "SEGMENT_PARAGRAPHS", 100)
+    monkeypatch.setattr("index.engine.segments.TERMS_PER_MERGE_STEP", 5)
 
 
 @pytest.mark.usefixtures("small_turns")
@@ -141,6 +142,10 @@ def test_streamed_add_in_workers_builds_the_database_the_batch_path_builds(tmp_p
         report = index.add_paths([corpus])
         streamed_answers = [index.ask(question).to_json() for question in QUESTIONS]
     assert len(report.added) == 400 and not report.failed
+    conn = sqlite3.connect(streamed)
+    segments = conn.execute("SELECT paragraphs FROM segments ORDER BY id").fetchall()
+    conn.close()
+    assert max(segments)[0] >= 800, f"some segments should have been merged: {segments}"
     with StoryIndex(batched, workers=1) as index:
         index.add_articles(read_path(corpus))  # the path every add took before streaming
         batched_answers = [index.ask(question).to_json() for question in QUESTIONS]
@@ -172,7 +177,8 @@ def test_a_malformed_line_is_reported_by_number_and_its_path_leaves_nothing(tmp_
 
 def test_another_writer_takes_turns_with_a_big_add(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index.library, "SEGMENT_PARAGRAPHS", 500)
-    corpus = write_jsonl(tmp_path / "big.jsonl", _articles(1500))
+    # Big enough for several turns of the real length (`staging.TURN_SECONDS`), which the writer waits out.
+    corpus = write_jsonl(tmp_path / "big.jsonl", _articles(6000))
     db = tmp_path / "story.db"
     StoryIndex(db).close()
     first_write_done = threading.Event()
@@ -210,7 +216,7 @@ def test_another_writer_takes_turns_with_a_big_add(tmp_path: Path, monkeypatch: 
         staged_before_publish = story.sources()
         report = story.add_paths([corpus])
     writer.join(timeout=60)
-    assert len(report.added) == 1500
+    assert len(report.added) == 6000
     assert not [outcome for outcome in outcomes if outcome.startswith("failed")], outcomes
     assert len(outcomes) == 8 and outcomes[0] == "during the add"
     assert len(staged_before_publish) == 1  # only the built-in story: the staged articles are not listed
