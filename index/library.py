@@ -239,10 +239,11 @@ class StoryIndex:
                     count += 1
                     turns.ensure()
                     placed = _placed(conn, article, scope)
-                    if writer.existing(placed) is not None:
+                    stored = writer.stored_copy(placed)
+                    if stored[0] is not None:
                         known.append((placed, terms))
                         continue
-                    _, record = writer.upsert(placed, staging, terms)
+                    _, record = writer.upsert(placed, staging, terms, stored)
                     outcome.record("added", replace(record, scope=scope))
                     # A segment per so many paragraphs keeps the postings held in memory bounded.
                     if writer.pending_paragraphs >= SEGMENT_PARAGRAPHS:

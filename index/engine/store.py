@@ -21,6 +21,9 @@ from index.engine.terms import ArticleTerms, paragraph_terms
 from index.engine.tokenizer import Tokenizer
 from index.models import Article, SourceRecord, content_hash
 
+StoredCopy = tuple[SourceRecord | None, bool]
+"""An article's stored copy, if any, and whether its id is taken: what `upsert` decides by."""
+
 
 class IndexWriter:
     """Changes the index inside the caller's transaction (see `write_transaction`)."""
@@ -64,14 +67,19 @@ class IndexWriter:
         return [_source_from_row(row) for row in rows]
 
     def upsert(
-        self, article: Article, scope: str, terms: ArticleTerms | None = None
+        self,
+        article: Article,
+        scope: str,
+        terms: ArticleTerms | None = None,
+        stored: StoredCopy | None = None,
     ) -> tuple[str, SourceRecord]:
         """Store an article: ("added" | "updated" | "unchanged", the stored source).
 
-        `terms` are the article's terms when a worker tokenized it already (see `index.engine.parallel`).
+        `terms` are the article's terms when a worker tokenized it already (see `index.engine.parallel`);
+        `stored` what `stored_copy` said of it in this transaction, if the caller asked already.
         """
         digest = terms.content_hash if terms is not None else content_hash(article)
-        existing, id_taken = self._existing_for(article)
+        existing, id_taken = stored if stored is not None else self._existing_for(article)
         fetched_at = now()  # the article was just read successfully, whatever follows
         if existing and existing.content_hash == digest and existing.scope == scope:
             self._conn.execute(
@@ -108,7 +116,7 @@ class IndexWriter:
             ),
         )
         self._index_paragraphs(source_id, scope, article, terms)
-        stored = SourceRecord(
+        record = SourceRecord(
             id=source_id,
             title=article.title,
             origin=article.origin,
@@ -123,7 +131,7 @@ class IndexWriter:
             published=article.published,
             fetched_at=fetched_at,
         )
-        return ("updated" if existing else "added"), stored
+        return ("updated" if existing else "added"), record
 
     def mark_stale(self, source_id: str, error: str) -> None:
         """Keep a source's last good copy but record that it could not be read again."""
@@ -154,11 +162,12 @@ class IndexWriter:
         self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
         return True
 
-    def existing(self, article: Article) -> SourceRecord | None:
-        """The stored copy of the article (by origin and id), if any: what `upsert` would update."""
-        return self._existing_for(article)[0]
+    def stored_copy(self, article: Article) -> StoredCopy:
+        """The stored copy of the article (by origin and id), if any, which `upsert` would update, and
+        whether its id is taken (by it or another source)."""
+        return self._existing_for(article)
 
-    def _existing_for(self, article: Article) -> tuple[SourceRecord | None, bool]:
+    def _existing_for(self, article: Article) -> StoredCopy:
         """The stored copy of the article, if any, and whether its id is taken (by it or another source)."""
         same_id = self.find_source(article.source_id)
         if same_id is not None and same_id.origin == article.origin:
