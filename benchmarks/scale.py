@@ -122,6 +122,10 @@ def run_size(size: int, args: argparse.Namespace, questions: list[str]) -> dict[
     )
     if "skipped" in ours["ingest"]:
         return {"storybot": ours}
+    ours["cli_ingest"] = _attempt(
+        f"{size:,}: storybot add through the CLI",
+        lambda: run_worker("storybot", "cli-ingest", ["--db", str(work / "cli.db"), "--corpus", str(corpus)]),
+    )
     ours["cold_start"] = _attempt(f"{size:,}: storybot cold start", lambda: cold_start(db, questions))
     answer = _attempt(
         f"{size:,}: storybot answers",

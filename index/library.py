@@ -7,15 +7,17 @@ first time a database is opened, so a new install answers at once.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.answers import compose
 from index.engine.database import (
+    MMAP_BYTES,
     can_write,
     connect,
     get_meta,
@@ -33,7 +35,9 @@ from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.engine.ranking import BM25Parameters
 from index.engine.searcher import Hit, Searcher
+from index.engine.staging import STAGING_PREFIX, Turns, discard, discard_abandoned, publish, staging_scope
 from index.engine.store import IndexWriter
+from index.engine.terms import ArticleTerms
 from index.engine.tokenizer import Tokenizer
 from index.engine.usage import UsageLog
 from index.errors import QuestionError, SourceError, UnknownSource
@@ -53,7 +57,8 @@ from index.models import (
     Usage,
 )
 from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_builtin_story
-from index.sources.readers import read_path
+from index.sources.readers import local_files, read_path
+from index.sources.streaming import ArticleIds, article_count, is_jsonl, jsonl_chunks, read_jsonl_chunk
 from index.timeline import timeline
 
 MAX_QUESTION_CHARS = 1000
@@ -62,7 +67,15 @@ EXPLAINED_DEPTH = 50
 """How deep among a question's hits a passage is looked for to be explained (a later page's top passage)."""
 
 Progress = Callable[[int, int], None]
-"""Called with (done, total): paragraphs stored by `add_paths`/`add_articles`, origins read by `reindex`."""
+"""Called with (done, total): articles stored by `add_paths`, paragraphs by `add_articles`, sources read
+again by `reindex`."""
+
+SEGMENT_PARAGRAPHS = 100_000
+"""A big add writes a segment per this many paragraphs, so the postings it holds in memory stay bounded."""
+WAL_AUTOCHECKPOINT_PAGES = 1000
+"""SQLite's default: the log is copied back into the file whenever a commit leaves it this many pages long."""
+PARALLEL_BYTES = 4 * 1024 * 1024
+"""A JSONL file of at least this size (some 10,000 paragraphs) is read and tokenized by worker processes."""
 
 
 def validate_question(question: str) -> str:
@@ -214,20 +227,155 @@ class StoryIndex:
 
     # -- sources -----------------------------------------------------------------------------------
 
+    @storage_errors
     def add_paths(
         self, paths: Iterable[Path], scope: str = SHARED_SCOPE, progress: Progress | None = None
     ) -> AddReport:
-        """Read files and directories and store their articles; unreadable ones are reported, not fatal."""
-        articles: list[Article] = []
+        """Read files and directories and store their articles, streamed, each path all or nothing.
+
+        A path that cannot be read (a missing file, a malformed JSONL line) is reported and leaves nothing
+        behind, and the others are still stored. Files have no size cap: a JSONL file is read in chunks (by
+        the tokenizing workers when it is big), so memory stays bounded. New articles are staged in short
+        transactions and published at the end of their path in one (`index.engine.staging`), so other
+        writers take turns with a big add instead of waiting for it. Inside a directory, what is not a
+        regular file (a FIFO, socket or device), a link loop, a folder too deep or a name that is not UTF-8
+        is passed over and reported as skipped. `progress` is told (articles stored, articles in all the
+        files), the total counted from the files' lines before the first is stored.
+        """
+        stored = _Stored()
         failed: list[tuple[str, str]] = []
         skipped: list[tuple[str, str]] = []
+        listed: list[tuple[Path, list[Path]]] = []
         for path in paths:
             try:
-                articles.extend(read_path(path, skip=lambda shown, reason: skipped.append((shown, reason))))
+                listed.append(
+                    (path, local_files(path, lambda shown, reason: skipped.append((shown, reason))))
+                )
             except SourceError as error:
                 failed.append((str(path), str(error)))
-        report = self.add_articles(articles, scope, progress)
-        return replace(report, failed=tuple(failed), skipped=tuple(skipped))
+        counter = _ArticleCounter(progress, sum(article_count(file) for _, files in listed for file in files))
+        conn = self._connection()
+        with write_transaction(conn):
+            discard_abandoned(conn)
+        # Many short commits would each copy the log back into the file (an automatic checkpoint, with its
+        # fsync); the add checkpoints once at its end instead. And its pages are read, not mapped: a big add
+        # touches hundreds of megabytes of the file once, which a memory map would count in its RSS.
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        conn.execute("PRAGMA mmap_size = 0")
+        try:
+            for path, files in listed:
+                try:
+                    stored.extend(self._add_path(conn, path, files, scope, counter.advance))
+                except SourceError as error:
+                    failed.append((str(path), str(error)))
+                counter.reach(sum(article_count(file) for file in files))
+        finally:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return AddReport(
+            tuple(stored.added),
+            tuple(stored.updated),
+            tuple(stored.unchanged),
+            (),
+            tuple(failed),
+            tuple(skipped),
+        )
+
+    def _add_path(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        files: list[Path],
+        scope: str,
+        stored_one: Callable[[], None],
+    ) -> _Stored:
+        """Stage the new articles of one path in short transactions, then publish them with the rest.
+
+        Articles already stored (unchanged or changed) are written in the publishing transaction itself,
+        so a path is still all or nothing; re-adding a big file that is already stored makes that one long.
+        """
+        staging = staging_scope(scope)
+        turns = Turns(conn, staging)
+        writer = IndexWriter(conn, self.tokenizer)
+        outcome = _Stored()
+        try:
+            known = self._stage_path(conn, path, files, scope, writer, turns, outcome, stored_one)
+            turns.ensure()
+            writer.flush()
+            for placed, terms in known:
+                status, record = writer.upsert(placed, scope, terms)
+                outcome.record(status, record)
+            writer.flush()
+            publish(conn, staging)
+            turns.finish()
+        except BaseException:
+            turns.rollback()
+            with contextlib.suppress(sqlite3.Error), write_transaction(conn):
+                discard(conn, staging)
+            raise
+        # Merging is not part of the add: one tier a transaction, as small writes do it.
+        while True:
+            with write_transaction(conn):
+                if not writer.merge_one_tier(scope):
+                    break
+        return outcome
+
+    def _stage_path(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        files: list[Path],
+        scope: str,
+        writer: IndexWriter,
+        turns: Turns,
+        outcome: _Stored,
+        stored_one: Callable[[], None],
+    ) -> list[tuple[Article, ArticleTerms | None]]:
+        """Write a path's new articles under the staging scope; the ones already stored, to write later."""
+        ids = ArticleIds(path)
+        known: list[tuple[Article, ArticleTerms | None]] = []
+        staging = turns.staging
+        for file in files:
+            name, count = str(file), 0
+            # Closed at once when a bad line stops the file: its workers' chunks in flight are let go.
+            with contextlib.closing(self._read_file(file)) as read:
+                for line, article, terms in read:
+                    ids.check(article, name, line)
+                    count += 1
+                    stored_one()
+                    turns.ensure()
+                    placed = _placed(conn, article, scope)
+                    stored = writer.stored_copy(placed)
+                    if stored[0] is not None:
+                        known.append((placed, terms))
+                        continue
+                    _, record = writer.upsert(placed, staging, terms, stored)
+                    outcome.record("added", replace(record, scope=scope))
+                    # A segment per so many paragraphs keeps the postings held in memory bounded.
+                    if writer.pending_paragraphs >= SEGMENT_PARAGRAPHS:
+                        writer.flush()
+                    if turns.due():
+                        writer.end_turn()
+                        turns.commit()
+            if not count:
+                raise SourceError(f"{name}: empty file")
+        return known
+
+    def _read_file(self, file: Path) -> Generator[tuple[int | None, Article, ArticleTerms | None]]:
+        """A file's articles with their JSONL line, and their terms when workers tokenized them."""
+        if not is_jsonl(file):
+            for article in read_path(file):
+                yield None, article, None
+            return
+        chunks = jsonl_chunks(file)
+        if self._terms_pool.workers > 1 and file.stat().st_size >= PARALLEL_BYTES:
+            with contextlib.closing(self._terms_pool.read_terms(chunks, read_jsonl_chunk)) as read:
+                yield from read
+            return
+        for chunk in chunks:
+            for line, article in read_jsonl_chunk(chunk):
+                yield line, article, None
 
     @storage_errors
     def add_articles(
@@ -456,10 +604,10 @@ class StoryIndex:
             set_meta(conn, "builtin_loaded", now())
 
 
-def _scope_filter(scopes: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
-    """A `WHERE scope IN (...)` clause and its parameters for `scopes`; none for every scope."""
+def _scope_filter(scopes: Sequence[str] | None) -> tuple[str, tuple[object, ...]]:
+    """A `WHERE` clause and its parameters for `scopes`; for every scope, all but a running add's staging."""
     if scopes is None:
-        return "", ()
+        return "WHERE substr(scope, 1, ?) != ?", (len(STAGING_PREFIX), STAGING_PREFIX)
     return f"WHERE scope IN ({', '.join('?' for _ in scopes)})", tuple(scopes)
 
 
@@ -478,6 +626,43 @@ def _source_versions(conn: sqlite3.Connection, scopes: Sequence[str] | None) -> 
     for origin, scope, source_id, digest, updated_at in rows:
         groups.setdefault((origin, scope), set()).add((source_id, digest, updated_at))
     return {group: frozenset(versions) for group, versions in groups.items()}
+
+
+class _ArticleCounter:
+    """Tells `progress` of each article stored, out of the total counted before the first."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self._progress, self.total, self.done, self._reached = progress, total, 0, 0
+
+    def advance(self) -> None:
+        self.done += 1
+        if self._progress:
+            self._progress(min(self.done, self.total), self.total)
+
+    def reach(self, path_total: int) -> None:
+        """A path has ended, stored or failed: the count moves to where its articles end."""
+        self._reached += path_total
+        if self.done != self._reached:
+            self.done = self._reached
+            if self._progress:
+                self._progress(min(self.done, self.total), self.total)
+
+
+@dataclass
+class _Stored:
+    """What storing articles did to each, in order: added, updated or unchanged."""
+
+    added: list[SourceRecord] = field(default_factory=list)
+    updated: list[SourceRecord] = field(default_factory=list)
+    unchanged: list[SourceRecord] = field(default_factory=list)
+
+    def record(self, status: str, record: SourceRecord) -> None:
+        getattr(self, status).append(record)
+
+    def extend(self, other: _Stored) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
 
 
 def _read_again(

@@ -99,6 +99,11 @@ def size_table(size: int, figures: dict[str, Any]) -> str:
         seconds = figure(engines[name], "build_seconds")
         rate[name] = _number(size / seconds, 0) if seconds else "—"
     lines.append(_engine_row("paragraphs/s indexed", rate))
+    cli_rate = {
+        "storybot": _number(figure(ours, "cli_ingest", "paragraphs_per_second"), 0),
+        "fts5": rate["fts5"],
+    }
+    lines.append(_engine_row("`storybot add FILE.jsonl` through the CLI: paragraphs/s", cli_rate))
     disk = {
         "storybot": _number(_bytes_mb(figure(ours, "ingest", "database_bytes"))),
         "fts5": _number(_bytes_mb(figure(engines["fts5"], "database_bytes"))),
@@ -150,6 +155,16 @@ def _storybot_rows(ours: dict[str, Any], figures: dict[str, Any]) -> list[str]:
     rows = [
         ("ingest: articles per `add_articles` call", _number(figure(ours, "ingest", "batch_articles"), 0)),
         ("ingest process peak RSS (MiB)", _number(figure(ours, "ingest", "peak_rss_mb"), 0)),
+        (
+            "`storybot add FILE.jsonl`: seconds / peak RSS of its biggest process (MiB) / file (MiB)",
+            " / ".join(
+                (
+                    _number(figure(ours, "cli_ingest", "seconds")),
+                    _number(figure(ours, "cli_ingest", "peak_rss_mb"), 0),
+                    _number(_bytes_mb(figure(ours, "cli_ingest", "file_bytes"))),
+                )
+            ),
+        ),
         (
             "process start and imports alone, `storybot --version` (s)",
             _number(figure(ours, "cold_start", "version_seconds"), 3),

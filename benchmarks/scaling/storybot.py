@@ -1,6 +1,7 @@
 """storybot's read-side phases of the scale benchmark, each run in its own process by the driver.
 
     ingest   build the database from the corpus through `StoryIndex.add_articles`, in batches
+    cli-ingest  write the corpus as one storybot JSONL file and time `storybot add FILE` on a new database
     answer   answer every question in a fresh process: latency, then the top-10 ids and scores, peak RSS
     observe  a long-lived reader (the bot's stand-in): answers questions read from stdin, one per line
 
@@ -13,6 +14,7 @@ import argparse
 import cProfile
 import itertools
 import json
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -153,6 +155,57 @@ def answer(db: Path, questions: Sequence[str], profile: bool) -> dict[str, Any]:
     return figures
 
 
+def storybot_jsonl(corpus: Path, out: Path) -> tuple[int, int]:
+    """Write the corpus as the JSONL `storybot add` reads (paragraphs as blank-line separated text), and
+    return (articles, paragraphs). Each paragraph is one line of plain prose, so it reads back as itself."""
+    articles = paragraphs = 0
+    with out.open("w", encoding="utf-8") as lines:
+        for article in read_articles(corpus):
+            record = {
+                "id": article.source_id,
+                "title": article.title,
+                "text": "\n\n".join(article.paragraphs),
+                "outlet": article.outlet,
+                "published": article.published,
+            }
+            lines.write(json.dumps(record, ensure_ascii=False) + "\n")
+            articles += 1
+            paragraphs += len(article.paragraphs)
+    return articles, paragraphs
+
+
+def cli_ingest(corpus: Path, db: Path) -> dict[str, Any]:
+    """Time `storybot --db DB add FILE.jsonl` on a new database (the built-in story is in it too) and take
+    the peak RSS of its biggest process (the command or a tokenizing worker) from the kernel's accounting."""
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        path.unlink(missing_ok=True)
+    source = db.with_name("corpus-for-add.jsonl")
+    articles, paragraphs = storybot_jsonl(corpus, source)
+    # `python -m bot` from the checkout: this tree's code, whatever storybot is installed in the venv.
+    command = [sys.executable, "-m", "bot", "--db", str(db), "add", str(source)]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"storybot add failed: {done.stderr.strip()[-500:]}")
+    conn = sqlite3.connect(db)
+    try:
+        stored = conn.execute("SELECT COALESCE(SUM(paragraphs), 0) FROM sources").fetchone()[0]
+    finally:
+        conn.close()
+    figures = {
+        "seconds": seconds,
+        "articles": articles,
+        "paragraphs": paragraphs,
+        "stored_paragraphs": stored,
+        "paragraphs_per_second": paragraphs / seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "file_bytes": source.stat().st_size,
+    }
+    source.unlink()
+    return figures
+
+
 def observe(db: Path) -> None:
     """Answer questions from stdin (JSON lines) with the source ids of the top ten, until stdin closes."""
     with StoryIndex(db, with_builtin_story=False) as index:
@@ -201,7 +254,7 @@ def marked(article: Article) -> Article:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run one phase; the driver passes the files, the phase writes its figures to --out."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("role", choices=["ingest", "answer", "observe"])
+    parser.add_argument("role", choices=["ingest", "cli-ingest", "answer", "observe"])
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--questions", type=Path, help="a JSON list of questions")
@@ -214,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.role == "ingest":
         figures = ingest(args.corpus, args.db, args.batch)
+    elif args.role == "cli-ingest":
+        figures = cli_ingest(args.corpus, args.db)
     else:
         figures = answer(args.db, json.loads(args.questions.read_text(encoding="utf-8")), args.profile)
     write_json(args.out, figures)

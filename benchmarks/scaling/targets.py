@@ -116,6 +116,22 @@ TARGETS = (
     ),
     Target("ingest", _path("storybot", "ingest", "paragraphs_per_second"), 20_000, False, " paragraphs/s"),
     Target(
+        "`storybot add` of one JSONL file (issue 13)",
+        _path("storybot", "cli_ingest", "paragraphs_per_second"),
+        30_000,
+        False,
+        " paragraphs/s",
+        100_000,
+    ),
+    Target(
+        "`storybot add` peak RSS (issue 13)",
+        _path("storybot", "cli_ingest", "peak_rss_mb"),
+        1024,
+        True,
+        " MiB",
+        100_000,
+    ),
+    Target(
         "cold start to first answer",
         _path("storybot", "cold_start", "median_seconds"),
         1,

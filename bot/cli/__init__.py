@@ -238,7 +238,7 @@ def add(ctx: click.Context, sources: tuple[str, ...], server: str | None, verbos
     paths = [Path(source) for source in sources if not is_link(source)]
     articles, failed = _read_links(links) if links else ([], [])
     scope = scope_for(server)
-    with opened(ctx) as index, progress_bar("Indexing paragraphs") as progress:
+    with opened(ctx) as index, progress_bar("Indexing articles") as progress:
         report = index.add_paths(paths, scope=scope, progress=progress) if paths else AddReport()
         if articles:
             fetched = index.add_articles(articles, scope)

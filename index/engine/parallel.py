@@ -15,10 +15,11 @@ import functools
 import itertools
 import os
 from array import array
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,11 @@ MIN_PARAGRAPHS = 10_000
 """Below this many paragraphs in a batch, tokenizing stays in the calling process."""
 CHUNK_PARAGRAPHS = 3_000
 """About this many paragraphs go to a worker at a time: the first come back soon, the rest stream behind."""
+IN_FLIGHT_PER_WORKER = 2
+"""Chunks of a stream read ahead per worker: enough to keep the workers busy, few enough to bound memory."""
+
+Payload = TypeVar("Payload")
+Tag = TypeVar("Tag")
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,46 @@ class TermsPool:
                 if not future.cancel():
                     with contextlib.suppress(Exception):
                         self._learn(future.result())
+
+    def read_terms(
+        self, payloads: Iterable[Payload], read: Callable[[Payload], Sequence[tuple[Tag, Article]]]
+    ) -> Generator[tuple[Tag, Article, ArticleTerms | None]]:
+        """Each payload read into (tag, article) pairs by `read` and tokenized, in the workers, in order.
+
+        `read` is a module-level function (it is sent to the workers), and the caller's errors it raises come
+        out here, at its payload's turn. Only a few payloads are in flight at once, so a stream of any length
+        holds a bounded amount in memory. A worker that dies costs time only: the payloads not yet read
+        are read here and their articles come with None, for the caller to tokenize.
+        """
+        from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415 (see TYPE_CHECKING)
+
+        pending = iter(payloads)
+        in_flight: deque[tuple[Payload, Future[tuple[Sequence[tuple[Tag, Article]], ChunkTerms]]]] = deque()
+        try:
+            executor = self._start()
+            for payload in itertools.islice(pending, IN_FLIGHT_PER_WORKER * self.workers + 1):
+                in_flight.append((payload, executor.submit(read_chunk_terms, read, payload)))
+            while in_flight:
+                tagged, chunk = in_flight[0][1].result()
+                tables = self._learn(chunk)
+                in_flight.popleft()  # only now: a payload whose terms were lost is read again below
+                for payload in itertools.islice(pending, 1):
+                    in_flight.append((payload, executor.submit(read_chunk_terms, read, payload)))
+                for (tag, article), terms in zip(tagged, tables.articles(chunk), strict=True):
+                    yield tag, article, terms
+        except (BrokenProcessPool, _LostTerms):
+            self.close()
+            left = [payload for payload, _ in in_flight]
+            in_flight.clear()
+            for payload in itertools.chain(left, pending):
+                for tag, article in read(payload):
+                    yield tag, article, None
+        finally:
+            # Left early (a bad payload, the writer failed): later chunks build on the terms sent before.
+            for _, future in in_flight:
+                if not future.cancel():
+                    with contextlib.suppress(Exception):
+                        self._learn(future.result()[1])
 
     def _learn(self, chunk: ChunkTerms) -> _WorkerTables:
         tables = self._tables.setdefault(chunk.worker, _WorkerTables())
@@ -259,3 +305,11 @@ def _worker_terms() -> _WorkerTerms:
 def chunk_terms(articles: Sequence[Article]) -> ChunkTerms:
     """Tokenize articles as the writer would (`index.engine.terms`), in this worker's numbers."""
     return _worker_terms().chunk(articles)
+
+
+def read_chunk_terms(
+    read: Callable[[Payload], Sequence[tuple[Tag, Article]]], payload: Payload
+) -> tuple[Sequence[tuple[Tag, Article]], ChunkTerms]:
+    """Read a payload into articles (a chunk of a file), then tokenize them: both in this worker."""
+    tagged = read(payload)
+    return tagged, _worker_terms().chunk([article for _, article in tagged])

@@ -438,14 +438,16 @@ class Searcher:
         if not missing:
             return found
         rows = self._conn.execute(
-            "SELECT term_id, docs, tfs, lengths FROM postings"
+            "SELECT term_id, segment_id, docs, tfs, lengths FROM postings"
             f" WHERE term_id IN ({','.join('?' * len(missing))}) AND scope IN ({','.join('?' * len(view))})"
             " ORDER BY term_id, segment_id",
             [*missing, *view],
         ).fetchall()
         lists: dict[int, list[PostingList]] = {}
-        for term_id, docs, tfs, lengths in rows:
-            lists.setdefault(term_id, []).append(PostingList.from_blobs(docs, tfs, lengths))
+        visible = set(state.segments)  # a big add's staged segments are not, until it is published
+        for term_id, segment_id, docs, tfs, lengths in rows:
+            if segment_id in visible:
+                lists.setdefault(term_id, []).append(PostingList.from_blobs(docs, tfs, lengths))
         for term_id, parts in lists.items():
             entry = found[term_id] = TermPostings(tuple(parts), idfs[term_id], stats, self._params)
             if cache is not None:

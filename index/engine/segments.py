@@ -28,6 +28,9 @@ MERGE_BUDGET = 20_000
 MERGE_BUDGET_PER_ADDED = 10
 """A big write may rewrite this many paragraphs per paragraph it adds: bulk loads merge as they go."""
 
+TERMS_PER_MERGE_STEP = 128
+"""A merge reads and writes the postings of this many term ids at a time."""
+
 _Row = tuple[int, int, str, bytes, bytes, bytes]
 
 
@@ -63,26 +66,30 @@ def rewrite_segments(
         ],
         dtype=np.uint32,
     )
-    rows = conn.execute(
-        f"SELECT term_id, docs, tfs, lengths FROM postings WHERE segment_id IN ({marks})"
-        " ORDER BY term_id, segment_id",
-        ids,
-    )
-    batch: list[_Row] = []
-    current_term, parts = -1, list[PostingList]()
-    for term_id, docs, tfs, lengths in rows:
-        if term_id != current_term and parts:
+    # A range of terms at a time, written before the next is read: a merge of millions of paragraphs never
+    # holds all their postings in memory at once.
+    last_term = conn.execute("SELECT COALESCE(MAX(id), 0) FROM terms").fetchone()[0]
+    for low in range(0, last_term + 1, TERMS_PER_MERGE_STEP):
+        rows = conn.execute(
+            "SELECT term_id, docs, tfs, lengths FROM postings INDEXED BY postings_term"
+            f" WHERE term_id >= ? AND term_id < ? AND segment_id IN ({marks}) ORDER BY term_id, segment_id",
+            [low, low + TERMS_PER_MERGE_STEP, *ids],
+        ).fetchall()
+        batch: list[_Row] = []
+        current_term, parts = -1, list[PostingList]()
+        for term_id, docs, tfs, lengths in rows:
+            if term_id != current_term and parts:
+                batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
+                parts = []
+            current_term = term_id
+            parts.append(PostingList.from_blobs(docs, tfs, lengths))
+        if parts:
             batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
-            parts = []
-        current_term = term_id
-        parts.append(PostingList.from_blobs(docs, tfs, lengths))
-    if parts:
-        batch.extend(_merged_row(current_term, merged_id, scope, parts, dead))
+        conn.executemany(
+            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
+            batch,
+        )
     conn.execute(f"DELETE FROM postings WHERE segment_id IN ({marks})", ids)
-    conn.executemany(
-        "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
-        batch,
-    )
     conn.execute(f"UPDATE paragraphs SET segment_id = ? WHERE segment_id IN ({marks})", [merged_id, *ids])
     conn.execute(f"DELETE FROM tombstones WHERE segment_id IN ({marks})", ids)
     conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", ids)

@@ -16,9 +16,13 @@ from dataclasses import replace
 from index.engine.database import IN_CHUNK, get_meta, now, set_meta
 from index.engine.postings import PostingList, SegmentBuilder
 from index.engine.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
+from index.engine.staging import STAGING_PREFIX, is_staging, real_scope
 from index.engine.terms import ArticleTerms, paragraph_terms
 from index.engine.tokenizer import Tokenizer
 from index.models import Article, SourceRecord, content_hash
+
+StoredCopy = tuple[SourceRecord | None, bool]
+"""An article's stored copy, if any, and whether its id is taken: what `upsert` decides by."""
 
 
 class IndexWriter:
@@ -37,14 +41,17 @@ class IndexWriter:
     # -- sources -----------------------------------------------------------------------------------
 
     def sources(self, scopes: Sequence[str] | None = None) -> list[SourceRecord]:
-        """The stored sources, oldest first; only those of `scopes` when given."""
+        """The stored sources, oldest first; only those of `scopes` when given (never a staged add's)."""
         return list(self.each_source(scopes))
 
     def each_source(self, scopes: Sequence[str] | None = None) -> Iterator[SourceRecord]:
         """The stored sources one at a time, in the order of `sources`: memory stays flat for any count."""
-        query, params = f"SELECT {_SOURCE_COLUMNS} FROM sources", list(scopes or ())
+        query, params = f"SELECT {_SOURCE_COLUMNS} FROM sources", list[object](scopes or ())
         if scopes is not None:
             query += f" WHERE scope IN ({','.join('?' * len(params))})"
+        else:
+            query += " WHERE substr(scope, 1, ?) != ?"
+            params = [len(STAGING_PREFIX), STAGING_PREFIX]
         for row in self._conn.execute(query + " ORDER BY added_at, rowid", params):
             yield _source_from_row(row)
 
@@ -63,14 +70,19 @@ class IndexWriter:
         return [_source_from_row(row) for row in rows]
 
     def upsert(
-        self, article: Article, scope: str, terms: ArticleTerms | None = None
+        self,
+        article: Article,
+        scope: str,
+        terms: ArticleTerms | None = None,
+        stored: StoredCopy | None = None,
     ) -> tuple[str, SourceRecord]:
         """Store an article: ("added" | "updated" | "unchanged", the stored source).
 
-        `terms` are the article's terms when a worker tokenized it already (see `index.engine.parallel`).
+        `terms` are the article's terms when a worker tokenized it already (see `index.engine.parallel`);
+        `stored` what `stored_copy` said of it in this transaction, if the caller asked already.
         """
         digest = terms.content_hash if terms is not None else content_hash(article)
-        existing, id_taken = self._existing_for(article)
+        existing, id_taken = stored if stored is not None else self._existing_for(article)
         fetched_at = now()  # the article was just read successfully, whatever follows
         if existing and existing.content_hash == digest and existing.scope == scope:
             self._conn.execute(
@@ -107,7 +119,7 @@ class IndexWriter:
             ),
         )
         self._index_paragraphs(source_id, scope, article, terms)
-        stored = SourceRecord(
+        record = SourceRecord(
             id=source_id,
             title=article.title,
             origin=article.origin,
@@ -122,7 +134,7 @@ class IndexWriter:
             published=article.published,
             fetched_at=fetched_at,
         )
-        return ("updated" if existing else "added"), stored
+        return ("updated" if existing else "added"), record
 
     def mark_stale(self, source_id: str, error: str) -> None:
         """Keep a source's last good copy but record that it could not be read again."""
@@ -153,7 +165,12 @@ class IndexWriter:
         self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
         return True
 
-    def _existing_for(self, article: Article) -> tuple[SourceRecord | None, bool]:
+    def stored_copy(self, article: Article) -> StoredCopy:
+        """The stored copy of the article (by origin and id), if any, which `upsert` would update, and
+        whether its id is taken (by it or another source)."""
+        return self._existing_for(article)
+
+    def _existing_for(self, article: Article) -> StoredCopy:
         """The stored copy of the article, if any, and whether its id is taken (by it or another source)."""
         same_id = self.find_source(article.source_id)
         if same_id is not None and same_id.origin == article.origin:
@@ -204,6 +221,11 @@ class IndexWriter:
             rows,
         )
 
+    @property
+    def pending_paragraphs(self) -> int:
+        """Paragraphs stored since the last `flush` whose postings are still in memory."""
+        return sum(builder.paragraphs for _, builder in self._pending.values())
+
     def flush(self) -> None:
         """Write the pending segments: their postings and their share of the statistics."""
         if self._next_paragraph_id is not None:
@@ -217,6 +239,13 @@ class IndexWriter:
                 "UPDATE segments SET paragraphs = ? WHERE id = ?", (builder.paragraphs, segment_id)
             )
         self._pending.clear()
+
+    def end_turn(self) -> None:
+        """Before a commit that ends one of several short transactions: keep the paragraph counter stored,
+        and read it again in the next (another writer may take ids in between)."""
+        if self._next_paragraph_id is not None:
+            set_meta(self._conn, "next_paragraph_id", str(self._next_paragraph_id))
+        self._next_paragraph_id = None
 
     def _new_segment(self, scope: str, paragraphs: int) -> int:
         cursor = self._conn.execute(
@@ -237,6 +266,8 @@ class IndexWriter:
 
     def _write_segment(self, scope: str, segment_id: int, lists: dict[str, PostingList]) -> None:
         term_ids = self.term_ids(lists.keys(), create=True)
+        # A staged segment's postings name the scope they will serve: publishing moves only the segment.
+        scope = real_scope(scope) if is_staging(scope) else scope
         self._conn.executemany(
             "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
             ((term_ids[term], segment_id, scope, *postings.to_blobs()) for term, postings in lists.items()),
@@ -382,6 +413,24 @@ class IndexWriter:
                 return
             budget -= sum(paragraphs for segment_id, paragraphs in sizes if segment_id in chosen)
             self.merge_segments(scope, chosen)
+
+    def merge_one_tier(self, scope: str) -> bool:
+        """Merge one full tier of the scope's segments within this writer's budget; False if none is due.
+
+        What `merge_small_segments` does in one go, a step at a time: each step can be its own transaction.
+        """
+        self.flush()
+        sizes = self._conn.execute(
+            "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY id", (scope,)
+        ).fetchall()
+        chosen = tier_to_merge(sizes, max(MERGE_BUDGET, MERGE_BUDGET_PER_ADDED * self._added))
+        if chosen is None:
+            return False
+        self._added -= sum(paragraphs for segment_id, paragraphs in sizes if segment_id in chosen) // (
+            MERGE_BUDGET_PER_ADDED
+        )
+        self.merge_segments(scope, chosen)
+        return True
 
     def merge_all(self, scope: str) -> None:
         """Rewrite a scope's postings as one segment without dead paragraphs."""

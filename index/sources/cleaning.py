@@ -52,6 +52,12 @@ _TAG_TAIL = 40
 # A paragraph may repeat the title behind a few words of another language ("Berikut <title>").
 _TITLE_EXTRA_WORDS = 3
 
+MAX_PARAGRAPH_CHARS = 20_000
+"""The longest passage kept whole (about ten pages of prose); a longer one is split at sentence ends, so one
+huge paragraph never makes every answer that cites it megabytes long."""
+# A sentence ends at end punctuation (and closing quotes) followed by white space: where a long one is cut.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…\"'”’)\]]) (?=[\"'“‘(\[]?[A-Z0-9])")
+
 
 def normalize_text(text: str) -> str:
     """Return `text` in NFC with LF line ends and no control characters other than newline and tab."""
@@ -70,8 +76,33 @@ def split_paragraphs(body: str, title: str) -> tuple[str, ...]:
         for paragraph in _block_paragraphs(block):
             text = _clean(" ".join(paragraph.split()))
             if text and _HAS_WORD.search(text) and not _repeats_title(text, title, title_tokens):
-                passages.append(text)
+                passages.extend(split_long_paragraph(text) if len(text) > MAX_PARAGRAPH_CHARS else (text,))
     return tuple(passages)
+
+
+def split_long_paragraph(text: str, limit: int = MAX_PARAGRAPH_CHARS) -> list[str]:
+    """`text` (already one line of single spaces) cut into passages of at most `limit` characters.
+
+    Whole sentences are packed into each passage; a sentence longer than the limit is cut between words,
+    and a word longer than the limit (no space to cut at) is cut where the limit falls.
+    """
+    pieces: list[str] = []
+    for sentence in _SENTENCE_BREAK.split(text):
+        rest = sentence
+        while len(rest) > limit:
+            cut = rest.rfind(" ", 0, limit + 1)
+            cut = cut if cut > 0 else limit
+            pieces.append(rest[:cut])
+            rest = rest[cut:].lstrip(" ")
+        if rest:
+            pieces.append(rest)
+    passages: list[str] = []
+    for piece in pieces:
+        if passages and len(passages[-1]) + 1 + len(piece) <= limit:
+            passages[-1] += " " + piece
+        else:
+            passages.append(piece)
+    return passages
 
 
 def _blocks(body: str) -> list[list[str]]:

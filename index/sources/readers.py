@@ -22,7 +22,7 @@ from index.sources.html import extract_html
 from index.sources.markdown import markdown_title, markdown_to_text
 
 MAX_BYTES = 50 * 1024 * 1024
-"""Files larger than this are refused before they are read."""
+"""A cap a caller may pass as `max_bytes` for files it did not choose; the operator's own files have none."""
 
 KINDS = {
     ".txt": "text",
@@ -60,12 +60,36 @@ def kind_for_name(name: str) -> str:
     return KINDS[suffix]
 
 
-def read_path(path: Path, *, max_bytes: int = MAX_BYTES, skip: Skip | None = None) -> list[Article]:
-    """Read a file, or every supported file under a directory, into articles.
+def read_path(path: Path, *, max_bytes: int | None = None, skip: Skip | None = None) -> list[Article]:
+    """Read a file, or every supported file under a directory, into articles (files over `max_bytes`, if
+    given, refused). A big JSONL file is better streamed: see `index.sources.streaming`.
 
     Inside a directory, an entry that is not a regular file (a FIFO, socket or device), a link loop, a
     folder over `MAX_DEPTH` levels down and a name that is not UTF-8 are passed over and told to `skip`.
     """
+    resolved, mode = _resolved(path)
+    if stat.S_ISDIR(mode):
+        return _read_directory(resolved, max_bytes, skip or _ignore)
+    return _read_file(resolved, max_bytes)
+
+
+def local_files(path: Path, skip: Skip | None = None) -> list[Path]:
+    """The files a path names: itself, or the supported files under a directory (resolved, sorted), with
+    what `read_path` passes over told to `skip`; SourceError if there is nothing to read."""
+    resolved, mode = _resolved(path)
+    if stat.S_ISDIR(mode):
+        files = [file.resolve() for file in source_files(resolved, skip)]
+        if not files:
+            raise SourceError(
+                f"{shown(resolved)}: no supported files (supported: {', '.join(sorted(KINDS))})"
+            )
+        return files
+    kind_for_name(str(resolved))  # an unsupported file is refused before anything is read
+    return [resolved]
+
+
+def _resolved(path: Path) -> tuple[Path, int]:
+    """The path resolved and its mode: a directory or a regular file, else SourceError in one line."""
     name = shown(path)
     if not _is_utf8(str(path)):
         raise SourceError(f"{name}: the name is not valid UTF-8; rename it to add it")
@@ -77,11 +101,9 @@ def read_path(path: Path, *, max_bytes: int = MAX_BYTES, skip: Skip | None = Non
     except (OSError, RuntimeError) as error:
         # Python 3.11 and 3.12 raise RuntimeError for a symlink loop, later versions OSError (ELOOP).
         raise SourceError(f"{name}: cannot read ({_reason(error)})") from None
-    if stat.S_ISDIR(mode):
-        return _read_directory(resolved, max_bytes, skip or _ignore)
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
         raise SourceError(f"{shown(resolved)}: {_not_regular(mode)}, not a regular file or directory")
-    return _read_file(resolved, max_bytes)
+    return resolved, mode
 
 
 def shown(path: Path | str) -> str:
@@ -218,7 +240,7 @@ def _reason(error: OSError | RuntimeError) -> str:
     return error.strerror or str(error)
 
 
-def _open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path) -> BinaryIO:
     """Open a file for reading only if it is a regular file, without ever blocking.
 
     O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer, and the check is made on
@@ -233,7 +255,7 @@ def _open_regular(path: Path) -> BinaryIO:
     return handle
 
 
-def _read_directory(directory: Path, max_bytes: int, skip: Skip) -> list[Article]:
+def _read_directory(directory: Path, max_bytes: int | None, skip: Skip) -> list[Article]:
     articles: list[Article] = []
     seen: dict[str, str] = {}
     for file in source_files(directory, skip):
@@ -249,19 +271,19 @@ def _read_directory(directory: Path, max_bytes: int, skip: Skip) -> list[Article
     return articles
 
 
-def _read_file(path: Path, max_bytes: int) -> list[Article]:
+def _read_file(path: Path, max_bytes: int | None) -> list[Article]:
     name = str(path)
     kind = kind_for_name(name)
     try:
-        with _open_regular(path) as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
-            if size > max_bytes:
+            if max_bytes is not None and size > max_bytes:
                 raise SourceError(f"{name}: file is {size:,} bytes, over the {max_bytes:,}-byte limit")
             # Read one byte past the limit: a file that grew since stat() is still refused.
-            data = handle.read(max_bytes + 1)
+            data = handle.read(-1 if max_bytes is None else max_bytes + 1)
     except OSError as error:
         raise SourceError(f"{name}: cannot read ({error.strerror or error})") from None
-    if len(data) > max_bytes:
+    if max_bytes is not None and len(data) > max_bytes:
         raise SourceError(f"{name}: file is over the {max_bytes:,}-byte limit")
     if not data:
         raise SourceError(f"{name}: empty file")
@@ -347,10 +369,7 @@ def _read_jsonl(text: str, *, origin: str, name: str) -> list[Article]:
             raise SourceError(f"{where}: JSON nested too deeply") from None
         if not isinstance(record, dict):
             raise SourceError(f"{where}: not a JSON object")
-        # Only a \u escape can make a lone surrogate, which SQLite cannot store; most lines have none.
-        if "\\u" in line:
-            _refuse_lone_surrogates(record, where)
-        article = _jsonl_article(record, where, origin)
+        article = jsonl_article(record, where, origin, escaped="\\u" in line)
         if article.source_id in first_line:
             seen = first_line[article.source_id]
             raise SourceError(f"{where}: duplicate id {article.source_id!r} (first on line {seen})")
@@ -368,7 +387,14 @@ def _refuse_lone_surrogates(record: dict[str, object], where: str) -> None:
             raise SourceError(f"{where}: {key!r} holds a lone surrogate escape (\\ud800-\\udfff), not text")
 
 
-def _jsonl_article(record: dict[str, object], where: str, origin: str) -> Article:
+def jsonl_article(record: dict[str, object], where: str, origin: str, *, escaped: bool = True) -> Article:
+    """The article of one JSONL record; SourceError starting with `where` (the file and line) if it is bad.
+
+    Only a \\u escape can make a lone surrogate, which SQLite cannot store: a caller whose line has none
+    passes `escaped=False` and skips that check (most lines have none).
+    """
+    if escaped:
+        _refuse_lone_surrogates(record, where)
     required: dict[str, str] = {}
     for key in _JSONL_REQUIRED:
         if key not in record:

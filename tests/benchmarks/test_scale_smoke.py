@@ -29,7 +29,7 @@ from benchmarks.scaling.corpus import (
     write_articles,
 )
 from benchmarks.scaling.peers import ReferenceIndex, fts5_match, ranking_mismatch
-from benchmarks.scaling.storybot import MARKER_QUESTION, Observer, hits, marked
+from benchmarks.scaling.storybot import MARKER_QUESTION, Observer, cli_ingest, hits, marked
 from index import StoryIndex
 from index.models import Article
 
@@ -142,3 +142,21 @@ def test_fts5_queries_never_break_on_user_text() -> None:
             conn.execute("SELECT rowid FROM p WHERE p MATCH ? ORDER BY bm25(p)", (match,)).fetchall()
     assert fts5_match("?") is None
     assert fts5_match("Why do cats run?") == '"cats" OR "run"'
+
+
+def test_the_cli_ingest_phase_stores_every_paragraph_of_the_corpus_as_it_is(
+    articles: list[Article], tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    write_articles(corpus, articles)
+    figures = cli_ingest(corpus, tmp_path / "cli.db")
+    assert figures["paragraphs"] == PARAGRAPHS
+    conn = sqlite3.connect(tmp_path / "cli.db")
+    try:
+        stored = conn.execute(
+            "SELECT text FROM paragraphs WHERE source_id LIKE 'scale-%' ORDER BY id"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert [text for (text,) in stored] == [text for article in articles for text in article.paragraphs]
+    assert figures["stored_paragraphs"] == PARAGRAPHS + 15  # and the built-in story's

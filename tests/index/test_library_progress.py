@@ -1,4 +1,4 @@
-"""What `StoryIndex` tells a progress callback: paragraphs stored of the real total, origins read again."""
+"""What `StoryIndex` tells a progress callback: articles stored of the real total, sources read again."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from index import StoryIndex
 from tests.conftest import write_jsonl
 
 
-def test_add_paths_counts_paragraphs_stored_out_of_every_paragraph_read(
+def test_add_paths_counts_articles_stored_out_of_every_article_in_the_files(
     empty_index: StoryIndex, tmp_path: Path
 ) -> None:
     articles = [
@@ -20,7 +20,7 @@ def test_add_paths_counts_paragraphs_stored_out_of_every_paragraph_read(
         [write_jsonl(tmp_path / "a.jsonl", articles[:2]), write_jsonl(tmp_path / "b.jsonl", articles[2:])],
         progress=lambda done, total: calls.append((done, total)),
     )
-    assert calls == [(1, 6), (3, 6), (6, 6)]
+    assert calls == [(1, 3), (2, 3), (3, 3)]
 
 
 def test_reindex_counts_the_origins_it_reads_again(story_index: StoryIndex, tmp_path: Path) -> None:

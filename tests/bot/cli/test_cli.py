@@ -148,6 +148,28 @@ def test_reindex_and_stats(db_path: Path) -> None:
     assert "sources: 1" in stats and "paragraphs: 15" in stats and "last reindex at: 20" in stats
 
 
+def test_add_reports_a_malformed_line_by_number_and_adds_the_other_files(
+    db_path: Path, tmp_path: Path
+) -> None:
+    good = write_jsonl(
+        tmp_path / "good.jsonl", [{"id": "moon", "title": "Moon base opens", "text": "It opened."}]
+    )
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl",
+        [{"id": f"story-{n}", "title": f"Story {n}", "text": f"Paragraph of story {n}."} for n in range(5)],
+    )
+    bad.write_text(bad.read_text(encoding="utf-8") + '{"id": "torn", "title"\n', encoding="utf-8")
+    result = storybot(db_path, "add", str(good), str(bad))
+    assert result.exit_code == 1
+    assert re.fullmatch(
+        r"added 1, updated 0, unchanged 0, failed 1, skipped 0: 1 paragraph in \d+\.\d\ds\n", result.stdout
+    )
+    assert f"{bad}: line 6: malformed JSON" in result.stderr
+    assert "Traceback" not in result.output
+    listed = storybot(db_path, "sources").stdout.splitlines()
+    assert [line.split("\t")[0] for line in listed] == ["musk-twitter-ai-gpus", "moon"]
+
+
 def test_add_missing_file(db_path: Path, tmp_path: Path) -> None:
     assert_one_line_error(storybot(db_path, "add", str(tmp_path / "nope.txt")), "nope.txt")
 

@@ -77,13 +77,13 @@ def article(number: int, paragraphs: int) -> dict[str, str]:
     return {"id": f"a{number}", "title": f"Harbour report {number}", "text": body}
 
 
-def test_add_file_counts_the_paragraphs_of_one_big_jsonl(tmp_path: Path) -> None:
+def test_add_file_counts_the_articles_of_one_big_jsonl(tmp_path: Path) -> None:
     big = tmp_path / "big.jsonl"
     big.write_text("".join(json.dumps(article(n, 10)) + "\n" for n in range(300)), encoding="utf-8")
 
     lines = in_terminal(tmp_path / "db.sqlite", "add", str(big))
 
-    assert_one_truthful_bar(bar_frames(lines), "Indexing paragraphs", 3000)
+    assert_one_truthful_bar(bar_frames(lines), "Indexing articles", 300)
     summary = [line for line in lines if line.startswith("added ")]
     assert len(summary) == 1
     assert re.fullmatch(
@@ -103,7 +103,7 @@ def test_add_dir_and_reindex_each_show_one_bar_with_the_right_total(tmp_path: Pa
     added = in_terminal(db, "add", str(folder))
     reindexed = in_terminal(db, "reindex")
 
-    assert_one_truthful_bar(bar_frames(added), "Indexing paragraphs", 200)
+    assert_one_truthful_bar(bar_frames(added), "Indexing articles", 40)
     assert any(re.fullmatch(r"added 40, .*: 200 paragraphs in \d+\.\d\ds", line) for line in added)
     # 41 origins read again: the 40 files and the built-in story.
     assert_one_truthful_bar(bar_frames(reindexed), "Reading sources again", 41)

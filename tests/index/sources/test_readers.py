@@ -295,14 +295,12 @@ def test_file_over_the_cap_is_refused_before_reading(tmp_path: Path, monkeypatch
     assert error_of(path, max_bytes=1000) == f"{path}: file is 2,007 bytes, over the 1,000-byte limit"
 
 
-def test_huge_file_over_the_default_cap(tmp_path: Path) -> None:
+def test_an_operators_file_over_the_upload_cap_is_read(tmp_path: Path) -> None:
     path = tmp_path / "huge.txt"
     with path.open("wb") as handle:
         handle.truncate(MAX_BYTES + 1)  # sparse: no 50 MB written to disk
-    assert (
-        error_of(path)
-        == f"{path.resolve()}: file is {MAX_BYTES + 1:,} bytes, over the {MAX_BYTES:,}-byte limit"
-    )
+    # No size refusal: the file is read, and what it holds (NUL bytes) is what is refused.
+    assert error_of(path) == f"{path.resolve()}: binary file (contains NUL bytes), not text"
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -1,0 +1,192 @@
+"""Staging a big add in short transactions, out of sight, and publishing it whole in one short one.
+
+SQLite has one writer at a time. A big add that held the write lock for its whole run would make every other
+writer (the bot recording a question or a vote, an `/admin add`) wait for minutes. Instead its new sources
+and segments are written, a few hundred milliseconds at a time, under a staging scope that no view holds
+(`STAGING_PREFIX`), and its statistics are kept under that scope too. Questions never see them: a view reads
+the segments of its own scopes only, and the postings of those segments only. `publish` then moves the
+sources and segments to the real scope and adds the statistics in, in one transaction whose work is in
+proportion to the number of sources and terms, not of paragraphs. A staging left by a crashed add is
+recognised by its heartbeat and removed (`discard_abandoned`), so the add stays all or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections import Counter
+
+from index.engine.database import IN_CHUNK, get_meta, set_meta
+
+STAGING_PREFIX = "staging:"
+"""Scopes starting with this hold a big add still being written; no view ever includes one."""
+
+ABANDONED_SECONDS = 600
+"""A staging whose heartbeat is older than this belongs to an add that died: it is removed."""
+
+_HEARTBEAT_PREFIX = "staging_heartbeat:"
+
+
+def staging_scope(scope: str) -> str:
+    """A fresh staging scope for an add into `scope` (unique to this process and moment)."""
+    return f"{STAGING_PREFIX}{os.getpid()}.{time.time_ns()}:{scope}"
+
+
+def is_staging(scope: str) -> bool:
+    """Whether a scope is a staging scope (hidden from every listing and view)."""
+    return scope.startswith(STAGING_PREFIX)
+
+
+def real_scope(staging: str) -> str:
+    """The scope a staging scope publishes into."""
+    return staging.split(":", 2)[2]
+
+
+def beat(conn: sqlite3.Connection, staging: str) -> None:
+    """Record, inside the caller's transaction, that the add writing `staging` is alive."""
+    set_meta(conn, _HEARTBEAT_PREFIX + staging, str(time.time()))
+
+
+def publish(conn: sqlite3.Connection, staging: str) -> None:
+    """Make a staging's sources and segments part of its real scope, inside the caller's transaction."""
+    scope = real_scope(staging)
+    conn.execute("UPDATE sources SET scope = ? WHERE scope = ?", (scope, staging))
+    conn.execute("UPDATE segments SET scope = ? WHERE scope = ?", (scope, staging))
+    _add_document_frequencies(conn, staging, scope)
+    row = conn.execute("SELECT paragraphs, tokens FROM scope_stats WHERE scope = ?", (staging,)).fetchone()
+    if row is not None:
+        conn.execute(
+            "INSERT INTO scope_stats (scope, paragraphs, tokens) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope) DO UPDATE SET paragraphs = paragraphs + excluded.paragraphs,"
+            " tokens = tokens + excluded.tokens",
+            (scope, *row),
+        )
+    _forget(conn, staging)
+
+
+def discard(conn: sqlite3.Connection, staging: str) -> None:
+    """Remove everything a staging holds, inside the caller's transaction (an add that failed or died)."""
+    segment_ids = [row[0] for row in conn.execute("SELECT id FROM segments WHERE scope = ?", (staging,))]
+    for start in range(0, len(segment_ids), IN_CHUNK):
+        chunk = segment_ids[start : start + IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM postings WHERE segment_id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM paragraphs WHERE segment_id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", chunk)
+    # Paragraphs whose segment was not written yet still name their source.
+    conn.execute(
+        "DELETE FROM paragraphs WHERE source_id IN (SELECT id FROM sources WHERE scope = ?)", (staging,)
+    )
+    conn.execute("DELETE FROM sources WHERE scope = ?", (staging,))
+    _forget(conn, staging)
+
+
+def discard_abandoned(conn: sqlite3.Connection, now: float | None = None) -> list[str]:
+    """Remove the stagings of adds that died (no heartbeat for `ABANDONED_SECONDS`); their names."""
+    moment = time.time() if now is None else now
+    found = {
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT scope FROM sources WHERE scope >= ? AND scope < ?",
+            (STAGING_PREFIX, STAGING_PREFIX + "\U0010ffff"),
+        )
+    }
+    found.update(
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT scope FROM segments WHERE scope >= ? AND scope < ?",
+            (STAGING_PREFIX, STAGING_PREFIX + "\U0010ffff"),
+        )
+    )
+    abandoned = []
+    for staging in sorted(found):
+        heartbeat = get_meta(conn, _HEARTBEAT_PREFIX + staging)
+        if heartbeat is None or moment - float(heartbeat) > ABANDONED_SECONDS:
+            discard(conn, staging)
+            abandoned.append(staging)
+    return abandoned
+
+
+def _add_document_frequencies(conn: sqlite3.Connection, staging: str, scope: str) -> None:
+    """Add the staging's document frequencies to the scope's, keeping its df histogram in step."""
+    staged = conn.execute("SELECT term_id, df FROM term_stats WHERE scope = ?", (staging,)).fetchall()
+    current: dict[int, int] = {}
+    ids = [term_id for term_id, _ in staged]
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        query = f"SELECT term_id, df FROM term_stats WHERE scope = ? AND term_id IN ({marks})"
+        current.update(conn.execute(query, [scope, *chunk]).fetchall())
+    histogram: Counter[int] = Counter()
+    for term_id, df in staged:
+        old = current.get(term_id, 0)
+        if old:
+            histogram[old] -= 1
+        histogram[old + df] += 1
+    conn.executemany(
+        "INSERT INTO term_stats (scope, term_id, df) VALUES (?, ?, ?)"
+        " ON CONFLICT (scope, term_id) DO UPDATE SET df = df + excluded.df",
+        [(scope, term_id, df) for term_id, df in staged],
+    )
+    conn.executemany(
+        "INSERT INTO df_histogram (scope, df, terms) VALUES (?, ?, ?)"
+        " ON CONFLICT (scope, df) DO UPDATE SET terms = terms + excluded.terms",
+        [(scope, df, change) for df, change in histogram.items() if change],
+    )
+    conn.execute("DELETE FROM df_histogram WHERE scope = ? AND terms <= 0", (scope,))
+
+
+def _forget(conn: sqlite3.Connection, staging: str) -> None:
+    """Drop a staging's own statistics and heartbeat."""
+    for table in ("term_stats", "df_histogram", "scope_stats"):
+        conn.execute(f"DELETE FROM {table} WHERE scope = ?", (staging,))
+    conn.execute("DELETE FROM meta WHERE key = ?", (_HEARTBEAT_PREFIX + staging,))
+
+
+TURN_SECONDS = 0.8
+"""A big add commits what it staged about this often: the longest another writer waits for it."""
+
+GAP_SECONDS = 0.1
+"""Then it leaves the lock free this long; SQLite's busy handler tries again at least every 100 ms."""
+
+
+class Turns:
+    """Short write transactions one after another, with a pause between them that lets other writers in."""
+
+    def __init__(self, conn: sqlite3.Connection, staging: str) -> None:
+        self._conn = conn
+        self.staging = staging
+        """The staging scope whose heartbeat each commit records."""
+        self._started: float | None = None
+
+    def ensure(self) -> None:
+        """Be inside a write transaction: begin one if none is open."""
+        if self._started is None:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._started = time.monotonic()
+
+    def due(self) -> bool:
+        """Whether the open transaction has held the lock for its turn."""
+        return self._started is not None and time.monotonic() - self._started >= TURN_SECONDS
+
+    def commit(self) -> None:
+        """Commit the open transaction (with a heartbeat), then leave the lock to others for a moment."""
+        if self._started is None:
+            return
+        beat(self._conn, self.staging)
+        self._conn.execute("COMMIT")
+        self._started = None
+        time.sleep(GAP_SECONDS)
+
+    def finish(self) -> None:
+        """Commit the transaction that published the staging (its heartbeat is gone with it)."""
+        if self._started is not None:
+            self._started = None
+            self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll the open transaction back, if one is open."""
+        if self._started is not None:
+            self._started = None
+            self._conn.execute("ROLLBACK")
