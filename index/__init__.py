@@ -38,11 +38,13 @@ from index.models import (
     view_scopes,
 )
 from index.sources.origins import BUILTIN_PREFIX, UPLOAD_PREFIX
+from index.status import HEARTBEAT_SETTING, Heartbeat, Status
 
 __all__ = [
     "BUILTIN_PREFIX",
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_TOP",
+    "HEARTBEAT_SETTING",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",
     "UPLOAD_PREFIX",
@@ -54,6 +56,7 @@ __all__ = [
     "FeedItem",
     "FeedRecord",
     "FetchError",
+    "Heartbeat",
     "IndexStats",
     "Paragraph",
     "Passage",
@@ -62,6 +65,7 @@ __all__ = [
     "ReindexReport",
     "SourceError",
     "SourceRecord",
+    "Status",
     "StoryIndex",
     "StorybotError",
     "UnknownFeed",

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from index.answers import compose
-from index.engine.database import connect, get_meta, now, set_meta, write_transaction
+from index.engine.database import backup_to, connect, get_meta, now, set_meta, write_transaction
 from index.engine.feed_registry import FeedRegistry
 from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
@@ -271,6 +271,10 @@ class StoryIndex:
     def stats(self) -> IndexStats:
         """Size and health of the index."""
         return self._usage.stats()
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the live database to the new file `target` (DatabaseError if not)."""
+        backup_to(self._connection(), target)
 
     def close(self) -> None:
         """Close every connection this object opened (each thread's), and stop any tokenizing workers."""

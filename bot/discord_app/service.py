@@ -13,21 +13,25 @@ import hashlib
 import hmac
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from index import (
+    HEARTBEAT_SETTING,
     AddReport,
     Answer,
     Article,
     FeedRecord,
+    Heartbeat,
     IndexStats,
     Paragraph,
     PollReport,
     ReindexReport,
     SourceRecord,
+    StorybotError,
     StoryIndex,
     Usage,
 )
@@ -162,6 +166,14 @@ class StoryService:
     async def set_setting(self, key: str, value: str) -> None:
         """Keep a value in the database."""
         await asyncio.to_thread(self.index.set_setting, key, value)
+
+    async def record_heartbeat(self, heartbeat: Heartbeat) -> None:
+        """Keep the bot's heartbeat in the database for `storybot health`; a failed write (a locked or
+        read-only database) is logged, never raised: the bot answering matters more than its heartbeat."""
+        try:
+            await asyncio.to_thread(self.index.set_setting, HEARTBEAT_SETTING, heartbeat.to_setting())
+        except (StorybotError, sqlite3.Error) as error:
+            log.warning("could not record the bot's heartbeat for `storybot health`: %s", error)
 
     async def drain(self) -> None:
         """Wait for background bookkeeping (before closing the index)."""

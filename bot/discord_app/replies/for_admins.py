@@ -36,6 +36,7 @@ from index import (
     PollReport,
     ReindexReport,
     SourceRecord,
+    Status,
     Usage,
 )
 
@@ -77,46 +78,11 @@ def reindex_failed(reason: str) -> str:
 
 
 def status_reply(stats: IndexStats, usage: Usage, uptime_seconds: float) -> Reply:
-    """`/admin status`: the index, its last reindex, questions, feedback, latency and uptime."""
+    """`/admin status`: the figures `storybot status` prints too (`index.Status`), one field each."""
     embed = discord.Embed(title="storybot status", colour=ANSWERED_COLOUR)
-    embed.add_field(
-        name="Index",
-        value=f"{stats.sources} sources · {stats.paragraphs} paragraphs · {stats.terms} terms · "
-        f"{stats.database_bytes / 1_048_576:.1f} MB",
-        inline=False,
-    )
-    if stats.last_reindex_at:
-        duration = f" in {stats.last_reindex_seconds:.2f} s" if stats.last_reindex_seconds is not None else ""
-        last = f"{escape(stats.last_reindex_at)}{duration}"
-    else:
-        last = "never"
-    embed.add_field(name="Last reindex", value=last, inline=False)
-    embed.add_field(
-        name="Questions", value=f"{usage.answered} answered · {usage.unanswered} not answered", inline=False
-    )
-    embed.add_field(name="Feedback", value=f"👍 {usage.thumbs_up} · 👎 {usage.thumbs_down}", inline=False)
-    embed.add_field(
-        name="/ask latency",
-        value=f"p50 {_ms(usage.latency_p50)} · p95 {_ms(usage.latency_p95)}",
-        inline=False,
-    )
-    embed.add_field(name="Uptime", value=duration_text(uptime_seconds), inline=False)
+    for name, value in Status(stats, usage, uptime_seconds).figures():
+        embed.add_field(name=name, value=escape(value), inline=False)
     return Reply(embed=embed)
-
-
-def duration_text(seconds: float) -> str:
-    """`3d 4h 5m 6s`, leaving out leading zero units."""
-    whole = int(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m")]
-    shown = [f"{value}{unit}" for value, unit in parts if value]
-    return " ".join([*shown, f"{secs}s"])
-
-
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
 # -- sources and feeds (/admin add, remove, sources, follow, unfollow; announcements) ---------------------
