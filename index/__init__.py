@@ -38,12 +38,21 @@ from index.models import (
     view_scopes,
 )
 from index.sources.origins import BUILTIN_PREFIX, UPLOAD_PREFIX
-from index.status import HEARTBEAT_SETTING, Heartbeat, Status
+from index.status import (
+    DEFAULT_MAX_AGE_SECONDS,
+    HEARTBEAT_SECONDS,
+    HEARTBEAT_SETTING,
+    BotState,
+    Heartbeat,
+    Status,
+)
 
 __all__ = [
     "BUILTIN_PREFIX",
     "DEFAULT_CACHE_BYTES",
+    "DEFAULT_MAX_AGE_SECONDS",
     "DEFAULT_TOP",
+    "HEARTBEAT_SECONDS",
     "HEARTBEAT_SETTING",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",
@@ -51,6 +60,7 @@ __all__ = [
     "AddReport",
     "Answer",
     "Article",
+    "BotState",
     "Citation",
     "DatabaseError",
     "FeedItem",

@@ -17,8 +17,14 @@ from typing import Any
 
 import click
 
-from index import HEARTBEAT_SETTING, Heartbeat, Status, StorybotError, StoryIndex
-from index.status import DEFAULT_MAX_AGE_SECONDS
+from index import (
+    DEFAULT_MAX_AGE_SECONDS,
+    HEARTBEAT_SETTING,
+    Heartbeat,
+    Status,
+    StorybotError,
+    StoryIndex,
+)
 
 
 @contextmanager

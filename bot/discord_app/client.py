@@ -31,8 +31,7 @@ from bot.discord_app.lifecycle import Lifecycle
 from bot.discord_app.questions import QuestionCommands
 from bot.discord_app.service import StoryService
 from bot.discord_app.sync import SyncResult, sync_commands
-from index import Heartbeat
-from index.status import HEARTBEAT_SECONDS, BotState
+from index import HEARTBEAT_SECONDS, BotState, Heartbeat
 
 log = logging.getLogger("storybot")
 
