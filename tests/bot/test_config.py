@@ -129,3 +129,10 @@ def test_the_posting_cache_size_is_read_in_megabytes_and_zero_turns_it_off() -> 
     for bad in ("-1", "lots", "nan", "inf"):
         with pytest.raises(SettingsError, match="STORYBOT_CACHE_MB: must be a number of megabytes"):
             Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_CACHE_MB": bad})
+
+
+def test_the_log_format_is_text_or_json() -> None:
+    assert Settings.from_env({"DISCORD_TOKEN": TOKEN}).log_format == "text"
+    assert Settings.from_env({"DISCORD_TOKEN": TOKEN, "LOG_FORMAT": "JSON"}).log_format == "json"
+    with pytest.raises(SettingsError, match=r"LOG_FORMAT: must be one of text, json, not 'xml'"):
+        Settings.from_env({"DISCORD_TOKEN": TOKEN, "LOG_FORMAT": "xml"})

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.discord_app.client import StoryBot
 from bot.discord_app.connecting import backoff, login_patiently
 from bot.discord_app.endpoints import use_endpoints
+from bot.discord_app.logs import JsonFormatter
 from bot.discord_app.runner import open_bot
 from index import HEARTBEAT_SETTING, Heartbeat, StoryIndex
 from tests.bot.discord_app.harness import assert_clean, build_world, environ_for, running_bot
@@ -198,3 +199,19 @@ async def test_storybot_run_logs_json_lines_without_voice_warnings(tmp_path: Pat
     assert "Synced 4 slash commands globally." in messages
     assert not [message for message in messages if "voice will NOT be supported" in message]
     assert messages[-1] == "stopped"
+
+
+def test_a_json_log_line_keeps_its_traceback_inside() -> None:
+    try:
+        raise ValueError("bad\nnews")
+    except ValueError:
+        record = logging.LogRecord(
+            "storybot", logging.ERROR, __file__, 1, "failed %s", ("once",), sys.exc_info()
+        )
+
+    line = JsonFormatter().format(record)
+
+    entry = json.loads(line)
+    assert "\n" not in line
+    assert (entry["level"], entry["logger"], entry["message"]) == ("ERROR", "storybot", "failed once")
+    assert entry["exception"].startswith("Traceback") and "ValueError: bad\nnews" in entry["exception"]
