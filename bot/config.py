@@ -37,6 +37,7 @@ from index.web.policy import ALL_NETWORKS, DEFAULT_MAX_BYTES, FetchPolicy, IPNet
 T = TypeVar("T")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 DEFAULT_SHUTDOWN_SECONDS = 5.0
 
 ALLOW_PRIVATE_URLS = "STORYBOT_ALLOW_PRIVATE_URLS"
@@ -94,6 +95,8 @@ class Settings:
     token: str = field(repr=False)
     database: Path = field(default_factory=default_database)
     log_level: int = logging.INFO
+    log_format: str = "text"
+    """`text` (discord.py's lines) or `json` (one object a line, for a log collector)."""
     owner_ids: frozenset[int] = frozenset()
     dev_guild_id: int | None = None
     shard_count: int | None = None
@@ -121,6 +124,7 @@ class Settings:
         token = reader.get("DISCORD_TOKEN", _token, required=True)
         database = reader.get("STORYBOT_DB", _path)
         log_level = reader.get("LOG_LEVEL", _log_level)
+        log_format = reader.get("LOG_FORMAT", _log_format)
         owner_ids = reader.get("OWNER_IDS", _snowflakes)
         dev_guild_id = reader.get("DEV_GUILD_ID", _snowflake)
         shard_count = reader.get("SHARD_COUNT", _positive_int)
@@ -146,6 +150,7 @@ class Settings:
             token=token or "",
             database=database or default_database(),
             log_level=log_level if log_level is not None else logging.INFO,
+            log_format=log_format or "text",
             owner_ids=owner_ids or frozenset(),
             dev_guild_id=dev_guild_id,
             shard_count=shard_count,
@@ -272,6 +277,13 @@ def _log_level(raw: str) -> int:
         raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, not {raw!r}")
     level: int = getattr(logging, name)
     return level
+
+
+def _log_format(raw: str) -> str:
+    name = raw.lower()
+    if name not in LOG_FORMATS:
+        raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}, not {raw!r}")
+    return name
 
 
 def _snowflake(raw: str) -> int:

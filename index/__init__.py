@@ -52,12 +52,23 @@ from index.models import (
     view_scopes,
 )
 from index.sources.origins import BUILTIN_PREFIX, UPLOAD_PREFIX
+from index.status import (
+    DEFAULT_MAX_AGE_SECONDS,
+    HEARTBEAT_SECONDS,
+    HEARTBEAT_SETTING,
+    BotState,
+    Heartbeat,
+    Status,
+)
 
 __all__ = [
     "BUILTIN_PREFIX",
     "DEFAULT_CACHE_BYTES",
+    "DEFAULT_MAX_AGE_SECONDS",
     "DEFAULT_TOP",
     "EVERYTHING",
+    "HEARTBEAT_SECONDS",
+    "HEARTBEAT_SETTING",
     "MAX_DATE_CHARS",
     "MAX_QUESTION_CHARS",
     "SHARED_SCOPE",
@@ -65,6 +76,7 @@ __all__ = [
     "AddReport",
     "Answer",
     "Article",
+    "BotState",
     "CheckReport",
     "Citation",
     "DamagedDatabase",
@@ -78,6 +90,7 @@ __all__ = [
     "FeedItem",
     "FeedRecord",
     "FetchError",
+    "Heartbeat",
     "IndexStats",
     "Lease",
     "LeaseTaken",
@@ -91,6 +104,7 @@ __all__ = [
     "ReindexReport",
     "SourceError",
     "SourceRecord",
+    "Status",
     "StoryIndex",
     "StorybotError",
     "TermContribution",

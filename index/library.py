@@ -18,6 +18,7 @@ from pathlib import Path
 from index.answers import compose
 from index.engine.database import (
     MMAP_BYTES,
+    backup_to,
     can_write,
     connect,
     get_meta,
@@ -562,6 +563,10 @@ class StoryIndex:
     def stats(self) -> IndexStats:
         """Size and health of the index."""
         return self._usage.stats()
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the live database to the new file `target` (DatabaseError if not)."""
+        backup_to(self._connection(), target)
 
     def close(self) -> None:
         """Close every connection this object opened (each thread's), and stop any tokenizing workers."""

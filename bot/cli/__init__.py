@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from bot.cli.batch import BatchError, check_batch, read_batch
+from bot.cli.operations import backup, health, status
 from bot.cli.output import (
     counted,
     feed_line,
@@ -107,7 +108,38 @@ def opened(ctx: click.Context) -> Iterator[StoryIndex]:
         raise click.ClickException(str(storage_error(error, ctx.obj["db"]))) from error
 
 
+FIND_DOTENV = "find_dotenv"
+"""Set in `ctx.obj` by the console entry point: look for `.env` in the working directory (tests leave it
+unset, so a developer's own `.env` never leaks into a test's environment)."""
+
+
+def load_env_file(ctx: click.Context, _param: click.Parameter, path: Path | None) -> Path | None:
+    """Read --env-file, else the `.env` of the working directory, before any option reads the environment.
+
+    The file never overrides a variable already set: the flag beats the environment, which beats the file,
+    which beats the defaults.
+    """
+    if path is None and isinstance(ctx.obj, dict) and ctx.obj.get(FIND_DOTENV):
+        # usecwd: search from where the operator runs storybot, not from the installed package's folder.
+        found = find_dotenv(usecwd=True)
+        path = Path(found) if found else None
+    if path is not None:
+        try:
+            load_dotenv(path, override=False, encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise click.BadParameter(f"{path}: cannot be read as UTF-8 text ({error})") from error
+    return path
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    is_eager=True,  # read before --db and the commands look at the environment
+    expose_value=False,
+    callback=load_env_file,
+    help="Read settings from this file instead of ./.env (variables already set win).",
+)
 @click.option(
     "--db",
     # Not click's dir_okay=False: a folder given here gets storybot's one line, not a usage error.
@@ -121,7 +153,11 @@ def opened(ctx: click.Context) -> Iterator[StoryIndex]:
 @click.pass_context
 def cli(ctx: click.Context, db: Path) -> None:
     """storybot answers questions about news stories with cited passages."""
-    ctx.obj = {"db": db}
+    ctx.ensure_object(dict)["db"] = db
+
+
+for command in (health, status, backup):  # the operator's commands, in bot.cli.operations
+    cli.add_command(command)
 
 
 @cli.command()
@@ -407,16 +443,15 @@ def stats(ctx: click.Context) -> None:
 
 @cli.command()
 def run() -> None:
-    """Run the Discord bot (settings from the environment and .env)."""
+    """Run the Discord bot (settings from the environment and .env, or --env-file)."""
     from bot.discord_app.runner import main as run_bot  # noqa: PLC0415 (only `run` may load discord.py)
 
     run_bot(dict(os.environ))
 
 
 def main() -> None:
-    """Console entry point: read .env once, then dispatch."""
-    load_dotenv()
-    cli(prog_name="storybot")
+    """Console entry point: dispatch, reading `.env` from the working directory (or --env-file) once."""
+    cli(prog_name="storybot", obj={FIND_DOTENV: True})
 
 
 def _read_links(links: list[str]) -> tuple[list[Article], list[tuple[str, str]]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,7 @@ from bot.discord_app.questions import QuestionCommands
 from bot.discord_app.service import StoryService
 from bot.discord_app.sync import SyncResult, sync_commands
 from bot.discord_app.timeline import TimelineButton, TimelineCommands
+from index import HEARTBEAT_SECONDS, BotState, Heartbeat
 
 log = logging.getLogger("storybot")
 
@@ -79,8 +81,12 @@ class StoryBot(commands.AutoShardedBot):
         reply_seconds: float = REPLY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         identify_delay: float = 5.0,
+        heartbeat_interval: float = HEARTBEAT_SECONDS,
         **options: Any,
     ) -> None:
+        # A text bot: discord.py's start-up warnings that voice needs PyNaCl and davey do not apply to it.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         # With a gateway of its own and no shard count, one shard connects there directly instead of asking
         # the REST API where to connect.
         shard_count = settings.shard_count or (1 if settings.gateway_url else None)
@@ -106,18 +112,25 @@ class StoryBot(commands.AutoShardedBot):
         """How long a command's reply is edited before a long reindex moves to a message of its own."""
         self.clock = clock
         self.identify_delay = identify_delay
+        self.heartbeat_interval = heartbeat_interval
         self.started_at = time.monotonic()
+        self.started_wall = time.time()
+        self.stop_requested = asyncio.Event()
+        """Set by the first `close()`: a start still waiting for Discord gives up."""
         self._stopping: asyncio.Task[None] | None = None
+        self._heartbeats: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         """Register the persistent buttons and the commands; sync the commands if they changed; start
-        polling the followed feeds (unless the database is read-only)."""
+        polling the followed feeds and recording the heartbeat (unless the database is read-only)."""
         await self.register_commands()
         await self.sync_commands()
         if self.story.read_only:
-            self.story.warn_read_only()  # polling would index new articles, which cannot be stored here
+            # Polling would index new articles and the heartbeat is a write: neither can be stored here.
+            self.story.warn_read_only()
         else:
             self.feeds.start()
+            self._heartbeats = asyncio.create_task(self._record_heartbeats())
 
     async def register_commands(self) -> None:
         """Add the slash commands and persistent buttons (no network: a docs test can list `self.tree`)."""
@@ -157,6 +170,7 @@ class StoryBot(commands.AutoShardedBot):
         """Stop gracefully (once, however often called): refuse new work, let the work in flight finish
         within the grace period or tell its users, stop polling feeds, disconnect, then let background
         bookkeeping finish."""
+        self.stop_requested.set()
         if self._stopping is None:
             self._stopping = asyncio.ensure_future(self._stop())
         await asyncio.shield(self._stopping)
@@ -166,6 +180,26 @@ class StoryBot(commands.AutoShardedBot):
         self.story.stop()
         await self.lifecycle.stop()
         await self.feeds.stop()
+        if self._heartbeats is not None:
+            self._heartbeats.cancel()
         await super().close()
+        await self.story.record_heartbeat(self.heartbeat("stopped"))
         await self.story.drain()
         log.info("stopped")
+
+    def heartbeat(self, state: BotState, latency: float | None = None) -> Heartbeat:
+        """What `storybot health` is told: this bot's state now, and since when it runs."""
+        return Heartbeat(state, time.time(), self.started_wall, latency)
+
+    def gateway_alive(self) -> bool:
+        """Ready, and every shard connected with a heartbeat acknowledged by the gateway."""
+        shards_open = all(not shard.is_closed() for shard in self.shards.values())
+        return self.is_ready() and not self.is_closed() and shards_open and math.isfinite(self.latency)
+
+    async def _record_heartbeats(self) -> None:
+        """Every `heartbeat_interval` seconds while the gateway connection is alive, tell the database."""
+        await self.wait_until_ready()
+        while not self.is_closed():
+            if self.gateway_alive():
+                await self.story.record_heartbeat(self.heartbeat("connected", self.latency))
+            await asyncio.sleep(self.heartbeat_interval)

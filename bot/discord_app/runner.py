@@ -1,5 +1,9 @@
 """`storybot run`: settings, logging, endpoints, the index and the bot, made once here and nowhere else.
 
+While Discord cannot be reached, the start logs one line per try and tries again with backoff
+(`bot.discord_app.connecting`); the bot tells the database it is starting, then connected (its heartbeat,
+for `storybot health`), then stopped.
+
 SIGTERM (and Ctrl-C) stop the bot gracefully: `StoryBot.close` lets the answers in flight finish or tells
 their users it is restarting, then the threads still at work (a reindex writing its transaction) finish, and
 the database is closed cleanly. A second signal ends the process at once.
@@ -12,7 +16,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 import discord
@@ -21,8 +25,10 @@ from bot.config import Settings, SettingsError
 from bot.discord_app.admission import Admission
 from bot.discord_app.announcer import FeedWatcher
 from bot.discord_app.client import StoryBot
+from bot.discord_app.connecting import UNREACHABLE, login_patiently, unreachable_reason
 from bot.discord_app.endpoints import use_endpoints
 from bot.discord_app.lifecycle import Lifecycle
+from bot.discord_app.logs import setup_logging
 from bot.discord_app.service import StoryService, unless_stopping
 from index import StorybotError, StoryIndex
 from index.feeds import FeedPoller
@@ -39,7 +45,7 @@ def main(environ: Mapping[str, str]) -> None:
         settings = Settings.from_env(environ)
     except SettingsError as error:
         raise SystemExit(f"storybot: {error}") from None
-    discord.utils.setup_logging(level=settings.log_level)
+    setup_logging(settings)
     use_endpoints(settings.api_base, settings.gateway_url)
     try:
         asyncio.run(serve(settings))
@@ -51,14 +57,22 @@ def main(environ: Mapping[str, str]) -> None:
         ) from None
     except StorybotError as error:
         raise SystemExit(f"storybot: {error}") from None
+    except UNREACHABLE as error:
+        raise SystemExit(f"storybot: cannot reach Discord: {unreachable_reason(error)}") from None
 
 
-async def serve(settings: Settings, **options: Any) -> None:
-    """Open the bot and run it until the connection ends or a stop signal; `options` go to the client."""
+async def serve(settings: Settings, *, retry_delays: Iterable[float] | None = None, **options: Any) -> None:
+    """Open the bot and run it until the connection ends or a stop signal; `options` go to the client.
+
+    While Discord is unreachable the login is tried again after each of `retry_delays` (by default with
+    backoff, forever); a stop signal meanwhile ends the start cleanly.
+    """
     async with open_bot(settings, **options) as bot:
         try:
             with stop_on_signals(bot):
-                await bot.start(settings.token)
+                await bot.story.record_heartbeat(bot.heartbeat("starting"))
+                if await login_patiently(bot, settings.token, bot.stop_requested, retry_delays):
+                    await bot.connect()
         finally:
             await bot.close()
             # Work still running in threads (a reindex committing, a feed being indexed) ends before the

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -23,12 +24,14 @@ from bot.discord_app.picks import picked_feed, picked_source
 from bot.discord_app.time_zones import ServerZone, canonical_zone, zone_in_use, zone_key
 from index import (
     EVERYTHING,
+    HEARTBEAT_SETTING,
     AddReport,
     Answer,
     Article,
     DateWindow,
     Explanation,
     FeedRecord,
+    Heartbeat,
     IndexStats,
     Paragraph,
     PollReport,
@@ -36,6 +39,7 @@ from index import (
     ReindexLeases,
     ReindexReport,
     SourceRecord,
+    StorybotError,
     StoryIndex,
     TimelineEntry,
     UnknownFeed,
@@ -278,6 +282,14 @@ class StoryService:
         """Keep a value the bot can do without (a cache, such as the synced commands' hash); False, with
         the one read-only warning, if the database cannot be written."""
         return await asyncio.to_thread(self._bookkeeping, lambda: self.index.set_setting(key, value))
+
+    async def record_heartbeat(self, heartbeat: Heartbeat) -> None:
+        """Keep the bot's heartbeat in the database for `storybot health`; a failed write (a locked or
+        read-only database) is logged, never raised: the bot answering matters more than its heartbeat."""
+        try:
+            await asyncio.to_thread(self.index.set_setting, HEARTBEAT_SETTING, heartbeat.to_setting())
+        except (StorybotError, sqlite3.Error) as error:
+            log.warning("could not record the bot's heartbeat for `storybot health`: %s", error)
 
     async def drain(self) -> None:
         """Wait for background bookkeeping (before closing the index)."""

@@ -2,6 +2,8 @@
 
 Discord limits how often commands may be overwritten, and a global overwrite can take a while to reach every
 client, so a restart with the same commands does not sync again. `DEV_GUILD_ID` syncs to one server at once.
+The hash covers the application id: commands are registered per application, so a database first used with
+one Discord application and then with another syncs again.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ def commands_payload(
     return [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
 
 
-def commands_hash(payload: list[dict[str, Any]]) -> str:
-    """A stable digest of command definitions (key order and list order do not matter)."""
+def commands_hash(payload: list[dict[str, Any]], application_id: int | None) -> str:
+    """A stable digest of command definitions for one application (key and list order do not matter)."""
     canonical = sorted(json.dumps(command, sort_keys=True) for command in payload)
-    return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+    return hashlib.sha256("\n".join([f"application:{application_id}", *canonical]).encode()).hexdigest()
 
 
 async def sync_commands(
@@ -59,7 +61,7 @@ async def sync_commands(
     if guild is not None:
         tree.copy_global_to(guild=guild)
     payload = commands_payload(tree, guild)
-    digest = commands_hash(payload)
+    digest = commands_hash(payload, tree.client.application_id)
     key = f"{HASH_SETTING}:{dev_guild_id or 'global'}"
     if not force and await story.get_setting(key) == digest:
         result = SyncResult(False, dev_guild_id, len(payload))

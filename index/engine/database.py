@@ -331,3 +331,28 @@ def _configure(conn: sqlite3.Connection, *, writable: bool) -> None:
     # A bulk load inserts into several indexes at random places: a page cache bigger than the default
     # 2 MB keeps their pages at hand. It grows only as pages are used.
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+
+
+def backup_to(conn: sqlite3.Connection, target: Path) -> None:
+    """Copy the database behind `conn` to the new file `target`, consistently even while others write.
+
+    SQLite's online backup copies one snapshot, with what the WAL holds that is not yet checkpointed. The copy
+    is written under a temporary name beside `target`, checked, switched out of WAL mode (one file, nothing
+    beside it) and only then renamed, so `target` is never half a database. DatabaseError if it cannot be.
+    """
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        copy = sqlite3.connect(partial)
+        try:
+            conn.backup(copy)
+            verdict = copy.execute("PRAGMA quick_check").fetchone()[0]
+            copy.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            copy.close()
+        if verdict != "ok":
+            raise DatabaseError(f"the copy at {target} failed SQLite's check: {verdict}")
+        partial.replace(target)
+    except (sqlite3.Error, OSError) as error:
+        raise DatabaseError(f"cannot back up the database to {target}: {error}") from error
+    finally:
+        partial.unlink(missing_ok=True)

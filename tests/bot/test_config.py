@@ -138,3 +138,10 @@ def test_the_time_zone_of_dates_is_an_iana_name_defaulting_to_utc() -> None:
     )
     with pytest.raises(SettingsError, match="STORYBOT_TIME_ZONE: unknown time zone 'Mars/Base'"):
         Settings.from_env({"DISCORD_TOKEN": "t", "STORYBOT_TIME_ZONE": "Mars/Base"})
+
+
+def test_the_log_format_is_text_or_json() -> None:
+    assert Settings.from_env({"DISCORD_TOKEN": TOKEN}).log_format == "text"
+    assert Settings.from_env({"DISCORD_TOKEN": TOKEN, "LOG_FORMAT": "JSON"}).log_format == "json"
+    with pytest.raises(SettingsError, match=r"LOG_FORMAT: must be one of text, json, not 'xml'"):
+        Settings.from_env({"DISCORD_TOKEN": TOKEN, "LOG_FORMAT": "xml"})

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def _answers(db: Path) -> str:
 
 
 def _source_ids(db: Path) -> set[str]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return {row[0] for row in conn.execute("SELECT id FROM sources")}
 
 
@@ -98,7 +99,7 @@ def test_sigkill_at_random_points_leaves_a_whole_database(tmp_path: Path, operat
         time.sleep(rng.uniform(startup, duration * 1.1))
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
-        with sqlite3.connect(db) as conn:
+        with closing(sqlite3.connect(db)) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert sources_before <= _source_ids(db)
         answers = _answers(db)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -273,7 +274,7 @@ def test_a_failing_reindex_leaves_the_old_index_answering(story_index: StoryInde
     with pytest.raises(RuntimeError, match="disk on fire"):
         story_index.reindex(load=broken_loader)
     assert story_index.ask("lunar base astronauts").to_json() == before
-    with sqlite3.connect(story_index.path) as conn:
+    with closing(sqlite3.connect(story_index.path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 

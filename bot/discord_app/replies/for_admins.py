@@ -38,6 +38,7 @@ from index import (
     PollReport,
     ReindexReport,
     SourceRecord,
+    Status,
     Usage,
 )
 
@@ -117,32 +118,11 @@ def status_reply(
     *,
     zone_chosen: bool = False,
 ) -> Reply:
-    """`/admin status`: the index, its last reindex, questions, feedback, latency, uptime and the time
-    `zone` the server's dates are read in (`zone_chosen`: by the server, not the bot's default)."""
+    """`/admin status`: the figures `storybot status` prints too (`index.Status`), one field each, and the
+    time `zone` the server's dates are read in (`zone_chosen`: by the server, not the bot's default)."""
     embed = discord.Embed(title="storybot status", colour=ANSWERED_COLOUR)
-    embed.add_field(
-        name="Index",
-        value=f"{counted(stats.sources, 'source')} · {counted(stats.paragraphs, 'paragraph')} · "
-        f"{counted(stats.terms, 'term')} · "
-        f"{stats.database_bytes / 1_048_576:.1f} MB",
-        inline=False,
-    )
-    if stats.last_reindex_at:
-        duration = f" in {stats.last_reindex_seconds:.2f} s" if stats.last_reindex_seconds is not None else ""
-        last = f"{escape(stats.last_reindex_at)}{duration}"
-    else:
-        last = "never"
-    embed.add_field(name="Last reindex", value=last, inline=False)
-    embed.add_field(
-        name="Questions", value=f"{usage.answered} answered · {usage.unanswered} not answered", inline=False
-    )
-    embed.add_field(name="Feedback", value=f"👍 {usage.thumbs_up} · 👎 {usage.thumbs_down}", inline=False)
-    embed.add_field(
-        name="/ask latency",
-        value=f"p50 {_ms(usage.latency_p50)} · p95 {_ms(usage.latency_p95)}",
-        inline=False,
-    )
-    embed.add_field(name="Uptime", value=duration_text(uptime_seconds), inline=False)
+    for name, value in Status(stats, usage, uptime_seconds).figures():
+        embed.add_field(name=name, value=escape(value), inline=False)
     if zone is not None:
         embed.add_field(name="Time zone", value=_zone_words(zone, zone_chosen), inline=False)
     return Reply(embed=embed)
@@ -171,21 +151,6 @@ def _zone_words(zone: str, chosen: bool) -> str:
     whose = "chosen for this server" if chosen else "the bot's default, as this server chose none"
     # A code span shows the name as it is typed (underscores and all); it was validated before it was kept.
     return f"`{zone.replace('`', '')}` ({whose})"
-
-
-def duration_text(seconds: float) -> str:
-    """`3d 4h 5m 6s`, leaving out leading zero units."""
-    whole = int(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m")]
-    shown = [f"{value}{unit}" for value, unit in parts if value]
-    return " ".join([*shown, f"{secs}s"])
-
-
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
 # -- sources and feeds (/admin add, remove, sources, follow, unfollow; announcements) ---------------------

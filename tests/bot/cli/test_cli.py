@@ -8,6 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -195,8 +196,9 @@ def test_add_malformed_jsonl_names_the_line(db_path: Path, tmp_path: Path) -> No
 
 def test_a_database_that_is_not_storybots(tmp_path: Path) -> None:
     other = tmp_path / "other.db"
-    with sqlite3.connect(other) as conn:
+    with closing(sqlite3.connect(other)) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER)")
+        conn.commit()
     assert_one_line_error(storybot(other, "ask", "why?"), "not a storybot database")
     text_file = tmp_path / "notes.db"
     text_file.write_text("hello, this is not SQLite at all" * 100)
@@ -205,8 +207,9 @@ def test_a_database_that_is_not_storybots(tmp_path: Path) -> None:
 
 def test_a_database_from_a_newer_storybot(db_path: Path) -> None:
     storybot(db_path, "stats")
-    with sqlite3.connect(db_path) as conn:
+    with closing(sqlite3.connect(db_path)) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        conn.commit()
     assert_one_line_error(storybot(db_path, "ask", "why?"), "newer storybot")
 
 

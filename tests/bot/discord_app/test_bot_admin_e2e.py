@@ -348,6 +348,25 @@ async def test_a_restart_with_the_same_commands_does_not_sync_and_old_buttons_st
         assert_clean(fake)
 
 
+async def test_a_database_moved_to_another_discord_application_syncs_its_commands(tmp_path: Path) -> None:
+    db_path = tmp_path / "storybot.db"
+    async with FakeDiscord() as first:
+        build_world(first)
+        async with running_bot(first, environ_for(first, db_path)):
+            pass
+    async with FakeDiscord() as second:
+        build_world(second)
+        assert second.application.id != first.application.id
+        async with running_bot(second, environ_for(second, db_path)):
+            pass
+
+    # The same commands and the same database, but the new application has none registered yet.
+    assert first.command_syncs == [CommandSync(None, COMMANDS)]
+    assert second.command_syncs == [CommandSync(None, COMMANDS)]
+    assert [command["name"] for command in second.commands()] == list(COMMANDS)
+    assert_clean(second)
+
+
 async def test_dev_guild_commands_are_synced_to_that_server(tmp_path: Path) -> None:
     async with FakeDiscord() as fake:
         guild, alice, _, _ = build_world(fake)

@@ -14,6 +14,7 @@ import logging
 import re
 import sqlite3
 import statistics
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -227,7 +228,7 @@ async def test_feedback_is_stored_with_a_hash_of_the_user_id(scene: Scene) -> No
     await down.wait_for_message(lambda m: not m.loading)
 
     assert thanks.ephemeral and thanks.content == "Thanks! Your 👍 was recorded."
-    with sqlite3.connect(scene.db_path) as conn:
+    with closing(sqlite3.connect(scene.db_path)) as conn:
         rows = conn.execute(
             "SELECT question, paragraph_ids, vote, user_hash, created_at FROM feedback ORDER BY id"
         ).fetchall()

@@ -108,8 +108,15 @@ def test_command_hash_ignores_order_and_sees_changes() -> None:
     ask = {"name": "ask", "description": "Ask.", "options": [{"name": "question", "type": 3}]}
     help_ = {"name": "help", "description": "Help."}
 
-    assert commands_hash([ask, help_]) == commands_hash([help_, dict(reversed(ask.items()))])
-    assert commands_hash([ask, help_]) != commands_hash([ask, {**help_, "description": "Help!"}])
+    assert commands_hash([ask, help_], 1) == commands_hash([help_, dict(reversed(ask.items()))], 1)
+    assert commands_hash([ask, help_], 1) != commands_hash([ask, {**help_, "description": "Help!"}], 1)
+
+
+def test_command_hash_differs_between_applications() -> None:
+    commands = [{"name": "ask", "description": "Ask."}]
+
+    assert commands_hash(commands, 1) != commands_hash(commands, 2)
+    assert commands_hash(commands, 1) != commands_hash(commands, None)
 
 
 def test_scopes_are_shared_in_dms_and_shared_plus_server_in_servers() -> None:
