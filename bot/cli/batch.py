@@ -62,6 +62,9 @@ def _question(line: bytes, number: int) -> BatchQuestion | None:
         ) from None
     if not text.strip():
         return None
+    # Checked before parsing: how deep json.loads goes before a RecursionError differs between Pythons.
+    if _nesting(text) > MAX_NESTING:
+        raise BatchError(f"line {number}: JSON nested too deeply")
     try:
         item = json.loads(text)
     except json.JSONDecodeError as error:
@@ -82,3 +85,29 @@ def _encodable(item: dict[str, Any]) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+MAX_NESTING = 64
+"""Arrays and objects one batch line may nest: `{"id": ..., "question": "..."}` needs one or two."""
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest

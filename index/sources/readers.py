@@ -6,6 +6,7 @@ front-end can show it as is. Paragraphs come from `index.sources.cleaning.split_
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -235,7 +236,8 @@ def _not_regular(mode: int) -> str:
 
 
 def _reason(error: OSError | RuntimeError) -> str:
-    if isinstance(error, RuntimeError):
+    # Python 3.11 and 3.12 raise RuntimeError for a loop that resolve() finds, later ones OSError (ELOOP).
+    if isinstance(error, RuntimeError) or error.errno == errno.ELOOP:
         return "a symbolic link loop"
     return error.strerror or str(error)
 

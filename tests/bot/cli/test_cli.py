@@ -86,7 +86,7 @@ def test_ask_json_has_exactly_the_documented_shape(db_path: Path) -> None:
 
 def _added_day(db: Path, source_id: str) -> str:
     """The day a source was added: its date when it gives no publication date of its own."""
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         (added_at,) = conn.execute("SELECT added_at FROM sources WHERE id = ?", (source_id,)).fetchone()
     return str(added_at)[:10]
 

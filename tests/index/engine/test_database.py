@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,8 @@ def test_another_applications_database_is_refused_and_left_byte_for_byte(
     assert other.read_bytes() == before
     assert other.stat().st_mtime_ns == mtime
     # In particular its journal mode was not switched to WAL, and no journal files were left beside it.
-    assert sqlite3.connect(other).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    with closing(sqlite3.connect(other)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["invoices.db"]
 
 

@@ -92,8 +92,7 @@ def test_a_symlink_loop_inside_a_directory_is_skipped(tmp_path: Path) -> None:
     ids, skipped = read_with_skips(tmp_path)
     assert ids == ["moon"]
     assert skipped == [
-        (str(tmp_path / name), "cannot read (Too many levels of symbolic links)")
-        for name in ("x.txt", "y.txt")
+        (str(tmp_path / name), "cannot read (a symbolic link loop)") for name in ("x.txt", "y.txt")
     ]
 
 
