@@ -130,3 +130,18 @@ def test_add_verbose_prints_every_article_and_the_summary_counts_them_all(tmp_pa
     assert re.fullmatch(
         r"added 5,000, updated 0, unchanged 0, failed 0, skipped 0: 5,000 paragraphs in \d+\.\d\ds", lines[-1]
     )
+
+
+def test_a_file_changed_before_its_stored_articles_are_read_again_is_refused_whole(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "notes.jsonl", _notes(10))
+    with StoryIndex(tmp_path / "db.sqlite", workers=1) as index:
+        index.add_paths([path])
+        write_jsonl(path, _notes(20))
+
+        def edit_meanwhile(kind: StoredKind, record: SourceRecord) -> None:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write('{"id": "late", "title": "Late", "text": "Written during the add."}\n')
+
+        report = index.add_paths([path], on_stored=edit_meanwhile)
+        assert report.failed == ((str(path), f"{path}: changed while it was being added; add it again"),)
+        assert sorted(_shared_sources(index)) == sorted(f"n{number}" for number in range(10))
