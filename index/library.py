@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from index.answers import compose
@@ -36,7 +36,15 @@ from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.engine.ranking import BM25Parameters
 from index.engine.searcher import Hit, Searcher
-from index.engine.staging import STAGING_PREFIX, Turns, discard, discard_abandoned, publish, staging_scope
+from index.engine.staging import (
+    STAGING_PREFIX,
+    SeenIds,
+    Turns,
+    discard,
+    discard_abandoned,
+    publish,
+    staging_scope,
+)
 from index.engine.store import IndexWriter
 from index.engine.terms import ArticleTerms
 from index.engine.tokenizer import Tokenizer
@@ -44,7 +52,9 @@ from index.engine.usage import UsageLog
 from index.errors import QuestionError, SourceError, UnknownSource
 from index.models import (
     DEFAULT_TOP,
+    MAX_REPORTED_RECORDS,
     SHARED_SCOPE,
+    STORED_KINDS,
     AddReport,
     Answer,
     Article,
@@ -54,12 +64,14 @@ from index.models import (
     Paragraph,
     ReindexReport,
     SourceRecord,
+    StoredKind,
+    StoredTotal,
     TimelineEntry,
     Usage,
 )
 from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_builtin_story
 from index.sources.readers import local_files, read_path
-from index.sources.streaming import ArticleIds, article_count, is_jsonl, jsonl_chunks, read_jsonl_chunk
+from index.sources.streaming import article_count, is_jsonl, jsonl_chunks, read_jsonl_chunk
 from index.timeline import timeline
 
 MAX_QUESTION_CHARS = 1000
@@ -70,6 +82,9 @@ EXPLAINED_DEPTH = 50
 Progress = Callable[[int, int], None]
 """Called with (done, total): articles stored by `add_paths`, paragraphs by `add_articles`, sources read
 again by `reindex`."""
+
+Stored = Callable[[StoredKind, SourceRecord], None]
+"""Called with each article `add_paths` stores, as it stores it ("added", "updated" or "unchanged")."""
 
 SEGMENT_PARAGRAPHS = 100_000
 """A big add writes a segment per this many paragraphs, so the postings it holds in memory stay bounded."""
@@ -230,7 +245,11 @@ class StoryIndex:
 
     @storage_errors
     def add_paths(
-        self, paths: Iterable[Path], scope: str = SHARED_SCOPE, progress: Progress | None = None
+        self,
+        paths: Iterable[Path],
+        scope: str = SHARED_SCOPE,
+        progress: Progress | None = None,
+        on_stored: Stored | None = None,
     ) -> AddReport:
         """Read files and directories and store their articles, streamed, each path all or nothing.
 
@@ -242,6 +261,10 @@ class StoryIndex:
         regular file (a FIFO, socket or device), a link loop, a folder too deep or a name that is not UTF-8
         is passed over and reported as skipped. `progress` is told (articles stored, articles in all the
         files), the total counted from the files' lines before the first is stored.
+
+        The report counts every article but keeps the records of the first `MAX_REPORTED_RECORDS` of each
+        kind only; `on_stored` is told of each one as it is written (a path that then fails is reported as
+        failed, and nothing of it is kept).
         """
         stored = _Stored()
         failed: list[tuple[str, str]] = []
@@ -266,7 +289,7 @@ class StoryIndex:
         try:
             for path, files in listed:
                 try:
-                    stored.extend(self._add_path(conn, path, files, scope, counter.advance))
+                    stored.extend(self._add_path(conn, path, files, scope, counter.advance, on_stored))
                 except SourceError as error:
                     failed.append((str(path), str(error)))
                 counter.reach(sum(article_count(file) for file in files))
@@ -274,14 +297,7 @@ class StoryIndex:
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        return AddReport(
-            tuple(stored.added),
-            tuple(stored.updated),
-            tuple(stored.unchanged),
-            (),
-            tuple(failed),
-            tuple(skipped),
-        )
+        return stored.report(tuple(failed), tuple(skipped))
 
     def _add_path(
         self,
@@ -290,23 +306,25 @@ class StoryIndex:
         files: list[Path],
         scope: str,
         stored_one: Callable[[], None],
+        on_stored: Stored | None,
     ) -> _Stored:
         """Stage the new articles of one path in short transactions, then publish them with the rest.
 
         Articles already stored (unchanged or changed) are written in the publishing transaction itself,
-        so a path is still all or nothing; re-adding a big file that is already stored makes that one long.
+        so a path is still all or nothing: the files holding some are read a second time there rather than
+        kept in memory. Re-adding a big file that is already stored makes that transaction long.
         """
         staging = staging_scope(scope)
         turns = Turns(conn, staging)
         writer = IndexWriter(conn, self.tokenizer)
-        outcome = _Stored()
+        outcome = _Stored(on_stored)
+        seen = SeenIds(conn, str(Path(path).expanduser().resolve()))
         try:
-            known = self._stage_path(conn, path, files, scope, writer, turns, outcome, stored_one)
+            known_in = self._stage_path(conn, files, scope, writer, turns, seen, outcome, stored_one)
             turns.ensure()
             writer.flush()
-            for placed, terms in known:
-                status, record = writer.upsert(placed, scope, terms)
-                outcome.record(status, record)
+            for file, version in known_in:
+                self._store_known(conn, file, version, scope, staging, writer, outcome)
             writer.flush()
             publish(conn, staging)
             turns.finish()
@@ -315,6 +333,9 @@ class StoryIndex:
             with contextlib.suppress(sqlite3.Error), write_transaction(conn):
                 discard(conn, staging)
             raise
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                seen.close()
         # Merging is not part of the add: one tier a transaction, as small writes do it.
         while True:
             with write_transaction(conn):
@@ -325,31 +346,31 @@ class StoryIndex:
     def _stage_path(
         self,
         conn: sqlite3.Connection,
-        path: Path,
         files: list[Path],
         scope: str,
         writer: IndexWriter,
         turns: Turns,
+        seen: SeenIds,
         outcome: _Stored,
         stored_one: Callable[[], None],
-    ) -> list[tuple[Article, ArticleTerms | None]]:
-        """Write a path's new articles under the staging scope; the ones already stored, to write later."""
-        ids = ArticleIds(path)
-        known: list[tuple[Article, ArticleTerms | None]] = []
+    ) -> list[tuple[Path, _FileVersion]]:
+        """Write a path's new articles under the staging scope; the files holding articles already stored
+        (to be read again when publishing), with their size and time as they were read."""
+        known_in: list[tuple[Path, _FileVersion]] = []
         staging = turns.staging
         for file in files:
-            name, count = str(file), 0
+            name, count, version, has_known = str(file), 0, _file_version(file), False
             # Closed at once when a bad line stops the file: its workers' chunks in flight are let go.
             with contextlib.closing(self._read_file(file)) as read:
                 for line, article, terms in read:
-                    ids.check(article, name, line)
+                    turns.ensure()
+                    seen.check(article.source_id, name, line)
                     count += 1
                     stored_one()
-                    turns.ensure()
                     placed = _placed(conn, article, scope)
                     stored = writer.stored_copy(placed)
                     if stored[0] is not None:
-                        known.append((placed, terms))
+                        has_known = True
                         continue
                     _, record = writer.upsert(placed, staging, terms, stored)
                     outcome.record("added", replace(record, scope=scope))
@@ -361,7 +382,35 @@ class StoryIndex:
                         turns.commit()
             if not count:
                 raise SourceError(f"{name}: empty file")
-        return known
+            if has_known:
+                known_in.append((file, version))
+        return known_in
+
+    def _store_known(
+        self,
+        conn: sqlite3.Connection,
+        file: Path,
+        version: _FileVersion,
+        scope: str,
+        staging: str,
+        writer: IndexWriter,
+        outcome: _Stored,
+    ) -> None:
+        """Read a file again and write its articles already stored (updated or unchanged) into `scope`.
+
+        The staged ones are passed over (their stored copy is the staged one). A file changed since the
+        first read is refused, so the path stays what one read of it held.
+        """
+        if _file_version(file) != version:
+            raise SourceError(f"{file}: changed while it was being added; add it again")
+        with contextlib.closing(self._read_file(file)) as read:
+            for _line, article, terms in read:
+                placed = _placed(conn, article, scope)
+                stored = writer.stored_copy(placed)
+                if stored[0] is None or stored[0].scope == staging:
+                    continue
+                status, record = writer.upsert(placed, scope, terms, stored)
+                outcome.record(_kind(status), record)
 
     def _read_file(self, file: Path) -> Generator[tuple[int | None, Article, ArticleTerms | None]]:
         """A file's articles with their JSONL line, and their terms when workers tokenized them."""
@@ -653,21 +702,50 @@ class _ArticleCounter:
                 self._progress(min(self.done, self.total), self.total)
 
 
-@dataclass
 class _Stored:
-    """What storing articles did to each, in order: added, updated or unchanged."""
+    """What storing articles did: every article counted by kind, the first `MAX_REPORTED_RECORDS` of each
+    kept, and each one told to `on_stored` as it is stored."""
 
-    added: list[SourceRecord] = field(default_factory=list)
-    updated: list[SourceRecord] = field(default_factory=list)
-    unchanged: list[SourceRecord] = field(default_factory=list)
+    def __init__(self, on_stored: Stored | None = None) -> None:
+        self._on_stored = on_stored
+        self._first: dict[StoredKind, list[SourceRecord]] = {kind: [] for kind in STORED_KINDS}
+        self._totals: dict[StoredKind, StoredTotal] = {kind: StoredTotal() for kind in STORED_KINDS}
 
-    def record(self, status: str, record: SourceRecord) -> None:
-        getattr(self, status).append(record)
+    def record(self, kind: StoredKind, record: SourceRecord) -> None:
+        if len(self._first[kind]) < MAX_REPORTED_RECORDS:
+            self._first[kind].append(record)
+        self._totals[kind] = self._totals[kind].plus(StoredTotal(1, record.paragraphs))
+        if self._on_stored is not None:
+            self._on_stored(kind, record)
 
     def extend(self, other: _Stored) -> None:
-        self.added += other.added
-        self.updated += other.updated
-        self.unchanged += other.unchanged
+        """Count in what another path stored (already told to `on_stored`)."""
+        for kind in STORED_KINDS:
+            room = MAX_REPORTED_RECORDS - len(self._first[kind])
+            self._first[kind] += other._first[kind][:room]
+            self._totals[kind] = self._totals[kind].plus(other._totals[kind])
+
+    def report(self, failed: tuple[tuple[str, str], ...], skipped: tuple[tuple[str, str], ...]) -> AddReport:
+        added, updated, unchanged = (tuple(self._first[kind]) for kind in STORED_KINDS)
+        totals = (self._totals["added"], self._totals["updated"], self._totals["unchanged"])
+        return AddReport(added, updated, unchanged, (), failed, skipped, totals)
+
+
+_FileVersion = tuple[int, int, int]
+"""A file's inode, size and modification time: whether it changed between two reads."""
+
+
+def _file_version(file: Path) -> _FileVersion:
+    status = file.stat()
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _kind(status: str) -> StoredKind:
+    """The writer's status as a report's kind."""
+    for kind in STORED_KINDS:
+        if status == kind:
+            return kind
+    raise ValueError(f"unknown status {status!r}")
 
 
 def _read_again(

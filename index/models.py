@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 SHARED_SCOPE = "shared"
 """The scope of sources every server and every DM sees (the built-in story among them)."""
@@ -309,9 +309,33 @@ class Paragraph:
     text: str
 
 
+MAX_REPORTED_RECORDS = 20
+"""An add's report keeps the records of the first this many articles of each kind (added, updated,
+unchanged) and only counts the rest, so its memory does not grow with the articles: enough for the CLI's
+summary and the `/admin add` reply. `storybot add --verbose` is told of each article as it is stored."""
+
+StoredKind = Literal["added", "updated", "unchanged"]
+STORED_KINDS: tuple[StoredKind, ...] = ("added", "updated", "unchanged")
+
+
+@dataclass(frozen=True)
+class StoredTotal:
+    """How many articles of one kind an add stored, and their paragraphs."""
+
+    articles: int = 0
+    paragraphs: int = 0
+
+    def plus(self, other: StoredTotal) -> StoredTotal:
+        return StoredTotal(self.articles + other.articles, self.paragraphs + other.paragraphs)
+
+
 @dataclass(frozen=True)
 class AddReport:
-    """What adding sources did: one line per article, and what failed without stopping the rest."""
+    """What adding sources did: how many articles of each kind, the first few of each, what failed.
+
+    `added`, `updated` and `unchanged` hold at most `MAX_REPORTED_RECORDS` records each; `total(kind)` counts
+    them all.
+    """
 
     added: tuple[SourceRecord, ...] = ()
     updated: tuple[SourceRecord, ...] = ()
@@ -321,6 +345,38 @@ class AddReport:
     """(origin, reason) pairs for sources that could not be read."""
     skipped: tuple[tuple[str, str], ...] = ()
     """(path, reason) pairs for directory entries passed over unread (FIFOs, devices, link loops, ...)."""
+    totals: tuple[StoredTotal, StoredTotal, StoredTotal] | None = None
+    """The (added, updated, unchanged) totals when more were stored than the records kept; None when the
+    records are all of them."""
+
+    def total(self, kind: StoredKind) -> StoredTotal:
+        """How many articles of `kind` were stored (kept as records or not), and their paragraphs."""
+        if self.totals is not None:
+            return self.totals[STORED_KINDS.index(kind)]
+        records = self.records(kind)
+        return StoredTotal(len(records), sum(record.paragraphs for record in records))
+
+    def records(self, kind: StoredKind) -> tuple[SourceRecord, ...]:
+        """The records kept of `kind`: the first `MAX_REPORTED_RECORDS` at most."""
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged}[kind]
+
+    def merged(self, other: AddReport) -> AddReport:
+        """Both reports in one: totals added up, records kept up to `MAX_REPORTED_RECORDS` of each kind."""
+        added, updated, unchanged = (
+            (self.records(kind) + other.records(kind))[:MAX_REPORTED_RECORDS] for kind in STORED_KINDS
+        )
+        added_total, updated_total, unchanged_total = (
+            self.total(kind).plus(other.total(kind)) for kind in STORED_KINDS
+        )
+        return AddReport(
+            added,
+            updated,
+            unchanged,
+            self.removed + other.removed,
+            self.failed + other.failed,
+            self.skipped + other.skipped,
+            (added_total, updated_total, unchanged_total),
+        )
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from bot.cli.output import (
     print_answer,
     print_explanation,
     print_sources_json,
+    print_stored,
     print_timeline,
     progress_bar,
     source_line,
@@ -41,6 +42,7 @@ from index import (
     DEFAULT_TOP,
     EVERYTHING,
     SHARED_SCOPE,
+    STORED_KINDS,
     AddReport,
     Answer,
     Article,
@@ -275,15 +277,15 @@ def add(ctx: click.Context, sources: tuple[str, ...], server: str | None, verbos
     articles, failed = _read_links(links) if links else ([], [])
     scope = scope_for(server)
     with opened(ctx) as index, progress_bar("Indexing articles") as progress:
-        report = index.add_paths(paths, scope=scope, progress=progress) if paths else AddReport()
+        # --verbose lines are printed as articles are stored: the report keeps only the first few.
+        on_stored = print_stored if verbose else None
+        report = index.add_paths(paths, scope, progress, on_stored) if paths else AddReport()
         if articles:
             fetched = index.add_articles(articles, scope)
-            report = replace(
-                report,
-                added=report.added + fetched.added,
-                updated=report.updated + fetched.updated,
-                unchanged=report.unchanged + fetched.unchanged,
-            )
+            for kind in STORED_KINDS:
+                for record in fetched.records(kind) if verbose else ():
+                    print_stored(kind, record)
+            report = report.merged(fetched)
     report = replace(report, failed=(*failed, *report.failed))
     print_add_report(report, time.perf_counter() - started, verbose=verbose)
     if report.failed:

@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from index import AddReport, Answer, Citation, Explanation, FeedRecord, SourceRecord, TimelineEntry
+from index import (
+    STORED_KINDS,
+    AddReport,
+    Answer,
+    Citation,
+    Explanation,
+    FeedRecord,
+    SourceRecord,
+    StoredKind,
+    TimelineEntry,
+)
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -110,25 +120,26 @@ MAX_LISTED = 20
 
 
 def print_add_report(report: AddReport, seconds: float, *, verbose: bool = False) -> None:
-    """Print `storybot add`'s one summary line; each article too with `verbose`; failures on stderr.
+    """Print `storybot add`'s one summary line, and its failures on stderr.
 
     Whatever the count, the output stays short: at most `MAX_LISTED` failures and skipped entries each,
-    then how many more there were.
+    then how many more there were (all with `verbose`; its per-article lines are `print_stored`'s).
     """
-    stored = (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged))
-    if verbose:
-        for verb, records in stored:
-            for record in records:
-                click.echo(f"{verb} {record.id}: {record.title} ({paragraphs(record.paragraphs)})")
     limit = None if verbose else MAX_LISTED
     skipped, failed = report.skipped, report.failed
     _print_listed((f"skipped {path}: {reason}" for path, reason in skipped), len(skipped), limit)
     _print_listed((f"Error: {error}" for _origin, error in failed), len(failed), limit)
-    total = sum(record.paragraphs for _verb, records in stored for record in records)
-    counts = ", ".join(f"{verb} {len(records):,}" for verb, records in stored)
+    totals = [(kind, report.total(kind)) for kind in STORED_KINDS]
+    counts = ", ".join(f"{kind} {total.articles:,}" for kind, total in totals)
+    stored = sum(total.paragraphs for _kind, total in totals)
     click.echo(
-        f"{counts}, failed {len(failed):,}, skipped {len(skipped):,}: {paragraphs(total)} in {seconds:.2f}s"
+        f"{counts}, failed {len(failed):,}, skipped {len(skipped):,}: {paragraphs(stored)} in {seconds:.2f}s"
     )
+
+
+def print_stored(kind: StoredKind, record: SourceRecord) -> None:
+    """Print `storybot add --verbose`'s line for one article, as it is stored."""
+    click.echo(printable(f"{kind} {record.id}: {record.title} ({paragraphs(record.paragraphs)})"))
 
 
 def _print_listed(lines: Iterable[str], count: int, limit: int | None) -> None:

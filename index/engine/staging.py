@@ -18,6 +18,7 @@ import time
 from collections import Counter
 
 from index.engine.database import IN_CHUNK, get_meta, set_meta
+from index.errors import SourceError
 
 STAGING_PREFIX = "staging:"
 """Scopes starting with this hold a big add still being written; no view ever includes one."""
@@ -190,3 +191,40 @@ class Turns:
         if self._started is not None:
             self._started = None
             self._conn.execute("ROLLBACK")
+
+
+class SeenIds:
+    """The source ids a big add has met under one path, in a temporary table rather than in memory.
+
+    A million articles' ids held in a Python dict cost some hundred megabytes; SQLite's temporary database
+    keeps them on disk behind a small page cache, at the cost of one insert per article. A second use of an
+    id is an error naming both places (by line in one file, else the two files).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self._conn = conn
+        self._path = path
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS add_seen_ids"
+            " (id TEXT PRIMARY KEY, file TEXT NOT NULL, line INTEGER) WITHOUT ROWID"
+        )
+        conn.execute("DELETE FROM temp.add_seen_ids")
+
+    def check(self, source_id: str, file: str, line: int | None) -> None:
+        """SourceError if `source_id` was met before under this path, in this file (by line) or another."""
+        inserted = self._conn.execute(
+            "INSERT INTO temp.add_seen_ids (id, file, line) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (source_id, file, line),
+        ).rowcount
+        if inserted:
+            return
+        seen_file, seen_line = self._conn.execute(
+            "SELECT file, line FROM temp.add_seen_ids WHERE id = ?", (source_id,)
+        ).fetchone()
+        if seen_file == file and line is not None:
+            raise SourceError(f"{file}: line {line}: duplicate id {source_id!r} (first on line {seen_line})")
+        raise SourceError(f"{self._path}: duplicate source id {source_id!r} ({seen_file} and {file})")
+
+    def close(self) -> None:
+        """Let the ids go (the table stays, empty, for the connection's next add)."""
+        self._conn.execute("DELETE FROM temp.add_seen_ids")

@@ -24,6 +24,9 @@ from index.models import Article, SourceRecord, content_hash
 StoredCopy = tuple[SourceRecord | None, bool]
 """An article's stored copy, if any, and whether its id is taken: what `upsert` decides by."""
 
+KNOWN_TERMS_LIMIT = 200_000
+"""The writer remembers the ids of at most about this many terms; past it, it forgets them and asks again."""
+
 
 class IndexWriter:
     """Changes the index inside the caller's transaction (see `write_transaction`)."""
@@ -293,6 +296,9 @@ class IndexWriter:
                 "INSERT INTO terms (id, term) VALUES (?, ?)", [(i, t) for t, i in new_ids.items()]
             )
             found.update(new_ids)
+        # A cache of the vocabulary met, capped: a big add of a million distinct numbers would hold them all.
+        if len(known) + len(found) > KNOWN_TERMS_LIMIT:
+            known.clear()
         known.update(found)
         return found
 

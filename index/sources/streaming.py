@@ -114,24 +114,3 @@ def read_jsonl_chunk(chunk: JsonlChunk) -> list[tuple[int, Article]]:
             raise SourceError(f"{where}: not a JSON object")
         articles.append((number, jsonl_article(record, where, name, escaped="\\u" in line_text)))
     return articles
-
-
-class ArticleIds:
-    """The source ids met under one path the operator named: a second use of one is an error naming both."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = Path(path).expanduser().resolve()
-        self._first: dict[str, tuple[str, int | None]] = {}
-
-    def check(self, article: Article, file: str, line: int | None) -> None:
-        """SourceError if the article's id was met before, in this file (by line) or another one."""
-        seen = self._first.get(article.source_id)
-        if seen is None:
-            self._first[article.source_id] = (file, line)
-            return
-        seen_file, seen_line = seen
-        if seen_file == file and line is not None:
-            raise SourceError(
-                f"{file}: line {line}: duplicate id {article.source_id!r} (first on line {seen_line})"
-            )
-        raise SourceError(f"{self._path}: duplicate source id {article.source_id!r} ({seen_file} and {file})")

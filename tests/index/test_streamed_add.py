@@ -141,7 +141,7 @@ def test_streamed_add_in_workers_builds_the_database_the_batch_path_builds(tmp_p
     with StoryIndex(streamed, workers=2) as index:
         report = index.add_paths([corpus])
         streamed_answers = [index.ask(question).to_json() for question in QUESTIONS]
-    assert len(report.added) == 400 and not report.failed
+    assert report.total("added").articles == 400 and not report.failed
     conn = sqlite3.connect(streamed)
     segments = conn.execute("SELECT paragraphs FROM segments ORDER BY id").fetchall()
     conn.close()
@@ -216,7 +216,7 @@ def test_another_writer_takes_turns_with_a_big_add(tmp_path: Path, monkeypatch: 
         staged_before_publish = story.sources()
         report = story.add_paths([corpus])
     writer.join(timeout=60)
-    assert len(report.added) == 6000
+    assert report.total("added").articles == 6000
     assert not [outcome for outcome in outcomes if outcome.startswith("failed")], outcomes
     assert len(outcomes) == 8 and outcomes[0] == "during the add"
     assert len(staged_before_publish) == 1  # only the built-in story: the staged articles are not listed

@@ -29,6 +29,7 @@ from bot.discord_app.replies.notices import notice
 from bot.discord_app.replies.wording import counted
 from index import (
     BUILTIN_PREFIX,
+    STORED_KINDS,
     UPLOAD_PREFIX,
     AddReport,
     FeedItem,
@@ -171,12 +172,13 @@ def source_line(record: SourceRecord) -> str:
 def added_reply(report: AddReport, where: str) -> str:
     """The reply to `/admin add`: each article indexed (added, updated or unchanged), and where."""
     lines = [f"Indexed into {where}:"]
-    for verb, records in (
-        ("Added", report.added),
-        ("Updated", report.updated),
-        ("Already indexed, unchanged", report.unchanged),
-    ):
+    verbs = ("Added", "Updated", "Already indexed, unchanged")
+    for verb, kind in zip(verbs, STORED_KINDS, strict=True):
+        records = report.records(kind)
         lines += [f"• {verb}: {source_line(record)}" for record in records]
+        # The report keeps the first few records of each kind only (a big add counts the rest).
+        if (more := report.total(kind).articles - len(records)) > 0:
+            lines.append(f"• {verb}: {counted(more, 'more article')}")
     if len(lines) == 1:
         lines = ["Nothing was indexed: the source holds no article."]
     return clip("\n".join(lines), CONTENT_LIMIT)

@@ -26,7 +26,8 @@ from bot.discord_app.replies import (
     status_reply,
 )
 from bot.discord_app.replies.escaping import ZERO_WIDTH_SPACE, escape, neutralise
-from index import Answer, Citation, Passage, ReindexReport, SourceRecord
+from bot.discord_app.replies.for_admins import added_reply
+from index import AddReport, Answer, Citation, Passage, ReindexReport, SourceRecord, StoredTotal
 from index.models import IndexStats, Paragraph, Usage
 
 STORY = Citation("s1", "Musk buys GPUs", "https://example.com/gpus", "Semafor", "2023-04-12T08:00:00Z")
@@ -433,3 +434,13 @@ def test_clipped_escapes_are_never_split(limit: int) -> None:
     assert len(clipped) <= limit
     body = clipped.removesuffix("…")
     assert len(body) % 2 == 0
+
+
+def test_added_reply_counts_the_articles_a_big_add_did_not_keep() -> None:
+    record = SourceRecord("n0", "Note 0", "o", "shared", 1, "h", "a", "u")
+    report = AddReport(added=(record,), totals=(StoredTotal(5000, 5000), StoredTotal(), StoredTotal()))
+    assert added_reply(report, "the shared sources") == (
+        "Indexed into the shared sources:\n"
+        "• Added: **Note 0** — 1 paragraph · id `n0`\n"
+        "• Added: 4,999 more articles"
+    )
