@@ -778,6 +778,14 @@ def _read_again(
     return loaded, failed
 
 
+def _is_copy_id(source_id: str, wanted: str) -> bool:
+    """Whether `source_id` is `wanted` or `wanted` numbered as a copy ("story-2", never "story-1")."""
+    if source_id == wanted:
+        return True
+    number = source_id.removeprefix(f"{wanted}-")
+    return number != source_id and number.isdigit() and number.isascii() and int(number) >= 2
+
+
 def _placed(conn: sqlite3.Connection, article: Article, scope: str) -> Article:
     """The article under the id its scope knows it by, so that the writer updates that scope's own source.
 
@@ -790,15 +798,18 @@ def _placed(conn: sqlite3.Connection, article: Article, scope: str) -> Article:
         "SELECT id, scope FROM sources WHERE origin = ? AND (id = ? OR (id >= ? AND id < ?))",
         (article.origin, wanted, wanted + "-", wanted + "-\U0010ffff"),
     ).fetchall()
-    if not rows:
+    # Copies of this article: its id, or the id with a number of 2 or more that a copy placed here got.
+    # "x-1" or "x-intro" beside "x" is another article, and so is anything a running add has staged (one
+    # add refuses a repeated id, so its staging never holds a copy of the article it places).
+    copies = [
+        (source_id, source_scope)
+        for source_id, source_scope in rows
+        if _is_copy_id(source_id, wanted) and not source_scope.startswith(STAGING_PREFIX)
+    ]
+    if not copies:
         return article
-    numbered = f"{wanted}-"
     mine = sorted(
-        (
-            source_id
-            for source_id, source_scope in rows
-            if source_scope == scope and (source_id == wanted or source_id.removeprefix(numbered).isdigit())
-        ),
+        (source_id for source_id, source_scope in copies if source_scope == scope),
         key=lambda source_id: (source_id != wanted, len(source_id), source_id),
     )
     if mine:

@@ -178,13 +178,17 @@ class IndexWriter:
         same_id = self.find_source(article.source_id)
         if same_id is not None and same_id.origin == article.origin:
             return same_id, True
-        # The id may have been suffixed ("story-2") when another origin held it first: a range on the
-        # (origin, id) index finds it without scanning the other articles of a big JSONL file.
+        # The id may have been suffixed ("story-2", `_free_id`) when another origin held it first: a range on
+        # the (origin, id) index finds it without scanning the other articles of a big JSONL file. Only a
+        # numeric suffix of 2 or more is one `_free_id` makes: "x-1" or "x-intro" beside "x" is another
+        # article of the same file, not a copy of it.
         prefix = article.source_id + "-"
         row = self._conn.execute(
             f"SELECT {_SOURCE_COLUMNS} FROM sources"
-            " WHERE origin = ? AND id >= ? AND id < ? ORDER BY id LIMIT 1",
-            (article.origin, prefix, prefix + "\U0010ffff"),
+            " WHERE origin = ? AND id >= ? AND id < ?"
+            " AND substr(id, ?) NOT GLOB '*[^0-9]*' AND CAST(substr(id, ?) AS INTEGER) >= 2"
+            " ORDER BY id LIMIT 1",
+            (article.origin, prefix, prefix + "\U0010ffff", len(prefix) + 1, len(prefix) + 1),
         ).fetchone()
         return (_source_from_row(row) if row else None), same_id is not None
 

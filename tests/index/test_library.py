@@ -309,3 +309,21 @@ def test_a_change_from_another_connection_is_seen_by_the_next_question(
         {p.paragraph_id: expected[p.paragraph_id] for p in after.results}, abs=1e-9
     )
     assert before.results[0].bm25 != pytest.approx(expected[before.results[0].paragraph_id], abs=1e-9)
+
+
+def test_an_id_that_starts_with_another_articles_id_is_its_own_article(
+    empty_index: StoryIndex, tmp_path: Path
+) -> None:
+    """ "x-1" and "x-intro" beside "x" in one file are three articles, stored and re-added as three."""
+    articles = [
+        {"id": "x-1", "title": "First", "text": "The first note on the harbour."},
+        {"id": "x-intro", "title": "Intro", "text": "An introduction to the tides."},
+        {"id": "x", "title": "Main", "text": "The main report on the barrier."},
+    ]
+    path = tmp_path / "notes.jsonl"
+    path.write_text("".join(json.dumps(article) + "\n" for article in articles), encoding="utf-8")
+    first = empty_index.add_paths([path])
+    again = empty_index.add_paths([path])
+    assert sorted(record.id for record in empty_index.sources()) == ["x", "x-1", "x-intro"]
+    assert first.total("added").articles == 3
+    assert again.total("unchanged").articles == 3
