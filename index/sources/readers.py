@@ -363,15 +363,7 @@ def _read_jsonl(text: str, *, origin: str, name: str) -> list[Article]:
         if not line.strip():
             continue
         where = f"{name}: line {number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise SourceError(f"{where}: malformed JSON ({error.msg} at column {error.colno})") from None
-        except RecursionError:
-            raise SourceError(f"{where}: JSON nested too deeply") from None
-        if not isinstance(record, dict):
-            raise SourceError(f"{where}: not a JSON object")
-        article = jsonl_article(record, where, origin, escaped="\\u" in line)
+        article = jsonl_line_article(line, where, origin)
         if article.source_id in first_line:
             seen = first_line[article.source_id]
             raise SourceError(f"{where}: duplicate id {article.source_id!r} (first on line {seen})")
@@ -389,14 +381,23 @@ def _refuse_lone_surrogates(record: dict[str, object], where: str) -> None:
             raise SourceError(f"{where}: {key!r} holds a lone surrogate escape (\\ud800-\\udfff), not text")
 
 
-def jsonl_article(record: dict[str, object], where: str, origin: str, *, escaped: bool = True) -> Article:
-    """The article of one JSONL record; SourceError starting with `where` (the file and line) if it is bad.
-
-    Only a \\u escape can make a lone surrogate, which SQLite cannot store: a caller whose line has none
-    passes `escaped=False` and skips that check (most lines have none).
-    """
-    if escaped:
+def jsonl_line_article(line: str, where: str, origin: str) -> Article:
+    """The article of one JSONL line; SourceError starting with `where` (the file and line) if it is bad."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise SourceError(f"{where}: malformed JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise SourceError(f"{where}: JSON nested too deeply") from None
+    if not isinstance(record, dict):
+        raise SourceError(f"{where}: not a JSON object")
+    # Only a \\u escape can make a lone surrogate, which SQLite cannot store; most lines have none.
+    if "\\u" in line:
         _refuse_lone_surrogates(record, where)
+    return _jsonl_article(record, where, origin)
+
+
+def _jsonl_article(record: dict[str, object], where: str, origin: str) -> Article:
     required: dict[str, str] = {}
     for key in _JSONL_REQUIRED:
         if key not in record:

@@ -8,14 +8,13 @@ and is read whole. The articles and the error messages are those of `index.sourc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import SourceError
 from index.models import Article
-from index.sources.readers import jsonl_article, kind_for_name, open_regular
+from index.sources.readers import jsonl_line_article, kind_for_name, open_regular
 
 CHUNK_BYTES = 1024 * 1024
 """About this many bytes of lines go into one chunk (some 2,500 paragraphs of news)."""
@@ -103,14 +102,5 @@ def read_jsonl_chunk(chunk: JsonlChunk) -> list[tuple[int, Article]]:
     for number, line_text in enumerate(text.split("\n"), start=chunk.first_line):
         if not line_text.strip():
             continue
-        where = f"{name}: line {number}"
-        try:
-            record = json.loads(line_text)
-        except json.JSONDecodeError as error:
-            raise SourceError(f"{where}: malformed JSON ({error.msg} at column {error.colno})") from None
-        except RecursionError:
-            raise SourceError(f"{where}: JSON nested too deeply") from None
-        if not isinstance(record, dict):
-            raise SourceError(f"{where}: not a JSON object")
-        articles.append((number, jsonl_article(record, where, name, escaped="\\u" in line_text)))
+        articles.append((number, jsonl_line_article(line_text, f"{name}: line {number}", name)))
     return articles
