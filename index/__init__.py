@@ -63,6 +63,7 @@ from index.status import (
     BotState,
     Heartbeat,
     Status,
+    counted,
 )
 
 __all__ = [
@@ -120,6 +121,7 @@ __all__ = [
     "UnknownFeed",
     "UnknownSource",
     "Usage",
+    "counted",
     "describe_scope",
     "guild_of",
     "guild_scope",

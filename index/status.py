@@ -96,8 +96,8 @@ class Status:
         return (
             (
                 "Index",
-                f"{_counted(stats.sources, 'source')} · {_counted(stats.paragraphs, 'paragraph')} · "
-                f"{_counted(stats.terms, 'term')} · "
+                f"{counted(stats.sources, 'source')} · {counted(stats.paragraphs, 'paragraph')} · "
+                f"{counted(stats.terms, 'term')} · "
                 f"{stats.database_bytes / 1_048_576:.1f} MB",
             ),
             ("Last reindex", last),
@@ -113,9 +113,10 @@ class Status:
         return {"index": asdict(self.stats), "usage": asdict(self.usage), "uptime_seconds": uptime}
 
 
-def _counted(count: int, noun: str) -> str:
-    """ "1 source", "1,234 paragraphs": a count with its noun, plural unless exactly one."""
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """How a count reads in every front-end: "1 source", "2 sources", "1,234 paragraphs"; `plural` for
+    nouns that do not take an s."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 def duration_text(seconds: float) -> str:

@@ -25,7 +25,6 @@ from dotenv import find_dotenv, load_dotenv
 from bot.cli.batch import BatchError, check_batch, read_batch
 from bot.cli.operations import backup, health, status
 from bot.cli.output import (
-    counted,
     feed_line,
     paragraphs,
     print_add_report,
@@ -56,6 +55,7 @@ from index import (
     SourceError,
     StorybotError,
     StoryIndex,
+    counted,
     guild_scope,
     parse_window,
     storage_error,

@@ -22,6 +22,7 @@ from index import (
     SourceRecord,
     StoredKind,
     TimelineEntry,
+    counted,
 )
 
 if TYPE_CHECKING:
@@ -166,11 +167,6 @@ def printable(text: str) -> str:
 def paragraphs(count: int) -> str:
     """ "1 paragraph", "1,234 paragraphs"."""
     return counted(count, "paragraph")
-
-
-def counted(count: int, noun: str) -> str:
-    """ "1 source", "2 sources", "1,234 paragraphs": a count with its noun, plural unless exactly one."""
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
 
 
 def source_json(record: SourceRecord) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from bot.discord_app.replies.limits import (
     outlet_and_date,
 )
 from bot.discord_app.replies.notices import notice
-from bot.discord_app.replies.wording import counted
 from index import (
     BUILTIN_PREFIX,
     STORED_KINDS,
@@ -41,6 +40,7 @@ from index import (
     SourceRecord,
     Status,
     Usage,
+    counted,
 )
 
 _CHOICE_ID_LIMIT = 40

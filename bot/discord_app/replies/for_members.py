@@ -30,13 +30,13 @@ from bot.discord_app.replies.limits import (
     embed_problems,
     outlet_and_date,
 )
-from bot.discord_app.replies.wording import counted
 from index import (
     Answer,
     DateWindow,
     Paragraph,
     Passage,
     SourceRecord,
+    counted,
 )
 
 SOURCES_PER_PAGE = 10

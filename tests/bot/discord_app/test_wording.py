@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bot.cli.output import counted as cli_counted
 from bot.discord_app.replies import admin_sources_reply, followed_reply, status_reply
-from bot.discord_app.replies.wording import counted
-from index import FeedRecord, IndexStats, SourceRecord, Usage
+from index import FeedRecord, IndexStats, SourceRecord, Usage, counted
 from index.models import PollReport
 
 RECORD = SourceRecord(
