@@ -37,12 +37,13 @@ from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.engine.ranking import BM25Parameters
 from index.engine.searcher import Hit, Searcher
 from index.engine.staging import (
-    STAGING_PREFIX,
     SeenIds,
     Turns,
     discard,
     discard_abandoned,
+    is_staging,
     publish,
+    scopes_clause,
     staging_scope,
 )
 from index.engine.store import IndexWriter
@@ -504,7 +505,7 @@ class StoryIndex:
         read = load or self.loader
         conn = self._connection()
         # Each scope's copy of an origin is its own source; the origin is read once for all of them.
-        within, params = _scope_filter(scopes)
+        within, params = scopes_clause(scopes)
         listed = _source_versions(conn, scopes)
         groups = [(origin, scope, len(versions)) for (origin, scope), versions in listed.items()]
         loaded, failed = _read_again(groups, read, progress)
@@ -658,13 +659,6 @@ class StoryIndex:
             set_meta(conn, "builtin_loaded", now())
 
 
-def _scope_filter(scopes: Sequence[str] | None) -> tuple[str, tuple[object, ...]]:
-    """A `WHERE` clause and its parameters for `scopes`; for every scope, all but a running add's staging."""
-    if scopes is None:
-        return "WHERE substr(scope, 1, ?) != ?", (len(STAGING_PREFIX), STAGING_PREFIX)
-    return f"WHERE scope IN ({', '.join('?' for _ in scopes)})", tuple(scopes)
-
-
 _Versions = dict[tuple[str, str], frozenset[tuple[str, str, str]]]
 """Per (origin, scope): its sources' (id, content hash, updated at), which any add, edit or remove changes."""
 
@@ -672,7 +666,7 @@ _Versions = dict[tuple[str, str], frozenset[tuple[str, str, str]]]
 def _source_versions(conn: sqlite3.Connection, scopes: Sequence[str] | None) -> _Versions:
     """Every (origin, scope) group of `scopes` (None: all), oldest first, with the versions of its sources."""
     groups: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
-    within, params = _scope_filter(scopes)
+    within, params = scopes_clause(scopes)
     rows = conn.execute(
         f"SELECT origin, scope, id, content_hash, updated_at FROM sources {within} ORDER BY added_at, rowid",
         params,
@@ -804,7 +798,7 @@ def _placed(conn: sqlite3.Connection, article: Article, scope: str) -> Article:
     copies = [
         (source_id, source_scope)
         for source_id, source_scope in rows
-        if _is_copy_id(source_id, wanted) and not source_scope.startswith(STAGING_PREFIX)
+        if _is_copy_id(source_id, wanted) and not is_staging(source_scope)
     ]
     if not copies:
         return article

@@ -16,6 +16,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 from index.engine.database import IN_CHUNK, get_meta, set_meta
 from index.errors import SourceError
@@ -32,6 +33,14 @@ _HEARTBEAT_PREFIX = "staging_heartbeat:"
 def staging_scope(scope: str) -> str:
     """A fresh staging scope for an add into `scope` (unique to this process and moment)."""
     return f"{STAGING_PREFIX}{os.getpid()}.{time.time_ns()}:{scope}"
+
+
+def scopes_clause(scopes: Sequence[str] | None) -> tuple[str, tuple[object, ...]]:
+    """A `WHERE` clause on `scope` and its parameters: `scopes` only, or, for None, every scope but the
+    staging ones (what no listing, count or reindex may see)."""
+    if scopes is None:
+        return "WHERE substr(scope, 1, ?) != ?", (len(STAGING_PREFIX), STAGING_PREFIX)
+    return f"WHERE scope IN ({', '.join('?' for _ in scopes)})", tuple(scopes)
 
 
 def is_staging(scope: str) -> bool:

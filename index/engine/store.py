@@ -16,7 +16,7 @@ from dataclasses import replace
 from index.engine.database import IN_CHUNK, get_meta, now, set_meta
 from index.engine.postings import PostingList, SegmentBuilder
 from index.engine.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
-from index.engine.staging import STAGING_PREFIX, is_staging, real_scope
+from index.engine.staging import is_staging, real_scope, scopes_clause
 from index.engine.terms import ArticleTerms, paragraph_terms
 from index.engine.tokenizer import Tokenizer
 from index.models import Article, SourceRecord, content_hash
@@ -49,13 +49,9 @@ class IndexWriter:
 
     def each_source(self, scopes: Sequence[str] | None = None) -> Iterator[SourceRecord]:
         """The stored sources one at a time, in the order of `sources`: memory stays flat for any count."""
-        query, params = f"SELECT {_SOURCE_COLUMNS} FROM sources", list[object](scopes or ())
-        if scopes is not None:
-            query += f" WHERE scope IN ({','.join('?' * len(params))})"
-        else:
-            query += " WHERE substr(scope, 1, ?) != ?"
-            params = [len(STAGING_PREFIX), STAGING_PREFIX]
-        for row in self._conn.execute(query + " ORDER BY added_at, rowid", params):
+        within, params = scopes_clause(scopes)
+        query = f"SELECT {_SOURCE_COLUMNS} FROM sources {within} ORDER BY added_at, rowid"
+        for row in self._conn.execute(query, params):
             yield _source_from_row(row)
 
     def find_source(self, source_id: str) -> SourceRecord | None:
