@@ -12,30 +12,15 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from bot.cli import cli
 from index.engine.schema import SCHEMA_VERSION
+from tests.bot.cli.runs import assert_one_line_error, storybot
 from tests.conftest import ROOT, write_jsonl
-
-
-def storybot(db: Path, *args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), *args], input=stdin)
 
 
 def timeless(output: str) -> str:
     """Output with the seconds of `storybot add`'s summary line (which vary) replaced by N."""
     return re.sub(r" in \d+\.\d\ds$", " in Ns", output, flags=re.MULTILINE)
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> None:
-    assert result.exit_code != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in result.output
 
 
 def test_ask_prints_the_answer_with_its_citation(db_path: Path) -> None:
@@ -118,7 +103,7 @@ def test_ask_batch_names_a_malformed_line(db_path: Path, tmp_path: Path) -> None
     ("question", "fragment"), [("", "empty"), ("   ", "empty"), ("x" * 1001, "1,001 characters")]
 )
 def test_ask_refuses_empty_and_overlong_questions(db_path: Path, question: str, fragment: str) -> None:
-    assert_one_line_error(storybot(db_path, "ask", question), fragment)
+    assert_one_line_error(storybot(db_path, "ask", question), fragment, exit_code=None)
 
 
 def test_add_then_sources_then_remove(db_path: Path, tmp_path: Path) -> None:
@@ -138,7 +123,7 @@ def test_add_then_sources_then_remove(db_path: Path, tmp_path: Path) -> None:
     listed = storybot(db_path, "sources").stdout.splitlines()
     assert [line.split("\t")[0] for line in listed] == ["musk-twitter-ai-gpus", "moon"]
     assert storybot(db_path, "remove", "moon").stdout == "removed moon: Moon base opens (1 paragraph)\n"
-    assert_one_line_error(storybot(db_path, "remove", "moon"), "no source with id 'moon'")
+    assert_one_line_error(storybot(db_path, "remove", "moon"), "no source with id 'moon'", exit_code=None)
 
 
 def test_reindex_and_stats(db_path: Path) -> None:
@@ -199,10 +184,10 @@ def test_a_database_that_is_not_storybots(tmp_path: Path) -> None:
     with closing(sqlite3.connect(other)) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER)")
         conn.commit()
-    assert_one_line_error(storybot(other, "ask", "why?"), "not a storybot database")
+    assert_one_line_error(storybot(other, "ask", "why?"), "not a storybot database", exit_code=None)
     text_file = tmp_path / "notes.db"
     text_file.write_text("hello, this is not SQLite at all" * 100)
-    assert_one_line_error(storybot(text_file, "ask", "why?"), "not a storybot database")
+    assert_one_line_error(storybot(text_file, "ask", "why?"), "not a storybot database", exit_code=None)
 
 
 def test_a_database_from_a_newer_storybot(db_path: Path) -> None:
@@ -210,13 +195,15 @@ def test_a_database_from_a_newer_storybot(db_path: Path) -> None:
     with closing(sqlite3.connect(db_path)) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
         conn.commit()
-    assert_one_line_error(storybot(db_path, "ask", "why?"), "newer storybot")
+    assert_one_line_error(storybot(db_path, "ask", "why?"), "newer storybot", exit_code=None)
 
 
 def test_a_database_location_that_cannot_be_written(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file where a directory should be")
-    assert_one_line_error(storybot(blocker / "x.db", "ask", "why?"), "cannot create a database")
+    assert_one_line_error(
+        storybot(blocker / "x.db", "ask", "why?"), "cannot create a database", exit_code=None
+    )
 
 
 def test_the_console_script_answers_in_a_new_process(tmp_path: Path) -> None:

@@ -6,16 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from bot.cli import cli
+from tests.bot.cli.runs import storybot
 from tests.conftest import write_jsonl
 
 QUESTION = "How many people were hurt when the bridge collapsed?"
-
-
-def storybot(db: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), *args], env=env)
 
 
 @pytest.fixture

@@ -8,20 +8,15 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from bot.cli import cli
 from bot.cli.batch import MAX_LINE_BYTES, BatchError, BatchQuestion, check_batch
 from bot.cli.output import MAX_LISTED, printable
 from index import StoryIndex
+from tests.bot.cli.runs import storybot
 from tests.bot.cli.test_cli import timeless
 from tests.conftest import write_jsonl
 
 QUESTION = '{"id": 1, "question": "why did Musk leave OpenAI?"}\n'
-
-
-def storybot(db: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), *args])
 
 
 def batch_error(db: Path, text: bytes, tmp_path: Path) -> str:

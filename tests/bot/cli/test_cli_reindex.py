@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
-from bot.cli import cli
 from index import EVERYTHING, SHARED_SCOPE, ReindexLeases, StoryIndex
+from tests.bot.cli.runs import storybot
 from tests.conftest import write_jsonl
 
 MOON = {"id": "moon", "title": "Moon base", "text": "Astronauts built a lunar base near the pole."}
 SUN = {"id": "sun", "title": "Sun flare", "text": "A solar flare disturbed radio signals."}
-
-
-def storybot(db: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), *args])
 
 
 def _servers(db_path: Path, tmp_path: Path) -> None:

@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from bot.cli import cli
 from bot.config import Settings, SettingsError
 from index import StoryIndex
 from index.web.policy import ALL_NETWORKS, FetchPolicy
+from tests.bot.cli.runs import storybot
 from tests.bot.cli.test_cli import timeless
 from tests.conftest import write_jsonl
 from tests.webserver import SALTMARSH_PARAGRAPHS, SALTMARSH_TITLE, Feed, WebSite, article_page, site_in_thread
@@ -22,10 +21,6 @@ LOOPBACK = {"STORYBOT_ALLOW_PRIVATE_URLS": "127.0.0.1"}
 TITLE = SALTMARSH_TITLE
 PARAGRAPHS = SALTMARSH_PARAGRAPHS[:3]
 SERVER = "123456789012345678"
-
-
-def storybot(db: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), *args], env=env)
 
 
 @pytest.fixture

@@ -8,27 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from bot.cli import cli
 from index import Article, ReindexReport, StoryIndex
 from index.engine import database
 from index.sources.origins import load_origin
+from tests.bot.cli.runs import assert_one_line_error, storybot
 from tests.mounts import read_only, small_disk, writable_folder
-
-
-def storybot(db: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), *args])
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> None:
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in result.output
 
 
 def test_storybot_db_naming_a_directory_is_one_line(tmp_path: Path) -> None:
