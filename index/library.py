@@ -267,18 +267,19 @@ class StoryIndex:
         kind only; `on_stored` is told of each one as it is written (a path that then fails is reported as
         failed, and nothing of it is kept).
         """
-        stored = _Stored()
+        report = AddReport()
         failed: list[tuple[str, str]] = []
         skipped: list[tuple[str, str]] = []
-        listed: list[tuple[Path, list[Path]]] = []
+        listed: list[tuple[Path, list[Path], int]] = []
         for path in paths:
             try:
-                listed.append(
-                    (path, local_files(path, lambda shown, reason: skipped.append((shown, reason))))
-                )
+                files = local_files(path, lambda shown, reason: skipped.append((shown, reason)))
             except SourceError as error:
                 failed.append((str(path), str(error)))
-        counter = _ArticleCounter(progress, sum(article_count(file) for _, files in listed for file in files))
+                continue
+            # Counted once, before anything is stored: the progress bar's true total.
+            listed.append((path, files, sum(article_count(file) for file in files)))
+        counter = _ArticleCounter(progress, sum(count for _, _, count in listed))
         conn = self._connection()
         with write_transaction(conn):
             discard_abandoned(conn)
@@ -288,17 +289,18 @@ class StoryIndex:
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.execute("PRAGMA mmap_size = 0")
         try:
-            for path, files in listed:
+            for path, files, count in listed:
                 try:
-                    stored.extend(self._add_path(conn, path, files, scope, counter.advance, on_stored))
+                    stored = self._add_path(conn, path, files, scope, counter.advance, on_stored)
+                    report = report.merged(stored)
                 except SourceError as error:
                     failed.append((str(path), str(error)))
-                counter.reach(sum(article_count(file) for file in files))
+                counter.reach(count)
         finally:
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        return stored.report(tuple(failed), tuple(skipped))
+        return replace(report, failed=tuple(failed), skipped=tuple(skipped))
 
     def _add_path(
         self,
@@ -308,7 +310,7 @@ class StoryIndex:
         scope: str,
         stored_one: Callable[[], None],
         on_stored: Stored | None,
-    ) -> _Stored:
+    ) -> AddReport:
         """Stage the new articles of one path in short transactions, then publish them with the rest.
 
         Articles already stored (unchanged or changed) are written in the publishing transaction itself,
@@ -342,7 +344,7 @@ class StoryIndex:
             with write_transaction(conn):
                 if not writer.merge_one_tier(scope):
                     break
-        return outcome
+        return outcome.report()
 
     def _stage_path(
         self,
@@ -712,17 +714,11 @@ class _Stored:
         if self._on_stored is not None:
             self._on_stored(kind, record)
 
-    def extend(self, other: _Stored) -> None:
-        """Count in what another path stored (already told to `on_stored`)."""
-        for kind in STORED_KINDS:
-            room = MAX_REPORTED_RECORDS - len(self._first[kind])
-            self._first[kind] += other._first[kind][:room]
-            self._totals[kind] = self._totals[kind].plus(other._totals[kind])
-
-    def report(self, failed: tuple[tuple[str, str], ...], skipped: tuple[tuple[str, str], ...]) -> AddReport:
+    def report(self) -> AddReport:
+        """What was stored, as a report (its failures are the caller's)."""
         added, updated, unchanged = (tuple(self._first[kind]) for kind in STORED_KINDS)
         totals = (self._totals["added"], self._totals["updated"], self._totals["unchanged"])
-        return AddReport(added, updated, unchanged, (), failed, skipped, totals)
+        return AddReport(added, updated, unchanged, totals=totals)
 
 
 _FileVersion = tuple[int, int, int]
