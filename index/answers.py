@@ -43,7 +43,11 @@ def compose(
     page's passage. Whether the articles answer is decided on the best passage of all, whatever the page.
     """
     matcher = SentenceMatcher(result.term_weights)
-    shown = newest_first(collapse_repeats(result.hits, keep=skip + top))[skip : skip + top]
+    # One group past the page tells whether another page has a passage; when the search stopped short of
+    # every matching paragraph, the ones it did not fetch may hold one too.
+    collapsed = collapse_repeats(result.hits, keep=skip + top + 1)
+    more = len(collapsed) > skip + top or (len(result.hits) < result.matched and result.matched > skip + top)
+    shown = newest_first(collapsed[: skip + top])[skip : skip + top]
     earlier = earlier_reports(shown, matcher)
     passages = tuple(
         _passage(rank, kept, matcher, is_earlier)
@@ -61,9 +65,11 @@ def compose(
         if result.unknown_names:
             message += f" They never mention {', '.join(result.unknown_names)}."
         message += " These are the closest passages, not an answer."
-        return Answer(question, False, message, passages, result.matched, sure)
+        return Answer(question, False, message, passages, result.matched, sure, more)
     noun = "passage matches" if result.matched == 1 else "passages match"
-    return Answer(question, True, f"{result.matched} {noun} your question.", passages, result.matched, sure)
+    return Answer(
+        question, True, f"{result.matched} {noun} your question.", passages, result.matched, sure, more
+    )
 
 
 def newest_first(kept: Sequence[Collapsed]) -> list[Collapsed]:

@@ -286,6 +286,8 @@ class Answer:
     """How many paragraphs share at least one informative term with the question."""
     confidence: float = 0.0
     """How surely the best passage answers, in [0, 1]: answered exactly when it reaches `ANSWER_THRESHOLD`."""
+    more: bool = False
+    """Whether a later page has passages to show: `matched` counts copies, which are collapsed into one."""
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the documented object of `storybot ask --json`."""

@@ -60,7 +60,7 @@ def answer_view(
     view = ui.View(timeout=None)
     shown = offset + len(answer.results)
     if answer.results:
-        more = MoreButton(asker_id, shown, top, answered, window, disabled=shown >= answer.matched)
+        more = MoreButton(asker_id, shown, top, answered, window, disabled=not answer.more)
         view.add_item(more)
         view.add_item(ContextButton(answer.results[0].paragraph_id))
         ids = _fitting_ids(tuple(passage.paragraph_id for passage in answer.results))

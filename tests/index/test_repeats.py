@@ -251,3 +251,11 @@ def test_later_pages_never_show_a_copy_of_an_earlier_pages_passage(wire_index: S
     ]
     assert [source.id for source in pages[0][0].also_in] == ["courier", "gazette"]
     assert wire_index.ask(QUESTION, top=1, skip=5).results == ()
+
+
+def test_a_page_says_more_only_while_a_passage_is_left_after_collapsing(wire_index: StoryIndex) -> None:
+    # Eight paragraphs match (the copies counted), five passages are left: the fifth page is the last.
+    assert wire_index.ask(QUESTION, top=1).matched == 8
+    assert [wire_index.ask(QUESTION, top=1, skip=skip).more for skip in range(5)] == [True] * 4 + [False]
+    assert wire_index.ask(QUESTION, top=2, skip=2).more
+    assert not wire_index.ask(QUESTION, top=5).more
