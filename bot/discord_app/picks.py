@@ -2,8 +2,10 @@
 
 Discord caps a choice's value at 100 characters, and a source id (a JSONL file's ids have no cap) or a feed's
 link can be longer, so a cut id or link would name nothing. A choice's value is therefore a short key:
-- a feed's is its row id (`feed:12`), which never changes while the feed is followed, and tells apart the
-  same link followed by this server and in the shared sources;
+- a feed's is its row id with a digest of its link and the moment it was followed (`feed:12:5b0e91c4`): the
+  id never changes while the feed is followed and tells apart the same link followed by this server and in
+  the shared sources; the digest keeps a stale choice (offered before an unfollow) from naming a feed
+  followed later under a reused row id;
 - a source's is a digest of its id (`source:3f9a0c1b2d4e`), because its row is written anew each time a
   reindex finds the article changed, so its row id does not last.
 
@@ -22,6 +24,8 @@ _SOURCE_KEY = "source:"
 _FEED_KEY = "feed:"
 _DIGEST_CHARS = 12
 """48 bits: a clash among one server's sources is vanishingly unlikely, and a clash only ever offers two."""
+_FEED_DIGEST_CHARS = 8
+"""32 bits beside the row id: only a feed followed again under the same id need differ."""
 
 
 def source_key(record: SourceRecord) -> str:
@@ -32,7 +36,8 @@ def source_key(record: SourceRecord) -> str:
 
 def feed_key(feed: FeedRecord) -> str:
     """The short value a choice for this followed feed carries."""
-    return f"{_FEED_KEY}{feed.id}"
+    following = f"{feed.url}\n{feed.added_at}".encode("utf-8", "surrogatepass")
+    return f"{_FEED_KEY}{feed.id}:{hashlib.sha256(following).hexdigest()[:_FEED_DIGEST_CHARS]}"
 
 
 def picked_source(typed: str, records: Sequence[SourceRecord]) -> SourceRecord | None:

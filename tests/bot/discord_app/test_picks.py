@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from bot.discord_app.picks import feed_key, picked_feed, picked_source, source_key
 from index import FeedRecord, SourceRecord
 
@@ -29,7 +32,7 @@ def test_a_source_key_is_short_and_fixed_whatever_the_id() -> None:
     assert source_key(long_one) == source_key(_source("x" * 5000, scope="shared"))
     assert len(source_key(long_one)) == len("source:") + 12
     assert source_key(_source("saltmarsh-barrier")) == "source:c2447986de33"
-    assert feed_key(_feed(12, "https://example.com/" + "f" * 300)) == "feed:12"
+    assert re.fullmatch(r"feed:12:[0-9a-f]{8}", feed_key(_feed(12, "https://example.com/" + "f" * 300)))
 
 
 def test_a_typed_value_names_a_source_by_id_then_key_then_unique_link() -> None:
@@ -54,6 +57,16 @@ def test_a_typed_value_names_a_feed_by_link_then_key() -> None:
     url = "https://example.com/" + "f" * 300 + ".rss"
     mine, shared = _feed(3, url), _feed(7, url, scope="shared")
     assert picked_feed(url, [mine, shared]) is mine  # the oldest, as `storybot unfollow` takes
-    assert picked_feed("feed:7", [mine, shared]) is shared
-    assert picked_feed("feed:8", [mine, shared]) is None
+    assert picked_feed(feed_key(shared), [mine, shared]) is shared
+    assert picked_feed(feed_key(shared).replace("feed:7:", "feed:8:"), [mine, shared]) is None
+    assert picked_feed("feed:7", [mine, shared]) is None
     assert picked_feed(url[:100], [mine, shared]) is None
+
+
+def test_a_stale_feed_key_does_not_name_a_feed_followed_later_under_its_row_id() -> None:
+    unfollowed = _feed(4, "https://old.example/feed.rss")
+    followed_later = replace(_feed(4, "https://new.example/feed.rss"), added_at="2024-06-02")
+    again = replace(unfollowed, added_at="2024-06-02")  # the same link followed again, under the same id
+    assert picked_feed(feed_key(unfollowed), [followed_later]) is None
+    assert picked_feed(feed_key(unfollowed), [again]) is None
+    assert picked_feed(feed_key(followed_later), [followed_later]) is followed_later

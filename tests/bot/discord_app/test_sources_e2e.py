@@ -20,6 +20,7 @@ import pytest_asyncio
 
 from bot.discord_app.admin import LINK_OR_FILE, NOT_OWNER_SHARED
 from bot.discord_app.client import StoryBot
+from bot.discord_app.picks import feed_key
 from bot.discord_app.replies import (
     CHOICE_LIMIT,
     CONTENT_LIMIT,
@@ -378,8 +379,10 @@ async def test_a_followed_feed_announces_new_articles_in_its_channel(servers: Se
     )
     assert feeds_field["value"].endswith(" · ok")
     assert listed_in_b.embed is not None and "fields" not in listed_in_b.embed
-    # The value is the feed's row id, not its link (which may be longer than a value's 100 characters).
-    assert offered == [{"name": "Saltmarsh barrier updates", "value": "feed:1"}]
+    # The value is the feed's short key, not its link (which may be longer than a value's 100 characters).
+    [offered_feed] = offered
+    assert offered_feed["name"] == "Saltmarsh barrier updates"
+    assert re.fullmatch(r"feed:1:[0-9a-f]{8}", offered_feed["value"])
     assert unfollowed.content == (
         "Stopped following **Saltmarsh barrier updates**. "
         "Its articles stay indexed; `/admin remove` takes one out."
@@ -420,7 +423,7 @@ async def test_a_feed_link_and_a_source_id_over_100_characters_are_picked_and_ty
         servers, servers.admin_a, "admin remove", servers.a, source=sources_offered[0]["value"]
     )
 
-    assert feeds_offered == [{"name": "Saltmarsh barrier updates", "value": f"feed:{followed.id}"}]
+    assert feeds_offered == [{"name": "Saltmarsh barrier updates", "value": feed_key(followed)}]
     [offered_source] = sources_offered
     assert offered_source["name"] == "Gate notes (harbour-gazette-harbour-gazette-harbour…)"
     assert re.fullmatch(r"source:[0-9a-f]{12}", offered_source["value"])
