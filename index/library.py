@@ -32,6 +32,7 @@ from index.engine.database import (
 from index.engine.explain import Explanation, explain_hit
 from index.engine.feed_registry import FeedRegistry
 from index.engine.integrity import invariant_problems, sqlite_problems
+from index.engine.merging import merge_in_turns
 from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.engine.ranking import BM25Parameters
@@ -39,6 +40,7 @@ from index.engine.searcher import Hit, Searcher
 from index.engine.staging import (
     SeenIds,
     Turns,
+    UnchangedIds,
     discard,
     discard_abandoned,
     is_staging,
@@ -69,6 +71,7 @@ from index.models import (
     StoredTotal,
     TimelineEntry,
     Usage,
+    content_hash,
 )
 from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_builtin_story
 from index.sources.readers import local_files, read_path
@@ -313,17 +316,21 @@ class StoryIndex:
     ) -> AddReport:
         """Stage the new articles of one path in short transactions, then publish them with the rest.
 
-        Articles already stored (unchanged or changed) are written in the publishing transaction itself,
-        so a path is still all or nothing: the files holding some are read a second time there rather than
-        kept in memory. Re-adding a big file that is already stored makes that transaction long.
+        Articles stored already and changed are written in the publishing transaction itself, so a path is
+        still all or nothing: the files holding some are read a second time there rather than kept in
+        memory. Unchanged ones cost nothing there: only their read time is recorded, after publishing.
         """
         staging = staging_scope(scope)
         turns = Turns(conn, staging)
         writer = IndexWriter(conn, self.tokenizer)
         outcome = _Stored(on_stored)
         seen = SeenIds(conn, str(Path(path).expanduser().resolve()))
+        unchanged = UnchangedIds(conn)
+        read_at = now()
         try:
-            known_in = self._stage_path(conn, files, scope, writer, turns, seen, outcome, stored_one)
+            known_in = self._stage_path(
+                conn, files, scope, writer, turns, seen, (unchanged, read_at), outcome, stored_one
+            )
             turns.ensure()
             writer.flush()
             for file, version in known_in:
@@ -339,11 +346,13 @@ class StoryIndex:
         finally:
             with contextlib.suppress(sqlite3.Error):
                 seen.close()
-        # Merging is not part of the add: one tier a transaction, as small writes do it.
-        while True:
-            with write_transaction(conn):
-                if not writer.merge_one_tier(scope):
-                    break
+        try:
+            unchanged.record_read(Turns(conn, None), read_at)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                unchanged.close()
+        # Merging is not part of the add: each merge is built in turns and swapped in by a short transaction.
+        merge_in_turns(conn, scope, lambda taken: writer.next_tier(scope, taken))
         return outcome.report()
 
     def _stage_path(
@@ -354,13 +363,16 @@ class StoryIndex:
         writer: IndexWriter,
         turns: Turns,
         seen: SeenIds,
+        unchanged_at: tuple[UnchangedIds, str],
         outcome: _Stored,
         stored_one: Callable[[], None],
     ) -> list[tuple[Path, _FileVersion]]:
-        """Write a path's new articles under the staging scope; the files holding articles already stored
-        (to be read again when publishing), with their size and time as they were read."""
+        """Write a path's new articles under the staging scope and note its unchanged ones; the files holding
+        changed articles (to be read again when publishing), with their size and time as they were read."""
         known_in: list[tuple[Path, _FileVersion]] = []
         staging = turns.staging
+        assert staging is not None  # an add's turns always name its staging
+        unchanged, read_at = unchanged_at
         for file in files:
             name, count, version, has_known = str(file), 0, _file_version(file), False
             # Closed at once when a bad line stops the file: its workers' chunks in flight are let go.
@@ -372,8 +384,15 @@ class StoryIndex:
                     stored_one()
                     placed = _placed(conn, article, scope)
                     stored = writer.stored_copy(placed)
-                    if stored[0] is not None:
-                        has_known = True
+                    existing = stored[0]
+                    if existing is not None:
+                        if _unchanged(existing, placed, terms, scope):
+                            unchanged.add(existing.id, existing.content_hash)
+                            outcome.record(
+                                "unchanged", replace(existing, status="ok", error=None, fetched_at=read_at)
+                            )
+                        else:
+                            has_known = True
                         continue
                     _, record = writer.upsert(placed, staging, terms, stored)
                     outcome.record("added", replace(record, scope=scope))
@@ -410,8 +429,13 @@ class StoryIndex:
             for _line, article, terms in read:
                 placed = _placed(conn, article, scope)
                 stored = writer.stored_copy(placed)
-                if stored[0] is None or stored[0].scope == staging:
-                    continue
+                existing = stored[0]
+                if (
+                    existing is None
+                    or existing.scope == staging
+                    or _unchanged(existing, placed, terms, scope)
+                ):
+                    continue  # staged, or unchanged: both counted when the file was first read
                 status, record = writer.upsert(placed, scope, terms, stored)
                 outcome.record(_kind(status), record)
 
@@ -728,6 +752,12 @@ _FileVersion = tuple[int, int, int]
 def _file_version(file: Path) -> _FileVersion:
     status = file.stat()
     return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _unchanged(existing: SourceRecord, placed: Article, terms: ArticleTerms | None, scope: str) -> bool:
+    """Whether the writer would find the stored copy unchanged: same scope, same content hash."""
+    digest = terms.content_hash if terms is not None else content_hash(placed)
+    return existing.scope == scope and existing.content_hash == digest
 
 
 def _kind(status: str) -> StoredKind:
