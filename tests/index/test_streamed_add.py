@@ -270,3 +270,33 @@ def test_a_paragraph_over_the_cap_is_split_at_sentence_ends(tmp_path: Path) -> N
     assert all(len(piece) <= MAX_PARAGRAPH_CHARS for piece in pieces)
     assert all(piece.endswith("today.") for piece in pieces)
     assert " ".join(pieces) == long_paragraph
+
+
+@pytest.mark.usefixtures("small_turns")
+def test_check_passes_and_stats_leave_out_what_a_running_add_and_its_merges_have_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staging, "TURN_SECONDS", 0)  # a commit after every article: every staged state seen
+    monkeypatch.setattr(staging, "GAP_SECONDS", 0)
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", _articles(300))
+    db = tmp_path / "story.db"
+    seen: list[tuple[bool, int, int, int]] = []
+    with StoryIndex(db, workers=1) as other:
+        before = other.stats()
+        original_commit = staging.Turns.commit
+
+        def commit_then_look(self: staging.Turns) -> None:
+            original_commit(self)
+            stats = other.stats()
+            seen.append((other.check().ok, stats.sources, stats.paragraphs, len(_staged_leftovers(db))))
+
+        monkeypatch.setattr(staging.Turns, "commit", commit_then_look)
+        with StoryIndex(db, workers=1) as story:
+            story.add_paths([corpus])
+        after = other.stats()
+    assert len(seen) > 300
+    assert all(ok for ok, _, _, _ in seen)
+    staged = [(sources, paragraphs) for _, sources, paragraphs, leftovers in seen if leftovers]
+    assert staged and set(staged) <= {(before.sources, before.paragraphs), (after.sources, after.paragraphs)}
+    assert (before.sources, before.paragraphs) in staged  # while the add was staging
+    assert after.sources == before.sources + 300
