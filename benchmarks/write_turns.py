@@ -67,13 +67,19 @@ class _Probe(threading.Thread):
         self._db = db
         self.stopping = threading.Event()
         self.waits: list[float] = []
+        self.failed = 0
 
     def run(self) -> None:
         conn = sqlite3.connect(self._db, timeout=60, isolation_level=None)
         try:
             while not self.stopping.is_set():
                 started = time.perf_counter()
-                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError:  # "database is locked" past the busy timeout: a failed write
+                    self.waits.append(time.perf_counter() - started)
+                    self.failed += 1
+                    continue
                 self.waits.append(time.perf_counter() - started)
                 conn.execute("INSERT INTO questions (answered, seconds, created_at) VALUES (1, 0.1, 'probe')")
                 conn.execute("COMMIT")
@@ -99,6 +105,7 @@ def _phase(story: StoryIndex, db: Path, source: Path, traced: _Transactions) -> 
         "transactions": traced.count,
         "probe_writes": len(probe.waits),
         "probe_longest_wait_s": round(max(probe.waits, default=0.0), 3),
+        "probe_failed_writes": probe.failed,
     }
 
 

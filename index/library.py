@@ -332,7 +332,8 @@ class StoryIndex:
                 conn, files, scope, writer, turns, seen, (unchanged, read_at), outcome, stored_one
             )
             turns.ensure()
-            writer.flush()
+            writer.flush(_turn_taker(writer, turns))
+            turns.ensure()
             for file, version in known_in:
                 self._store_known(conn, file, version, scope, staging, writer, outcome)
             writer.flush()
@@ -373,6 +374,7 @@ class StoryIndex:
         staging = turns.staging
         assert staging is not None  # an add's turns always name its staging
         unchanged, read_at = unchanged_at
+        take_turn = _turn_taker(writer, turns)
         for file in files:
             name, count, version, has_known = str(file), 0, _file_version(file), False
             # Closed at once when a bad line stops the file: its workers' chunks in flight are let go.
@@ -385,23 +387,20 @@ class StoryIndex:
                     placed = _placed(conn, article, scope)
                     stored = writer.stored_copy(placed)
                     existing = stored[0]
-                    if existing is not None:
-                        if _unchanged(existing, placed, terms, scope):
-                            unchanged.add(existing.id, existing.content_hash)
-                            outcome.record(
-                                "unchanged", replace(existing, status="ok", error=None, fetched_at=read_at)
-                            )
-                        else:
-                            has_known = True
-                        continue
-                    _, record = writer.upsert(placed, staging, terms, stored)
-                    outcome.record("added", replace(record, scope=scope))
+                    if existing is None:
+                        _, record = writer.upsert(placed, staging, terms, stored)
+                        outcome.record("added", replace(record, scope=scope))
+                    elif _unchanged(existing, placed, terms, scope):
+                        unchanged.add(existing.id, existing.content_hash)
+                        outcome.record(
+                            "unchanged", replace(existing, status="ok", error=None, fetched_at=read_at)
+                        )
+                    else:
+                        has_known = True
                     # A segment per so many paragraphs keeps the postings held in memory bounded.
                     if writer.pending_paragraphs >= SEGMENT_PARAGRAPHS:
-                        writer.flush()
-                    if turns.due():
-                        writer.end_turn()
-                        turns.commit()
+                        writer.flush(take_turn)
+                    take_turn()
             if not count:
                 raise SourceError(f"{name}: empty file")
             if has_known:
@@ -752,6 +751,18 @@ _FileVersion = tuple[int, int, int]
 def _file_version(file: Path) -> _FileVersion:
     status = file.stat()
     return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _turn_taker(writer: IndexWriter, turns: Turns) -> Callable[[], None]:
+    """What ends a big add's transaction once it has had its turn (and begins the next)."""
+
+    def take_turn() -> None:
+        if turns.due():
+            writer.end_turn()
+            turns.commit()
+            turns.ensure()
+
+    return take_turn
 
 
 def _unchanged(existing: SourceRecord, placed: Article, terms: ArticleTerms | None, scope: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from index.engine.database import IN_CHUNK, get_meta, now, set_meta
@@ -31,6 +31,9 @@ from index.models import Article, SourceRecord, content_hash
 
 StoredCopy = tuple[SourceRecord | None, bool]
 """An article's stored copy, if any, and whether its id is taken: what `upsert` decides by."""
+
+POSTINGS_PER_BATCH = 5_000
+"""Postings rows a flush writes before it lets a big add take its turn (see `flush`)."""
 
 KNOWN_TERMS_LIMIT = 200_000
 """The writer remembers the ids of at most about this many terms; past it, it forgets them and asks again."""
@@ -240,13 +243,17 @@ class IndexWriter:
         """Paragraphs stored since the last `flush` whose postings are still in memory."""
         return sum(builder.paragraphs for _, builder in self._pending.values())
 
-    def flush(self) -> None:
-        """Write the pending segments: their postings and their share of the statistics."""
+    def flush(self, between: Callable[[], None] | None = None) -> None:
+        """Write the pending segments: their postings and their share of the statistics.
+
+        `between` is called after each batch of postings rows: a big add's staged segments, which nothing
+        reads until they are published, may be written over several transactions (it commits there).
+        """
         if self._next_paragraph_id is not None:
             set_meta(self._conn, "next_paragraph_id", str(self._next_paragraph_id))
         for scope, (segment_id, builder) in self._pending.items():
             self._added += builder.paragraphs
-            self._write_segment(scope, segment_id, builder.posting_lists())
+            self._write_segment(scope, segment_id, builder.posting_lists(), between)
             self._change_document_frequencies(scope, builder.document_frequencies())
             self._change_scope_totals(scope, builder.paragraphs, builder.tokens)
             self._conn.execute(
@@ -278,14 +285,28 @@ class IndexWriter:
         self._next_paragraph_id += count
         return first
 
-    def _write_segment(self, scope: str, segment_id: int, lists: dict[str, PostingList]) -> None:
+    def _write_segment(
+        self,
+        scope: str,
+        segment_id: int,
+        lists: dict[str, PostingList],
+        between: Callable[[], None] | None,
+    ) -> None:
         term_ids = self.term_ids(lists.keys(), create=True)
         # A staged segment's postings name the scope they will serve: publishing moves only the segment.
         scope = real_scope(scope) if is_staging(scope) else scope
-        self._conn.executemany(
-            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
-            ((term_ids[term], segment_id, scope, *postings.to_blobs()) for term, postings in lists.items()),
-        )
+        terms = list(lists)
+        for start in range(0, len(terms), POSTINGS_PER_BATCH):
+            self._conn.executemany(
+                "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (term_ids[term], segment_id, scope, *lists[term].to_blobs())
+                    for term in terms[start : start + POSTINGS_PER_BATCH]
+                ),
+            )
+            if between is not None:
+                between()
 
     def term_ids(self, terms: Iterable[str], *, create: bool) -> dict[str, int]:
         """Map terms to their ids, creating the missing ones when `create` is set."""
