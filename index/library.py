@@ -331,7 +331,8 @@ class StoryIndex:
             known_in = self._stage_path(
                 conn, files, scope, writer, turns, seen, (unchanged, read_at), outcome, stored_one
             )
-            turns.ensure()
+            writer.end_turn()
+            turns.commit()  # the last segment's postings are built with the lock free
             writer.flush(_turn_taker(writer, turns))
             turns.ensure()
             for file, version in known_in:
@@ -399,6 +400,8 @@ class StoryIndex:
                         has_known = True
                     # A segment per so many paragraphs keeps the postings held in memory bounded.
                     if writer.pending_paragraphs >= SEGMENT_PARAGRAPHS:
+                        writer.end_turn()
+                        turns.commit()  # the segment's postings are built with the lock free
                         writer.flush(take_turn)
                     take_turn()
             if not count:

@@ -246,15 +246,24 @@ class IndexWriter:
     def flush(self, between: Callable[[], None] | None = None) -> None:
         """Write the pending segments: their postings and their share of the statistics.
 
-        `between` is called after each batch of postings rows: a big add's staged segments, which nothing
-        reads until they are published, may be written over several transactions (it commits there).
+        `between` is called before the first statement and after each batch of postings rows: a big add's
+        staged segments, which nothing reads until they are published, may be written over several
+        transactions (it commits there once its turn is over, and begins the next).
         """
+        # Built before anything is written: a big add calls this with the lock free, and `between` (first
+        # called before any statement) takes it again.
+        built = [
+            (scope, segment_id, builder, builder.posting_lists(), builder.document_frequencies())
+            for scope, (segment_id, builder) in self._pending.items()
+        ]
+        if between is not None:
+            between()
         if self._next_paragraph_id is not None:
             set_meta(self._conn, "next_paragraph_id", str(self._next_paragraph_id))
-        for scope, (segment_id, builder) in self._pending.items():
+        for scope, segment_id, builder, lists, frequencies in built:
             self._added += builder.paragraphs
-            self._write_segment(scope, segment_id, builder.posting_lists(), between)
-            self._change_document_frequencies(scope, builder.document_frequencies())
+            self._write_segment(scope, segment_id, lists, between)
+            self._change_document_frequencies(scope, frequencies)
             self._change_scope_totals(scope, builder.paragraphs, builder.tokens)
             self._conn.execute(
                 "UPDATE segments SET paragraphs = ? WHERE id = ?", (builder.paragraphs, segment_id)
@@ -292,11 +301,11 @@ class IndexWriter:
         lists: dict[str, PostingList],
         between: Callable[[], None] | None,
     ) -> None:
-        term_ids = self.term_ids(lists.keys(), create=True)
         # A staged segment's postings name the scope they will serve: publishing moves only the segment.
         scope = real_scope(scope) if is_staging(scope) else scope
         terms = list(lists)
         for start in range(0, len(terms), POSTINGS_PER_BATCH):
+            term_ids = self.term_ids(terms[start : start + POSTINGS_PER_BATCH], create=True)
             self._conn.executemany(
                 "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
