@@ -300,3 +300,41 @@ def test_check_passes_and_stats_leave_out_what_a_running_add_and_its_merges_have
     assert staged and set(staged) <= {(before.sources, before.paragraphs), (after.sources, after.paragraphs)}
     assert (before.sources, before.paragraphs) in staged  # while the add was staging
     assert after.sources == before.sources + 300
+
+
+def test_re_adding_a_stored_file_lets_other_writers_in_and_rewrites_none_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", _articles(60))
+    db = tmp_path / "story.db"
+    with StoryIndex(db, workers=1) as story:
+        story.add_paths([corpus])
+        conn = story._connection()
+        conn.execute(
+            "UPDATE sources SET status = 'stale', error = 'gone', fetched_at = '2000' WHERE id = 'a0001'"
+        )
+        before = _tables(db)
+        monkeypatch.setattr(staging, "TURN_SECONDS", 0)
+        monkeypatch.setattr(staging, "GAP_SECONDS", 0)
+        commits = 0
+        original_commit = staging.Turns.commit
+
+        def count_commits(self: staging.Turns) -> None:
+            nonlocal commits
+            commits += 1
+            original_commit(self)
+
+        monkeypatch.setattr(staging.Turns, "commit", count_commits)
+        report = story.add_paths([corpus])
+        record = story.source("a0001")
+    assert report.total("unchanged").articles == 60 and not report.total("updated").articles
+    assert commits >= 60  # a turn per article read: the lock is let go all through the file
+    after = _tables(db)
+    assert after["sources"] != before["sources"]  # a0001 read again: no longer stale
+    assert {key: value for key, value in after.items() if key != "sources"} == {
+        key: value for key, value in before.items() if key != "sources"
+    }
+    assert (
+        record is not None and (record.status, record.error) == ("ok", None) and record.fetched_at != "2000"
+    )
+    assert _staged_leftovers(db) == {}
