@@ -218,7 +218,9 @@ class Turns:
         """Roll the open transaction back, if one is open."""
         if self._started is not None:
             self._started = None
-            self._conn.execute("ROLLBACK")
+            # SQLite has already rolled back a transaction that a full disk stopped (a failed COMMIT too).
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
 
 
 class SeenIds:
