@@ -31,6 +31,8 @@ from index import StoryIndex
 
 PROBE_PAUSE_SECONDS = 0.05
 """The probe's rest between two writes."""
+SLOWEST = 3
+"""The longest transactions listed, with what each began with."""
 
 
 class _Transactions:
@@ -39,7 +41,9 @@ class _Transactions:
     def __init__(self) -> None:
         self.longest = 0.0
         self.count = 0
-        self._begun: dict[int, float] = {}
+        self.slowest: list[tuple[float, str]] = []
+        """The longest few transactions, each with its first statement after `BEGIN` (what it was for)."""
+        self._begun: dict[int, tuple[float, str]] = {}
 
     def tracer(self, conn: sqlite3.Connection) -> Callable[[str], None]:
         key = id(conn)
@@ -47,16 +51,20 @@ class _Transactions:
         def trace(statement: str) -> None:
             head = statement.lstrip()[:16].upper()
             if head.startswith("BEGIN IMMEDIATE"):
-                self._begun[key] = time.perf_counter()
-            elif (head.startswith(("COMMIT", "ROLLBACK"))) and key in self._begun:
-                held = time.perf_counter() - self._begun.pop(key)
+                self._begun[key] = (time.perf_counter(), "")
+            elif head.startswith(("COMMIT", "ROLLBACK")) and key in self._begun:
+                started, first = self._begun.pop(key)
+                held = time.perf_counter() - started
                 self.longest = max(self.longest, held)
                 self.count += 1
+                self.slowest = sorted([*self.slowest, (round(held, 3), first)], reverse=True)[:SLOWEST]
+            elif key in self._begun and not self._begun[key][1]:
+                self._begun[key] = (self._begun[key][0], " ".join(statement.split())[:90])
 
         return trace
 
     def reset(self) -> None:
-        self.longest, self.count = 0.0, 0
+        self.longest, self.count, self.slowest = 0.0, 0, []
 
 
 class _Probe(threading.Thread):
@@ -102,6 +110,7 @@ def _phase(story: StoryIndex, db: Path, source: Path, traced: _Transactions) -> 
         "seconds": round(seconds, 2),
         "articles": totals,
         "longest_transaction_s": round(traced.longest, 3),
+        "slowest_transactions": traced.slowest,
         "transactions": traced.count,
         "probe_writes": len(probe.waits),
         "probe_longest_wait_s": round(max(probe.waits, default=0.0), 3),
