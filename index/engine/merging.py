@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -145,14 +146,17 @@ def build(conn: sqlite3.Connection, merge: Merge) -> bool:
     """
     turns = Turns(conn, merge.staging)
     try:
+        step = 0.0  # how long the last range took: ranges of common terms take longest
         for low, high in term_ranges(merge.last_term):
             turns.ensure()
             if not still_staged(conn, merge):
                 forget(conn, merge.staging)
                 turns.finish()
                 return False
+            started = time.monotonic()
             merge_term_range(conn, merge.scope, merge.inputs, merge.merged_id, merge.dead, low, high)
-            if turns.due():
+            step = time.monotonic() - started
+            if turns.due(ahead=step):
                 turns.commit()
         turns.ensure()
         published = publish(conn, merge)

@@ -194,9 +194,10 @@ class Turns:
             self._conn.execute("BEGIN IMMEDIATE")
             self._started = time.monotonic()
 
-    def due(self) -> bool:
-        """Whether the open transaction has held the lock for its turn."""
-        return self._started is not None and time.monotonic() - self._started >= TURN_SECONDS
+    def due(self, ahead: float = 0.0) -> bool:
+        """Whether the open transaction has held the lock for its turn, or would have after `ahead` more
+        seconds (the length of a step like the last one: the turn ends before it rather than after)."""
+        return self._started is not None and time.monotonic() - self._started + ahead >= TURN_SECONDS
 
     def commit(self) -> None:
         """Commit the open transaction (with a heartbeat), then leave the lock to others for a moment."""
