@@ -376,10 +376,16 @@ class StoryIndex:
         assert staging is not None  # an add's turns always name its staging
         unchanged, read_at = unchanged_at
         take_turn = _turn_taker(writer, turns)
+
+        def end_turn() -> None:
+            # The workers have not tokenized the next articles yet: the lock is free while they do.
+            writer.end_turn()
+            turns.commit(rest=False)
+
         for file in files:
             name, count, version, has_known = str(file), 0, _file_version(file), False
             # Closed at once when a bad line stops the file: its workers' chunks in flight are let go.
-            with contextlib.closing(self._read_file(file)) as read:
+            with contextlib.closing(self._read_file(file, end_turn)) as read:
                 for line, article, terms in read:
                     turns.ensure()
                     seen.check(article.source_id, name, line)
@@ -441,15 +447,18 @@ class StoryIndex:
                 status, record = writer.upsert(placed, scope, terms, stored)
                 outcome.record(_kind(status), record)
 
-    def _read_file(self, file: Path) -> Generator[tuple[int | None, Article, ArticleTerms | None]]:
-        """A file's articles with their JSONL line, and their terms when workers tokenized them."""
+    def _read_file(
+        self, file: Path, waiting: Callable[[], None] | None = None
+    ) -> Generator[tuple[int | None, Article, ArticleTerms | None]]:
+        """A file's articles with their JSONL line, and their terms when workers tokenized them; `waiting` is
+        called before waiting for the workers (see `TermsPool.read_terms`)."""
         if not is_jsonl(file):
             for article in read_path(file):
                 yield None, article, None
             return
         chunks = jsonl_chunks(file)
         if self._terms_pool.workers > 1 and file.stat().st_size >= PARALLEL_BYTES:
-            with contextlib.closing(self._terms_pool.read_terms(chunks, read_jsonl_chunk)) as read:
+            with contextlib.closing(self._terms_pool.read_terms(chunks, read_jsonl_chunk, waiting)) as read:
                 yield from read
             return
         for chunk in chunks:

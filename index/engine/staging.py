@@ -199,15 +199,17 @@ class Turns:
         seconds (the length of a step like the last one: the turn ends before it rather than after)."""
         return self._started is not None and time.monotonic() - self._started + ahead >= TURN_SECONDS
 
-    def commit(self) -> None:
-        """Commit the open transaction (with a heartbeat), then leave the lock to others for a moment."""
+    def commit(self, *, rest: bool = True) -> None:
+        """Commit the open transaction (with a heartbeat), then leave the lock to others for a moment
+        (without `rest`: the caller is about to wait for something else, and the lock is free meanwhile)."""
         if self._started is None:
             return
         if self.staging is not None:
             beat(self._conn, self.staging)
         self._conn.execute("COMMIT")
         self._started = None
-        time.sleep(GAP_SECONDS)
+        if rest:
+            time.sleep(GAP_SECONDS)
 
     def finish(self) -> None:
         """Commit the transaction that published the staging (its heartbeat is gone with it)."""

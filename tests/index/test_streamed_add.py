@@ -205,8 +205,8 @@ def test_another_writer_takes_turns_with_a_big_add(tmp_path: Path, monkeypatch: 
     writer = threading.Thread(target=write_while_adding)
     original_commit = staging.Turns.commit
 
-    def commit_then_let_the_writer_start(self: staging.Turns) -> None:
-        original_commit(self)
+    def commit_then_let_the_writer_start(self: staging.Turns, *, rest: bool = True) -> None:
+        original_commit(self, rest=rest)
         if not writer.is_alive() and not first_write_done.is_set():
             writer.start()
             assert first_write_done.wait(timeout=30)
@@ -285,8 +285,8 @@ def test_check_passes_and_stats_leave_out_what_a_running_add_and_its_merges_have
         before = other.stats()
         original_commit = staging.Turns.commit
 
-        def commit_then_look(self: staging.Turns) -> None:
-            original_commit(self)
+        def commit_then_look(self: staging.Turns, *, rest: bool = True) -> None:
+            original_commit(self, rest=rest)
             stats = other.stats()
             seen.append((other.check().ok, stats.sources, stats.paragraphs, len(_staged_leftovers(db))))
 
@@ -319,10 +319,10 @@ def test_re_adding_a_stored_file_lets_other_writers_in_and_rewrites_none_of_it(
         commits = 0
         original_commit = staging.Turns.commit
 
-        def count_commits(self: staging.Turns) -> None:
+        def count_commits(self: staging.Turns, *, rest: bool = True) -> None:
             nonlocal commits
             commits += 1
-            original_commit(self)
+            original_commit(self, rest=rest)
 
         monkeypatch.setattr(staging.Turns, "commit", count_commits)
         report = story.add_paths([corpus])

@@ -20,8 +20,8 @@ def main(db: str, phase: str) -> None:
     staging.TURN_SECONDS = 0
     commit = staging.Turns.commit
 
-    def commit_then_die(self: staging.Turns) -> None:
-        commit(self)
+    def commit_then_die(self: staging.Turns, *, rest: bool = True) -> None:
+        commit(self, rest=rest)
         if (phase == "building") == (self.staging is not None):
             os.kill(os.getpid(), signal.SIGKILL)
 

@@ -82,8 +82,8 @@ def _between_turns(monkeypatch: pytest.MonkeyPatch, hook: Callable[[staging.Turn
     """Run `hook` after each commit of a merge's turns, while it leaves the lock free."""
     commit = staging.Turns.commit
 
-    def commit_then_hook(self: staging.Turns) -> None:
-        commit(self)
+    def commit_then_hook(self: staging.Turns, *, rest: bool = True) -> None:
+        commit(self, rest=rest)
         hook(self)
 
     monkeypatch.setattr(staging.Turns, "commit", commit_then_hook)
