@@ -766,13 +766,14 @@ def _file_version(file: Path) -> _FileVersion:
 
 
 def _turn_taker(writer: IndexWriter, turns: Turns) -> Callable[[], None]:
-    """What ends a big add's transaction once it has had its turn (and begins the next)."""
+    """What ends a big add's transaction once it has had its turn, and begins the next (or the first, after
+    the lock was let go to build a segment's postings)."""
 
     def take_turn() -> None:
         if turns.due():
             writer.end_turn()
             turns.commit()
-            turns.ensure()
+        turns.ensure()
 
     return take_turn
 
