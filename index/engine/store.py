@@ -32,7 +32,7 @@ from index.models import Article, SourceRecord, content_hash
 StoredCopy = tuple[SourceRecord | None, bool]
 """An article's stored copy, if any, and whether its id is taken: what `upsert` decides by."""
 
-POSTINGS_PER_BATCH = 5_000
+POSTINGS_PER_BATCH = 1_000
 """Postings rows a flush writes before it lets a big add take its turn (see `flush`)."""
 
 KNOWN_TERMS_LIMIT = 200_000
