@@ -32,6 +32,7 @@ from index.engine.database import (
 from index.engine.explain import Explanation, explain_hit
 from index.engine.feed_registry import FeedRegistry
 from index.engine.integrity import invariant_problems, sqlite_problems
+from index.engine.merging import merge_in_turns
 from index.engine.parallel import TermsPool
 from index.engine.posting_cache import DEFAULT_BUDGET_BYTES, PostingCache
 from index.engine.ranking import BM25Parameters
@@ -39,6 +40,7 @@ from index.engine.searcher import Hit, Searcher
 from index.engine.staging import (
     SeenIds,
     Turns,
+    UnchangedIds,
     discard,
     discard_abandoned,
     is_staging,
@@ -69,6 +71,7 @@ from index.models import (
     StoredTotal,
     TimelineEntry,
     Usage,
+    content_hash,
 )
 from index.sources.origins import UPLOAD_PREFIX, Loader, load_origin, read_builtin_story
 from index.sources.readers import local_files, read_path
@@ -313,19 +316,25 @@ class StoryIndex:
     ) -> AddReport:
         """Stage the new articles of one path in short transactions, then publish them with the rest.
 
-        Articles already stored (unchanged or changed) are written in the publishing transaction itself,
-        so a path is still all or nothing: the files holding some are read a second time there rather than
-        kept in memory. Re-adding a big file that is already stored makes that transaction long.
+        Articles stored already and changed are written in the publishing transaction itself, so a path is
+        still all or nothing: the files holding some are read a second time there rather than kept in
+        memory. Unchanged ones cost nothing there: only their read time is recorded, after publishing.
         """
         staging = staging_scope(scope)
         turns = Turns(conn, staging)
         writer = IndexWriter(conn, self.tokenizer)
         outcome = _Stored(on_stored)
         seen = SeenIds(conn, str(Path(path).expanduser().resolve()))
+        unchanged = UnchangedIds(conn)
+        read_at = now()
         try:
-            known_in = self._stage_path(conn, files, scope, writer, turns, seen, outcome, stored_one)
+            known_in = self._stage_path(
+                conn, files, scope, writer, turns, seen, (unchanged, read_at), outcome, stored_one
+            )
+            writer.end_turn()
+            turns.commit()  # the last segment's postings are built with the lock free
+            writer.flush(_turn_taker(writer, turns))
             turns.ensure()
-            writer.flush()
             for file, version in known_in:
                 self._store_known(conn, file, version, scope, staging, writer, outcome)
             writer.flush()
@@ -339,11 +348,13 @@ class StoryIndex:
         finally:
             with contextlib.suppress(sqlite3.Error):
                 seen.close()
-        # Merging is not part of the add: one tier a transaction, as small writes do it.
-        while True:
-            with write_transaction(conn):
-                if not writer.merge_one_tier(scope):
-                    break
+        try:
+            unchanged.record_read(Turns(conn, None), read_at)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                unchanged.close()
+        # Merging is not part of the add: each merge is built in turns and swapped in by a short transaction.
+        merge_in_turns(conn, scope, lambda taken: writer.next_tier(scope, taken))
         return outcome.report()
 
     def _stage_path(
@@ -354,17 +365,27 @@ class StoryIndex:
         writer: IndexWriter,
         turns: Turns,
         seen: SeenIds,
+        unchanged_at: tuple[UnchangedIds, str],
         outcome: _Stored,
         stored_one: Callable[[], None],
     ) -> list[tuple[Path, _FileVersion]]:
-        """Write a path's new articles under the staging scope; the files holding articles already stored
-        (to be read again when publishing), with their size and time as they were read."""
+        """Write a path's new articles under the staging scope and note its unchanged ones; the files holding
+        changed articles (to be read again when publishing), with their size and time as they were read."""
         known_in: list[tuple[Path, _FileVersion]] = []
         staging = turns.staging
+        assert staging is not None  # an add's turns always name its staging
+        unchanged, read_at = unchanged_at
+        take_turn = _turn_taker(writer, turns)
+
+        def end_turn() -> None:
+            # The workers have not tokenized the next articles yet: the lock is free while they do.
+            writer.end_turn()
+            turns.commit(rest=False)
+
         for file in files:
             name, count, version, has_known = str(file), 0, _file_version(file), False
             # Closed at once when a bad line stops the file: its workers' chunks in flight are let go.
-            with contextlib.closing(self._read_file(file)) as read:
+            with contextlib.closing(self._read_file(file, end_turn)) as read:
                 for line, article, terms in read:
                     turns.ensure()
                     seen.check(article.source_id, name, line)
@@ -372,17 +393,23 @@ class StoryIndex:
                     stored_one()
                     placed = _placed(conn, article, scope)
                     stored = writer.stored_copy(placed)
-                    if stored[0] is not None:
+                    existing = stored[0]
+                    if existing is None:
+                        _, record = writer.upsert(placed, staging, terms, stored)
+                        outcome.record("added", replace(record, scope=scope))
+                    elif _unchanged(existing, placed, terms, scope):
+                        unchanged.add(existing.id, existing.content_hash)
+                        outcome.record(
+                            "unchanged", replace(existing, status="ok", error=None, fetched_at=read_at)
+                        )
+                    else:
                         has_known = True
-                        continue
-                    _, record = writer.upsert(placed, staging, terms, stored)
-                    outcome.record("added", replace(record, scope=scope))
                     # A segment per so many paragraphs keeps the postings held in memory bounded.
                     if writer.pending_paragraphs >= SEGMENT_PARAGRAPHS:
-                        writer.flush()
-                    if turns.due():
                         writer.end_turn()
-                        turns.commit()
+                        turns.commit()  # the segment's postings are built with the lock free
+                        writer.flush(take_turn)
+                    take_turn()
             if not count:
                 raise SourceError(f"{name}: empty file")
             if has_known:
@@ -410,20 +437,28 @@ class StoryIndex:
             for _line, article, terms in read:
                 placed = _placed(conn, article, scope)
                 stored = writer.stored_copy(placed)
-                if stored[0] is None or stored[0].scope == staging:
-                    continue
+                existing = stored[0]
+                if (
+                    existing is None
+                    or existing.scope == staging
+                    or _unchanged(existing, placed, terms, scope)
+                ):
+                    continue  # staged, or unchanged: both counted when the file was first read
                 status, record = writer.upsert(placed, scope, terms, stored)
                 outcome.record(_kind(status), record)
 
-    def _read_file(self, file: Path) -> Generator[tuple[int | None, Article, ArticleTerms | None]]:
-        """A file's articles with their JSONL line, and their terms when workers tokenized them."""
+    def _read_file(
+        self, file: Path, waiting: Callable[[], None] | None = None
+    ) -> Generator[tuple[int | None, Article, ArticleTerms | None]]:
+        """A file's articles with their JSONL line, and their terms when workers tokenized them; `waiting` is
+        called before waiting for the workers (see `TermsPool.read_terms`)."""
         if not is_jsonl(file):
             for article in read_path(file):
                 yield None, article, None
             return
         chunks = jsonl_chunks(file)
         if self._terms_pool.workers > 1 and file.stat().st_size >= PARALLEL_BYTES:
-            with contextlib.closing(self._terms_pool.read_terms(chunks, read_jsonl_chunk)) as read:
+            with contextlib.closing(self._terms_pool.read_terms(chunks, read_jsonl_chunk, waiting)) as read:
                 yield from read
             return
         for chunk in chunks:
@@ -728,6 +763,25 @@ _FileVersion = tuple[int, int, int]
 def _file_version(file: Path) -> _FileVersion:
     status = file.stat()
     return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _turn_taker(writer: IndexWriter, turns: Turns) -> Callable[[], None]:
+    """What ends a big add's transaction once it has had its turn, and begins the next (or the first, after
+    the lock was let go to build a segment's postings)."""
+
+    def take_turn() -> None:
+        if turns.due():
+            writer.end_turn()
+            turns.commit()
+        turns.ensure()
+
+    return take_turn
+
+
+def _unchanged(existing: SourceRecord, placed: Article, terms: ArticleTerms | None, scope: str) -> bool:
+    """Whether the writer would find the stored copy unchanged: same scope, same content hash."""
+    digest = terms.content_hash if terms is not None else content_hash(placed)
+    return existing.scope == scope and existing.content_hash == digest
 
 
 def _kind(status: str) -> StoredKind:

@@ -10,6 +10,11 @@ makes ranking fail. So the postings are decoded and recounted here, against the 
 - each scope's paragraph and token totals, each term's document frequency and the df histogram equal a
   recount, and each source's paragraph count equals its paragraphs.
 
+What a running add or merge has staged, and what a merge retired and is still clearing, is checked as what
+it is (`index.engine.staging`, `index.engine.merging`): a merge's postings are looked for among its input
+segments' paragraphs and counted nowhere, a retired segment's postings are only decoded, and a staging's
+own totals are not compared, since an add counts a segment's paragraphs only once it has written it.
+
 Postings and statistics are derived from the paragraphs' text, so whatever is found here `reindex` can
 rebuild (`IndexWriter.rebuild_postings`); damage SQLite itself reports needs a backup.
 """
@@ -26,6 +31,7 @@ import numpy.typing as npt
 
 from index.engine.database import get_meta
 from index.engine.postings import DOC_DTYPE, LENGTH_DTYPE, TF_DTYPE
+from index.engine.staging import MERGE_CLAIM_PREFIX, RETIRED_PREFIX, is_hidden, is_staging, real_scope
 
 MAX_PROBLEMS = 20
 """Problems listed by kind before the rest are only counted: a summary, not a dump."""
@@ -40,8 +46,8 @@ def sqlite_problems(conn: sqlite3.Connection) -> list[str]:
 def invariant_problems(conn: sqlite3.Connection) -> list[str]:
     """What breaks storybot's own invariants (see the module docstring); empty when all hold."""
     found = _Problems()
-    paragraphs = _paragraph_table(conn, found)
-    segment_scope = dict(conn.execute("SELECT id, scope FROM segments").fetchall())
+    segments = _Segments.read(conn)
+    paragraphs = _paragraph_table(conn, found, segments.key)
     known_terms = {row[0] for row in conn.execute("SELECT id FROM terms")}
     document_frequency: Counter[tuple[str, int]] = Counter()
     batch: list[_Row] = []
@@ -51,20 +57,71 @@ def invariant_problems(conn: sqlite3.Connection) -> list[str]:
         _, term_id, segment_id, scope, docs, tfs, lengths = row
         if term_id not in known_terms:
             found.add("ids", f"{_where(row)}: no such term")
-        if segment_scope.get(segment_id) != scope:
+        if segments.serves.get(segment_id) != scope:
             found.add("ids", f"{_where(row)}: no such segment in scope {scope!r}")
         if not _decodes(docs, tfs, lengths):
             found.add("postings", f"{_where(row)}: the posting list does not decode")
             continue
+        if segment_id in segments.retired:
+            continue  # a merged-away segment's copy, being cleared: the merged segment holds these now
         batch.append(row)
         batched += len(docs) // DOC_DTYPE.itemsize
         if batched >= _BATCH_POSTINGS:
-            _check_postings(batch, paragraphs, found, document_frequency)
+            _check_postings(batch, paragraphs, segments, found, document_frequency)
             batch, batched = [], 0
     if batch:
-        _check_postings(batch, paragraphs, found, document_frequency)
+        _check_postings(batch, paragraphs, segments, found, document_frequency)
     _check_statistics(conn, document_frequency, found)
     return found.listed()
+
+
+class _Segments(NamedTuple):
+    """The segments as the checks see them, running adds' and merges' staged ones included."""
+
+    serves: dict[int, str]
+    """The scope each segment's postings name: a staged or retired segment's is the scope it belongs to."""
+    counted_in: dict[int, str]
+    """Where a segment's postings count in the statistics (a staged add's in its staging scope); absent for
+    a merge being built and for retired segments, whose paragraphs are counted in other segments."""
+    retired: set[int]
+    key: npt.NDArray[np.int64]
+    """By segment id, the segment a paragraph of it is looked for in: a retired segment's merged one, and
+    for a merge being built, the merged segment for its inputs too (it holds the same paragraphs)."""
+
+    @classmethod
+    def read(cls, conn: sqlite3.Connection) -> _Segments:
+        scopes = dict(conn.execute("SELECT id, scope FROM segments").fetchall())
+        claims = {
+            key.removeprefix(MERGE_CLAIM_PREFIX): [int(part) for part in value.split(",") if part]
+            for key, value in conn.execute(
+                "SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+                (MERGE_CLAIM_PREFIX, MERGE_CLAIM_PREFIX + "\U0010ffff"),
+            )
+        }
+        serves = {
+            segment_id: real_scope(scope) if is_hidden(scope) else scope
+            for segment_id, scope in scopes.items()
+        }
+        retired = {
+            segment_id: int(scope.split(":", 2)[1])
+            for segment_id, scope in scopes.items()
+            if scope.startswith(RETIRED_PREFIX)
+        }
+        merging = {segment_id: claims[scope] for segment_id, scope in scopes.items() if scope in claims}
+        counted_in = {
+            segment_id: scope
+            for segment_id, scope in scopes.items()
+            if segment_id not in merging and segment_id not in retired
+        }
+        highest = max(
+            [0, *scopes, *retired.values(), *(part for parts in merging.values() for part in parts)]
+        )
+        key = np.arange(highest + 1, dtype=np.int64)
+        for merged, inputs in merging.items():
+            key[[part for part in inputs if part <= highest]] = merged
+        for retiree, target in retired.items():
+            key[retiree] = key[target]
+        return cls(serves, counted_in, set(retired), key)
 
 
 _BATCH_POSTINGS = 1 << 20
@@ -82,7 +139,7 @@ class _Paragraphs(NamedTuple):
     length: npt.NDArray[np.int64]
 
 
-def _paragraph_table(conn: sqlite3.Connection, found: _Problems) -> _Paragraphs:
+def _paragraph_table(conn: sqlite3.Connection, found: _Problems, key: npt.NDArray[np.int64]) -> _Paragraphs:
     stored_next = get_meta(conn, "next_paragraph_id")
     highest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM paragraphs").fetchone()[0]
     limit = max(int(stored_next) if stored_next and stored_next.isdigit() else 1, highest + 1)
@@ -94,7 +151,7 @@ def _paragraph_table(conn: sqlite3.Connection, found: _Problems) -> _Paragraphs:
         found.add("ids", "a paragraph has an id below 1")
         live = live[live[:, 0] >= 1]
     table = _Paragraphs(np.full(limit, -1, np.int64), np.full(limit, -1, np.int64), np.zeros(limit, np.int64))
-    table.live_segment[live[:, 0]] = live[:, 1]
+    table.live_segment[live[:, 0]] = _keyed(key, live[:, 1])
     table.length[live[:, 0]] = live[:, 2]
     dead = np.array(
         conn.execute("SELECT paragraph_id, segment_id FROM tombstones").fetchall(), dtype=np.int64
@@ -103,12 +160,22 @@ def _paragraph_table(conn: sqlite3.Connection, found: _Problems) -> _Paragraphs:
     outside = (dead[:, 0] < 1) | (dead[:, 0] >= limit)
     for paragraph_id in dead[outside, 0].tolist():
         found.add("ids", f"a tombstone names paragraph {paragraph_id}, outside 1..{limit - 1}")
-    table.dead_segment[dead[~outside, 0]] = dead[~outside, 1]
+    table.dead_segment[dead[~outside, 0]] = _keyed(key, dead[~outside, 1])
     return table
 
 
+def _keyed(key: npt.NDArray[np.int64], segment_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """`key` of each segment id; ids outside it (no such segment) as they are."""
+    inside = (segment_ids >= 0) & (segment_ids < len(key))
+    return np.where(inside, key[np.where(inside, segment_ids, 0)], segment_ids)
+
+
 def _check_postings(
-    batch: list[_Row], paragraphs: _Paragraphs, found: _Problems, document_frequency: Counter[tuple[str, int]]
+    batch: list[_Row],
+    paragraphs: _Paragraphs,
+    segments: _Segments,
+    found: _Problems,
+    document_frequency: Counter[tuple[str, int]],
 ) -> None:
     """Check a batch of decodable posting lists against the paragraphs, all at once; count live postings."""
     counts = np.array([len(row[4]) // DOC_DTYPE.itemsize for row in batch], dtype=np.int64)
@@ -116,7 +183,7 @@ def _check_postings(
     tfs = np.frombuffer(b"".join(row[5] for row in batch), dtype=TF_DTYPE)
     sizes = np.frombuffer(b"".join(row[6] for row in batch), dtype=LENGTH_DTYPE).astype(np.int64)
     owner = np.repeat(np.arange(len(batch)), counts)  # the batch row of each posting
-    segment = np.array([row[2] for row in batch], dtype=np.int64)[owner]
+    segment = _keyed(segments.key, np.array([row[2] for row in batch], dtype=np.int64))[owner]
     limit = len(paragraphs.live_segment)
     outside = (docs < 1) | (docs >= limit)
     inside = np.where(outside, 0, docs)
@@ -140,7 +207,9 @@ def _check_postings(
             found.add(kind, f"{_where(batch[index])}: {problem}")
     live_per_row = np.bincount(owner[live], minlength=len(batch)).tolist()
     for row, live_count in zip(batch, live_per_row, strict=True):
-        document_frequency[(row[3], row[1])] += live_count
+        counted_in = segments.counted_in.get(row[2])
+        if counted_in is not None:
+            document_frequency[(counted_in, row[1])] += live_count
 
 
 def _where(row: Sequence[object]) -> str:
@@ -163,6 +232,8 @@ def _check_statistics(
     stored_df = {(scope, term_id): df for scope, term_id, df in rows}
     counted_df = {key: df for key, df in document_frequency.items() if df}
     for key in sorted(stored_df.keys() | counted_df.keys()):
+        if is_staging(key[0]):
+            continue  # a running add counts a staged segment's terms once all its postings are written
         if stored_df.get(key, 0) != counted_df.get(key, 0):
             found.add(
                 "statistics",
@@ -188,6 +259,8 @@ def _check_statistics(
         if paragraphs or tokens
     }
     for scope in sorted(totals.keys() | stored_totals.keys()):
+        if is_staging(scope):
+            continue  # a running add counts its paragraphs when it writes their segment, not before
         if totals.get(scope, (0, 0)) != stored_totals.get(scope, (0, 0)):
             found.add(
                 "statistics",

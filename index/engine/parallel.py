@@ -151,14 +151,18 @@ class TermsPool:
                         self._learn(future.result())
 
     def read_terms(
-        self, payloads: Iterable[Payload], read: Callable[[Payload], Sequence[tuple[Tag, Article]]]
+        self,
+        payloads: Iterable[Payload],
+        read: Callable[[Payload], Sequence[tuple[Tag, Article]]],
+        waiting: Callable[[], None] | None = None,
     ) -> Generator[tuple[Tag, Article, ArticleTerms | None]]:
         """Each payload read into (tag, article) pairs by `read` and tokenized, in the workers, in order.
 
         `read` is a module-level function (it is sent to the workers), and the caller's errors it raises come
         out here, at its payload's turn. Only a few payloads are in flight at once, so a stream of any length
         holds a bounded amount in memory. A worker that dies costs time only: the payloads not yet read
-        are read here and their articles come with None, for the caller to tokenize.
+        are read here and their articles come with None, for the caller to tokenize. `waiting` is called
+        before waiting for a payload the workers have not finished (a big add ends its turn there).
         """
         from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415 (see TYPE_CHECKING)
 
@@ -169,6 +173,8 @@ class TermsPool:
             for payload in itertools.islice(pending, IN_FLIGHT_PER_WORKER * self.workers + 1):
                 in_flight.append((payload, executor.submit(read_chunk_terms, read, payload)))
             while in_flight:
+                if waiting is not None and not in_flight[0][1].done():
+                    waiting()
                 tagged, chunk = in_flight[0][1].result()
                 tables = self._learn(chunk)
                 in_flight.popleft()  # only now: a payload whose terms were lost is read again below

@@ -22,12 +22,18 @@ from index.engine.database import IN_CHUNK, get_meta, set_meta
 from index.errors import SourceError
 
 STAGING_PREFIX = "staging:"
-"""Scopes starting with this hold a big add still being written; no view ever includes one."""
+"""Scopes starting with this hold a big add or a merge still being written; no view ever includes one."""
+
+RETIRED_PREFIX = "retired:"
+"""A segment merged away whose rows are still being cleared: `retired:{merged id}:{scope}`. No view reads it;
+its paragraphs belong to the merged segment (see `index.engine.merging`)."""
 
 ABANDONED_SECONDS = 600
 """A staging whose heartbeat is older than this belongs to an add that died: it is removed."""
 
 _HEARTBEAT_PREFIX = "staging_heartbeat:"
+MERGE_CLAIM_PREFIX = "staging_merge:"
+"""Meta key of a merge being built under a staging scope; its value lists the segments it merges."""
 
 
 def staging_scope(scope: str) -> str:
@@ -37,9 +43,14 @@ def staging_scope(scope: str) -> str:
 
 def scopes_clause(scopes: Sequence[str] | None) -> tuple[str, tuple[object, ...]]:
     """A `WHERE` clause on `scope` and its parameters: `scopes` only, or, for None, every scope but the
-    staging ones (what no listing, count or reindex may see)."""
+    staging and retired ones (what no listing, count or reindex may see)."""
     if scopes is None:
-        return "WHERE substr(scope, 1, ?) != ?", (len(STAGING_PREFIX), STAGING_PREFIX)
+        return "WHERE substr(scope, 1, ?) != ? AND substr(scope, 1, ?) != ?", (
+            len(STAGING_PREFIX),
+            STAGING_PREFIX,
+            len(RETIRED_PREFIX),
+            RETIRED_PREFIX,
+        )
     return f"WHERE scope IN ({', '.join('?' for _ in scopes)})", tuple(scopes)
 
 
@@ -48,8 +59,13 @@ def is_staging(scope: str) -> bool:
     return scope.startswith(STAGING_PREFIX)
 
 
+def is_hidden(scope: str) -> bool:
+    """Whether a segment's scope is a staging or a retired one: no view, count or check of totals reads it."""
+    return scope.startswith((STAGING_PREFIX, RETIRED_PREFIX))
+
+
 def real_scope(staging: str) -> str:
-    """The scope a staging scope publishes into."""
+    """The scope a staging (or retired) scope belongs to."""
     return staging.split(":", 2)[2]
 
 
@@ -72,7 +88,7 @@ def publish(conn: sqlite3.Connection, staging: str) -> None:
             " tokens = tokens + excluded.tokens",
             (scope, *row),
         )
-    _forget(conn, staging)
+    forget(conn, staging)
 
 
 def discard(conn: sqlite3.Connection, staging: str) -> None:
@@ -89,7 +105,7 @@ def discard(conn: sqlite3.Connection, staging: str) -> None:
         "DELETE FROM paragraphs WHERE source_id IN (SELECT id FROM sources WHERE scope = ?)", (staging,)
     )
     conn.execute("DELETE FROM sources WHERE scope = ?", (staging,))
-    _forget(conn, staging)
+    forget(conn, staging)
 
 
 def discard_abandoned(conn: sqlite3.Connection, now: float | None = None) -> list[str]:
@@ -147,11 +163,13 @@ def _add_document_frequencies(conn: sqlite3.Connection, staging: str, scope: str
     conn.execute("DELETE FROM df_histogram WHERE scope = ? AND terms <= 0", (scope,))
 
 
-def _forget(conn: sqlite3.Connection, staging: str) -> None:
-    """Drop a staging's own statistics and heartbeat."""
+def forget(conn: sqlite3.Connection, staging: str) -> None:
+    """Drop a staging's own statistics, heartbeat and merge claim, inside the caller's transaction."""
     for table in ("term_stats", "df_histogram", "scope_stats"):
         conn.execute(f"DELETE FROM {table} WHERE scope = ?", (staging,))
-    conn.execute("DELETE FROM meta WHERE key = ?", (_HEARTBEAT_PREFIX + staging,))
+    conn.execute(
+        "DELETE FROM meta WHERE key IN (?, ?)", (_HEARTBEAT_PREFIX + staging, MERGE_CLAIM_PREFIX + staging)
+    )
 
 
 TURN_SECONDS = 0.8
@@ -164,10 +182,10 @@ GAP_SECONDS = 0.1
 class Turns:
     """Short write transactions one after another, with a pause between them that lets other writers in."""
 
-    def __init__(self, conn: sqlite3.Connection, staging: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, staging: str | None) -> None:
         self._conn = conn
         self.staging = staging
-        """The staging scope whose heartbeat each commit records."""
+        """The staging scope whose heartbeat each commit records (None: work with nothing staged)."""
         self._started: float | None = None
 
     def ensure(self) -> None:
@@ -176,18 +194,22 @@ class Turns:
             self._conn.execute("BEGIN IMMEDIATE")
             self._started = time.monotonic()
 
-    def due(self) -> bool:
-        """Whether the open transaction has held the lock for its turn."""
-        return self._started is not None and time.monotonic() - self._started >= TURN_SECONDS
+    def due(self, ahead: float = 0.0) -> bool:
+        """Whether the open transaction has held the lock for its turn, or would have after `ahead` more
+        seconds (the length of a step like the last one: the turn ends before it rather than after)."""
+        return self._started is not None and time.monotonic() - self._started + ahead >= TURN_SECONDS
 
-    def commit(self) -> None:
-        """Commit the open transaction (with a heartbeat), then leave the lock to others for a moment."""
+    def commit(self, *, rest: bool = True) -> None:
+        """Commit the open transaction (with a heartbeat), then leave the lock to others for a moment
+        (without `rest`: the caller is about to wait for something else, and the lock is free meanwhile)."""
         if self._started is None:
             return
-        beat(self._conn, self.staging)
+        if self.staging is not None:
+            beat(self._conn, self.staging)
         self._conn.execute("COMMIT")
         self._started = None
-        time.sleep(GAP_SECONDS)
+        if rest:
+            time.sleep(GAP_SECONDS)
 
     def finish(self) -> None:
         """Commit the transaction that published the staging (its heartbeat is gone with it)."""
@@ -199,7 +221,9 @@ class Turns:
         """Roll the open transaction back, if one is open."""
         if self._started is not None:
             self._started = None
-            self._conn.execute("ROLLBACK")
+            # SQLite has already rolled back a transaction that a full disk stopped (a failed COMMIT too).
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
 
 
 class SeenIds:
@@ -237,3 +261,50 @@ class SeenIds:
     def close(self) -> None:
         """Let the ids go (the table stays, empty, for the connection's next add)."""
         self._conn.execute("DELETE FROM temp.add_seen_ids")
+
+
+RECORDED_READS = 5_000
+"""Unchanged sources whose new read time one statement records."""
+
+
+class UnchangedIds:
+    """The stored articles a big add found unchanged, in a temporary table: nothing of them is rewritten.
+
+    Their read time (and an `ok` status in place of a `stale` one) is all that changes; it is recorded after
+    the path is published, a few thousand sources a statement in turns, so even a re-add of a big file that
+    is stored already keeps its publishing transaction short.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS add_unchanged (id TEXT NOT NULL, hash TEXT NOT NULL)")
+        conn.execute("DELETE FROM temp.add_unchanged")
+
+    def add(self, source_id: str, digest: str) -> None:
+        """Note a source found unchanged (by its content hash as it was read)."""
+        self._conn.execute("INSERT INTO temp.add_unchanged (id, hash) VALUES (?, ?)", (source_id, digest))
+
+    def record_read(self, turns: Turns, fetched_at: str) -> None:
+        """Record that the sources were read at `fetched_at` (those still holding the same text), in turns."""
+        last = 0
+        while True:
+            turns.ensure()
+            rows = self._conn.execute(
+                "SELECT rowid, id, hash FROM temp.add_unchanged WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, RECORDED_READS),
+            ).fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            self._conn.executemany(
+                "UPDATE sources SET status = 'ok', error = NULL, fetched_at = ?"
+                " WHERE id = ? AND content_hash = ?",
+                [(fetched_at, source_id, digest) for _, source_id, digest in rows],
+            )
+            if turns.due():
+                turns.commit()
+        turns.finish()
+
+    def close(self) -> None:
+        """Let the ids go (the table stays, empty, for the connection's next add)."""
+        self._conn.execute("DELETE FROM temp.add_unchanged")

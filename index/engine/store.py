@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from index.engine.database import IN_CHUNK, get_meta, now, set_meta
+from index.engine.merging import claimed
 from index.engine.postings import PostingList, SegmentBuilder
-from index.engine.segments import MERGE_BUDGET, MERGE_BUDGET_PER_ADDED, rewrite_segments, tier_to_merge
+from index.engine.segments import (
+    MERGE_BUDGET,
+    MERGE_BUDGET_PER_ADDED,
+    live_segment,
+    retired_into,
+    rewrite_segments,
+    tier_to_merge,
+)
 from index.engine.staging import is_staging, real_scope, scopes_clause
 from index.engine.terms import ArticleTerms, paragraph_terms
 from index.engine.tokenizer import Tokenizer
@@ -23,6 +31,9 @@ from index.models import Article, SourceRecord, content_hash
 
 StoredCopy = tuple[SourceRecord | None, bool]
 """An article's stored copy, if any, and whether its id is taken: what `upsert` decides by."""
+
+POSTINGS_PER_BATCH = 1_000
+"""Postings rows a flush writes before it lets a big add take its turn (see `flush`)."""
 
 KNOWN_TERMS_LIMIT = 200_000
 """The writer remembers the ids of at most about this many terms; past it, it forgets them and asks again."""
@@ -156,9 +167,12 @@ class IndexWriter:
             df_delta.update(set(paragraph_terms_))
         self._change_document_frequencies(scope, {term: -count for term, count in df_delta.items()})
         self._change_scope_totals(scope, -len(paragraphs), -sum(length for _, _, length, _ in paragraphs))
+        # A paragraph may still name a segment merged away (`index.engine.merging`): its tombstone goes
+        # where its postings are now.
+        segments = {segment_id: live_segment(self._conn, segment_id) for _, _, _, segment_id in paragraphs}
         self._conn.executemany(
             "INSERT INTO tombstones (paragraph_id, scope, segment_id) VALUES (?, ?, ?)",
-            [(paragraph_id, scope, segment_id) for paragraph_id, _, _, segment_id in paragraphs],
+            [(paragraph_id, scope, segments[segment_id]) for paragraph_id, _, _, segment_id in paragraphs],
         )
         self._conn.execute("DELETE FROM paragraphs WHERE source_id = ?", (source_id,))
         self._conn.execute("DELETE FROM sources WHERE id = ?", (source_id,))
@@ -229,14 +243,27 @@ class IndexWriter:
         """Paragraphs stored since the last `flush` whose postings are still in memory."""
         return sum(builder.paragraphs for _, builder in self._pending.values())
 
-    def flush(self) -> None:
-        """Write the pending segments: their postings and their share of the statistics."""
+    def flush(self, between: Callable[[], None] | None = None) -> None:
+        """Write the pending segments: their postings and their share of the statistics.
+
+        `between` is called before the first statement and after each batch of postings rows: a big add's
+        staged segments, which nothing reads until they are published, may be written over several
+        transactions (it commits there once its turn is over, and begins the next).
+        """
+        # Built before anything is written: a big add calls this with the lock free, and `between` (first
+        # called before any statement) takes it again.
+        built = [
+            (scope, segment_id, builder, builder.posting_lists(), builder.document_frequencies())
+            for scope, (segment_id, builder) in self._pending.items()
+        ]
+        if between is not None:
+            between()
         if self._next_paragraph_id is not None:
             set_meta(self._conn, "next_paragraph_id", str(self._next_paragraph_id))
-        for scope, (segment_id, builder) in self._pending.items():
+        for scope, segment_id, builder, lists, frequencies in built:
             self._added += builder.paragraphs
-            self._write_segment(scope, segment_id, builder.posting_lists())
-            self._change_document_frequencies(scope, builder.document_frequencies())
+            self._write_segment(scope, segment_id, lists, between)
+            self._change_document_frequencies(scope, frequencies)
             self._change_scope_totals(scope, builder.paragraphs, builder.tokens)
             self._conn.execute(
                 "UPDATE segments SET paragraphs = ? WHERE id = ?", (builder.paragraphs, segment_id)
@@ -267,14 +294,28 @@ class IndexWriter:
         self._next_paragraph_id += count
         return first
 
-    def _write_segment(self, scope: str, segment_id: int, lists: dict[str, PostingList]) -> None:
-        term_ids = self.term_ids(lists.keys(), create=True)
+    def _write_segment(
+        self,
+        scope: str,
+        segment_id: int,
+        lists: dict[str, PostingList],
+        between: Callable[[], None] | None,
+    ) -> None:
         # A staged segment's postings name the scope they will serve: publishing moves only the segment.
         scope = real_scope(scope) if is_staging(scope) else scope
-        self._conn.executemany(
-            "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths) VALUES (?, ?, ?, ?, ?, ?)",
-            ((term_ids[term], segment_id, scope, *postings.to_blobs()) for term, postings in lists.items()),
-        )
+        terms = list(lists)
+        for start in range(0, len(terms), POSTINGS_PER_BATCH):
+            term_ids = self.term_ids(terms[start : start + POSTINGS_PER_BATCH], create=True)
+            self._conn.executemany(
+                "INSERT INTO postings (term_id, segment_id, scope, docs, tfs, lengths)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (term_ids[term], segment_id, scope, *lists[term].to_blobs())
+                    for term in terms[start : start + POSTINGS_PER_BATCH]
+                ),
+            )
+            if between is not None:
+                between()
 
     def term_ids(self, terms: Iterable[str], *, create: bool) -> dict[str, int]:
         """Map terms to their ids, creating the missing ones when `create` is set."""
@@ -406,37 +447,37 @@ class IndexWriter:
         """Keep a scope's segments few by merging segments of about the same size, within a budget of work.
 
         See `index.engine.segments` for the policy: adding one article never pays for rewriting big segments,
-        while bulk loads merge as they go.
+        while bulk loads merge as they go. Segments a merge being built elsewhere has claimed are left to it.
         """
         self.flush()
         budget = max(MERGE_BUDGET, MERGE_BUDGET_PER_ADDED * self._added)
         while True:
-            sizes = self._conn.execute(
-                "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY id", (scope,)
-            ).fetchall()
+            sizes = self._segment_sizes(scope, claimed(self._conn))
             chosen = tier_to_merge(sizes, budget)
             if chosen is None:
                 return
             budget -= sum(paragraphs for segment_id, paragraphs in sizes if segment_id in chosen)
             self.merge_segments(scope, chosen)
 
-    def merge_one_tier(self, scope: str) -> bool:
-        """Merge one full tier of the scope's segments within this writer's budget; False if none is due.
+    def next_tier(self, scope: str, taken: set[int]) -> list[int] | None:
+        """The next full tier of the scope's segments to merge within this writer's budget, leaving out the
+        `taken` ones; None if none is due. Each one chosen is charged to the budget.
 
-        What `merge_small_segments` does in one go, a step at a time: each step can be its own transaction.
+        What `merge_small_segments` does in one transaction, a merge at a time: see `merging.merge_in_turns`.
         """
         self.flush()
-        sizes = self._conn.execute(
-            "SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY id", (scope,)
-        ).fetchall()
+        sizes = self._segment_sizes(scope, taken)
         chosen = tier_to_merge(sizes, max(MERGE_BUDGET, MERGE_BUDGET_PER_ADDED * self._added))
         if chosen is None:
-            return False
+            return None
         self._added -= sum(paragraphs for segment_id, paragraphs in sizes if segment_id in chosen) // (
             MERGE_BUDGET_PER_ADDED
         )
-        self.merge_segments(scope, chosen)
-        return True
+        return chosen
+
+    def _segment_sizes(self, scope: str, taken: set[int]) -> list[tuple[int, int]]:
+        rows = self._conn.execute("SELECT id, paragraphs FROM segments WHERE scope = ? ORDER BY id", (scope,))
+        return [(segment_id, paragraphs) for segment_id, paragraphs in rows if segment_id not in taken]
 
     def merge_all(self, scope: str) -> None:
         """Rewrite a scope's postings as one segment without dead paragraphs."""
@@ -452,9 +493,11 @@ class IndexWriter:
         """Replace the given segments by one, dropping the postings of removed paragraphs."""
         if not segment_ids:
             return
-        marks = ",".join("?" * len(segment_ids))
+        # Paragraphs may still name segments merged into these ones earlier (`index.engine.merging`).
+        held = [*segment_ids, *retired_into(self._conn, segment_ids)]
+        marks = ",".join("?" * len(held))
         live_count = self._conn.execute(
-            f"SELECT COUNT(*) FROM paragraphs WHERE segment_id IN ({marks})", list(segment_ids)
+            f"SELECT COUNT(*) FROM paragraphs WHERE segment_id IN ({marks})", held
         ).fetchone()[0]
         rewrite_segments(self._conn, scope, segment_ids, self._new_segment(scope, live_count))
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from index.engine.database import get_meta, now, set_meta, write_transaction
 from index.engine.schema import SCHEMA_VERSION
+from index.engine.staging import scopes_clause
 from index.models import IndexStats, Usage
 
 
@@ -75,11 +76,13 @@ class UsageLog:
     def stats(self) -> IndexStats:
         """Size and health of the index."""
         conn = self._connection()
+        # What a running add has staged, and a merge's segment being built or merged away, is not the index's.
+        within, params = scopes_clause(None)
         sources, paragraphs = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources"
+            f"SELECT COUNT(*), COALESCE(SUM(paragraphs), 0) FROM sources {within}", params
         ).fetchone()
         terms = conn.execute("SELECT COUNT(*) FROM terms").fetchone()[0]
-        segments = conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+        segments = conn.execute(f"SELECT COUNT(*) FROM segments {within}", params).fetchone()[0]
         page_count = conn.execute("PRAGMA page_count").fetchone()[0]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         last_at = get_meta(conn, "last_reindex_at")

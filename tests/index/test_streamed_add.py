@@ -205,8 +205,8 @@ def test_another_writer_takes_turns_with_a_big_add(tmp_path: Path, monkeypatch: 
     writer = threading.Thread(target=write_while_adding)
     original_commit = staging.Turns.commit
 
-    def commit_then_let_the_writer_start(self: staging.Turns) -> None:
-        original_commit(self)
+    def commit_then_let_the_writer_start(self: staging.Turns, *, rest: bool = True) -> None:
+        original_commit(self, rest=rest)
         if not writer.is_alive() and not first_write_done.is_set():
             writer.start()
             assert first_write_done.wait(timeout=30)
@@ -270,3 +270,71 @@ def test_a_paragraph_over_the_cap_is_split_at_sentence_ends(tmp_path: Path) -> N
     assert all(len(piece) <= MAX_PARAGRAPH_CHARS for piece in pieces)
     assert all(piece.endswith("today.") for piece in pieces)
     assert " ".join(pieces) == long_paragraph
+
+
+@pytest.mark.usefixtures("small_turns")
+def test_check_passes_and_stats_leave_out_what_a_running_add_and_its_merges_have_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staging, "TURN_SECONDS", 0)  # a commit after every article: every staged state seen
+    monkeypatch.setattr(staging, "GAP_SECONDS", 0)
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", _articles(300))
+    db = tmp_path / "story.db"
+    seen: list[tuple[bool, int, int, int]] = []
+    with StoryIndex(db, workers=1) as other:
+        before = other.stats()
+        original_commit = staging.Turns.commit
+
+        def commit_then_look(self: staging.Turns, *, rest: bool = True) -> None:
+            original_commit(self, rest=rest)
+            stats = other.stats()
+            seen.append((other.check().ok, stats.sources, stats.paragraphs, len(_staged_leftovers(db))))
+
+        monkeypatch.setattr(staging.Turns, "commit", commit_then_look)
+        with StoryIndex(db, workers=1) as story:
+            story.add_paths([corpus])
+        after = other.stats()
+    assert len(seen) > 300
+    assert all(ok for ok, _, _, _ in seen)
+    staged = [(sources, paragraphs) for _, sources, paragraphs, leftovers in seen if leftovers]
+    assert staged and set(staged) <= {(before.sources, before.paragraphs), (after.sources, after.paragraphs)}
+    assert (before.sources, before.paragraphs) in staged  # while the add was staging
+    assert after.sources == before.sources + 300
+
+
+def test_re_adding_a_stored_file_lets_other_writers_in_and_rewrites_none_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", _articles(60))
+    db = tmp_path / "story.db"
+    with StoryIndex(db, workers=1) as story:
+        story.add_paths([corpus])
+        conn = story._connection()
+        conn.execute(
+            "UPDATE sources SET status = 'stale', error = 'gone', fetched_at = '2000' WHERE id = 'a0001'"
+        )
+        before = _tables(db)
+        monkeypatch.setattr(staging, "TURN_SECONDS", 0)
+        monkeypatch.setattr(staging, "GAP_SECONDS", 0)
+        commits = 0
+        original_commit = staging.Turns.commit
+
+        def count_commits(self: staging.Turns, *, rest: bool = True) -> None:
+            nonlocal commits
+            commits += 1
+            original_commit(self, rest=rest)
+
+        monkeypatch.setattr(staging.Turns, "commit", count_commits)
+        report = story.add_paths([corpus])
+        record = story.source("a0001")
+    assert report.total("unchanged").articles == 60 and not report.total("updated").articles
+    assert commits >= 60  # a turn per article read: the lock is let go all through the file
+    after = _tables(db)
+    assert after["sources"] != before["sources"]  # a0001 read again: no longer stale
+    assert {key: value for key, value in after.items() if key != "sources"} == {
+        key: value for key, value in before.items() if key != "sources"
+    }
+    assert (
+        record is not None and (record.status, record.error) == ("ok", None) and record.fetched_at != "2000"
+    )
+    assert _staged_leftovers(db) == {}
