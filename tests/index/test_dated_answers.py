@@ -190,7 +190,13 @@ def test_explain_takes_the_score_apart_term_by_term(index: StoryIndex) -> None:
     assert explanation.missing == ("mani",)
     hurt = next(part for part in explanation.matched if part.term == "hurt")
     assert hurt.tf == 2 and hurt.asked == 1
-    parts = (explanation.body, explanation.title, explanation.sentence, explanation.proximity)
+    parts = (
+        explanation.body,
+        explanation.title,
+        explanation.sentence,
+        explanation.proximity,
+        explanation.meaning,
+    )
     assert all(part is not None for part in parts)
     assert sum(part or 0.0 for part in parts) == pytest.approx(explanation.score)
     assert explanation.score == pytest.approx(shown.score)

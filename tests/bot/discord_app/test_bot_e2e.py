@@ -60,8 +60,8 @@ async def test_ask_in_a_server_answers_with_cited_passages(scene: Scene) -> None
     assert answer.custom_ids == [
         f"storybot:more:{user_id}:3:3:a",
         "storybot:context:10",
-        "storybot:vote:up:10.11.7",
-        "storybot:vote:down:10.11.7",
+        "storybot:vote:up:10.11.9",
+        "storybot:vote:down:10.11.9",
         f"storybot:delete:{user_id}",
         "storybot:why:10",
     ]
@@ -222,9 +222,9 @@ async def test_context_shows_the_neighbouring_paragraphs_privately_to_anyone(sce
 async def test_feedback_is_stored_with_a_hash_of_the_user_id(scene: Scene) -> None:
     answer = await ask(scene, scene.alice, WHY_LEAVE)
 
-    up = await scene.fake.click_button(scene.alice, answer, "storybot:vote:up:10.11.7")
+    up = await scene.fake.click_button(scene.alice, answer, "storybot:vote:up:10.11.9")
     thanks = await up.wait_for_message(lambda m: not m.loading)
-    down = await scene.fake.click_button(scene.bob, answer, "storybot:vote:down:10.11.7")
+    down = await scene.fake.click_button(scene.bob, answer, "storybot:vote:down:10.11.9")
     await down.wait_for_message(lambda m: not m.loading)
 
     assert thanks.ephemeral and thanks.content == "Thanks! Your 👍 was recorded."
