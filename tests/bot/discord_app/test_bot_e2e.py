@@ -232,7 +232,7 @@ async def test_feedback_is_stored_with_a_hash_of_the_user_id(scene: Scene) -> No
         rows = conn.execute(
             "SELECT question, paragraph_ids, vote, user_hash, created_at FROM feedback ORDER BY id"
         ).fetchall()
-    assert [row[:3] for row in rows] == [(WHY_LEAVE, "10,11,7", 1), (WHY_LEAVE, "10,11,7", -1)]
+    assert [row[:3] for row in rows] == [(WHY_LEAVE, "10,11,9", 1), (WHY_LEAVE, "10,11,9", -1)]
     hashes = [row[3] for row in rows]
     assert all(re.fullmatch(r"[0-9a-f]{64}", value) for value in hashes) and hashes[0] != hashes[1]
     assert str(scene.alice.id) not in hashes[0] and all(row[4] for row in rows)
