@@ -40,6 +40,10 @@ TABLE = Path(__file__).resolve().parents[1] / "data" / "static-embedding"
 CHUNKS_KEPT = 100_000
 """White-space-separated chunks whose token ids are remembered (a few MB), cleared when full."""
 
+BLOCK = 230_000
+"""Multiply-adds in one matrix product: under OpenBLAS's threshold (65,536 x 4) for splitting a product
+among threads."""
+
 TEXTS_KEPT = 20_000
 """Texts whose content tokens are remembered (a few MB), cleared when full."""
 
@@ -139,9 +143,15 @@ class StaticEmbedding:
         present = sizes > 0
         if not present.any():
             return out
-        # One product for all the texts: each text token's cosine with each question token, then the
-        # nearest per question token within each text's run of rows.
-        cosines = table.unit[np.concatenate(held)] @ table.unit[asked].T
+        # Each text token's cosine with each question token, then the nearest per question token within each
+        # text's run of rows. The product is taken in blocks small enough for OpenBLAS to keep to this
+        # thread: threaded, it waits for woken helper threads at every question (p95 4.5 ms against 0.3).
+        rows = table.unit[np.concatenate(held)]
+        columns = np.ascontiguousarray(table.unit[asked].T)
+        cosines = np.empty((len(rows), len(asked)), dtype=np.float32)
+        step = max(BLOCK // (len(asked) * rows.shape[1]), 1)
+        for start in range(0, len(rows), step):
+            np.matmul(rows[start : start + step], columns, out=cosines[start : start + step])
         starts = (np.cumsum(sizes) - sizes)[present]
         nearest = np.maximum.reduceat(cosines, starts, axis=0)
         weights = table.weight[asked] / table.weight[asked].sum()
