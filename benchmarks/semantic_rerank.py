@@ -138,7 +138,7 @@ def record(
                     len(order),
                     [reading.score for _, reading in order],
                     [i for i, _ in order],
-                    float(sum(idf[t] for t in set(reranker._terms))),
+                    float(sum(idf[t] for t in dict.fromkeys(reranker._terms))),
                     cosines,
                 )
     finally:

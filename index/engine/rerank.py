@@ -163,7 +163,9 @@ class Reranker:
         if not self._weights.semantic or not self._question or not candidates:
             return [0.0] * len(candidates)
         coverage = semantic.shipped_embedding().coverage(self._question, [c.text for c in candidates])
-        scale = self._weights.semantic * sum(self._idf[term] for term in set(self._terms))
+        # Summed in the question's order: a set's order changes with each process's string hashing, and so
+        # would the last bit of the sum, and of the scores that readers of one database must agree on.
+        scale = self._weights.semantic * sum(self._idf[term] for term in dict.fromkeys(self._terms))
         return [scale * float(share) for share in coverage]
 
     def _title(self, candidate: Candidate) -> float:
