@@ -46,13 +46,20 @@ costs a vector per sentence besides); crediting only the question tokens the par
 nearest cosine) fell, to 72.1 / 87.1 | 73.8 / 89.0 at weight 1.
 
 Cost, CPU time of the asking thread per question over every third question of one index, on the shared
-2-core machine (load average 6 to 9), p50 / p95 in microseconds:
+2-core machine (load average 6 to 9), p50 / p95 in microseconds, the product in blocks (before that, at
+depth 10 the meaning took 277 / 4534 us: OpenBLAS's helper threads woke for every question):
 
     depth weight | meaning     | second stage | search
-        6   0    |    2     3  |   314   580  |   856  1291
-        6   1.5  |  186  2976  |   559  3433  |  1193  4268
-       10   0    |    2     4  |   493   851  |  1086  1615
-       10   1.5  |  405  5615  |  1054  6415  |  1886  7474
+        6   0    |    1     2  |   234   426  |   593   880
+        6   1.5  |  118   185  |   387   600  |   813  1114
+       10   0    |    1     2  |   369   632  |   772  1121
+       10   1.5  |  168   260  |   595   911  |  1061  1478
+    cold: 10 0   |    2     4  |   405   702  |   914  1328
+    cold: 10 1.5 |  950  1305  |  1464  1942  |  2032  2614
+
+"cold" (--cold) forgets the paragraphs' tokens before each question, as in a big index: tokenizing ten
+paragraphs' words from the remembered chunks costs some 50 us each in Python, which storing each
+paragraph's content tokens when it is added would save.
 """
 
 from __future__ import annotations
@@ -75,7 +82,7 @@ from benchmarks.passages.data import QaSet, read_jsonl
 from benchmarks.paths import SHARED
 from index.engine import rerank as rerank_module
 from index.engine import searcher as searcher_module
-from index.engine.semantic import TABLE, StaticEmbedding
+from index.engine.semantic import TABLE, StaticEmbedding, shipped_embedding
 from index.library import StoryIndex, validate_question
 
 SQUAD_SET = SHARED / "evaldata" / "squad-dev"
@@ -147,11 +154,15 @@ def record(
     return out
 
 
-def timed(db: Path, questions: Sequence[dict[str, Any]], depth: int, weight: float) -> dict[str, list[float]]:
+def timed(
+    db: Path, questions: Sequence[dict[str, Any]], depth: int, weight: float, cold: bool = False
+) -> dict[str, list[float]]:
     """Microseconds per question of the semantic reading, of the whole second stage and of the search
     (RERANK_DEPTH `depth`, semantic weight `weight`), over the questions asked in order after one warm-up
     pass. CPU time of this thread, not wall time: the machine is shared, and a thread waiting for a core
-    would count the other processes' time."""
+    would count the other processes' time. With `cold`, the paragraphs' remembered tokens are forgotten
+    before each question (words stay remembered), as in a big index where questions rarely meet a paragraph
+    twice."""
     spent: dict[str, list[float]] = {"semantic": [], "second stage": [], "search": []}
     stage, meanings = searcher_module.Searcher._second_stage, rerank_module.Reranker.meanings
 
@@ -182,6 +193,8 @@ def timed(db: Path, questions: Sequence[dict[str, Any]], depth: int, weight: flo
                     values.clear()
                 for question in questions:
                     text = validate_question(question["question"])
+                    if cold:
+                        shipped_embedding()._texts.clear()
                     started = time.thread_time_ns()
                     search.search(text, 20)
                     spent["search"].append((time.thread_time_ns() - started) / 1000)
@@ -221,14 +234,14 @@ def rank_of(ranked: Sequence[tuple[str, int]], gold: tuple[str, int]) -> int | N
     return None
 
 
-def print_timings(runs: Path, depths: Sequence[int], weight: float) -> None:
+def print_timings(runs: Path, depths: Sequence[int], weight: float, cold: bool) -> None:
     """The cost table: per question, at each depth, without and with the semantic reading."""
     qa = QaSet.read(SQUAD_SET)
     db = runs / "squad" / "all" / "index.db"
     print("depth weight | semantic p50 p95 us | second stage p50 p95 us | search p50 p95 us")
     for depth in depths:
         for value in (0.0, weight):
-            spent = timed(db, qa.questions[::3], depth, value)  # every third: a few minutes on 2 cores
+            spent = timed(db, qa.questions[::3], depth, value, cold)  # every third: a few minutes on 2 cores
             cells = [
                 f"{np.percentile(spent[k], 50):7.0f} {np.percentile(spent[k], 95):7.0f}"
                 if spent[k]
@@ -326,11 +339,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only time the second stage at --depths, weight 0 and this",
     )
     parser.add_argument("--answers", action="store_true", help="only score the --runs answers by fold")
+    parser.add_argument(
+        "--cold", action="store_true", help="with --time: forget paragraphs' tokens each question"
+    )
     args = parser.parse_args(argv)
     if args.answers:
         print_answer_folds(args.runs)
     elif args.time is not None:
-        print_timings(args.runs, args.depths, args.time)
+        print_timings(args.runs, args.depths, args.time, args.cold)
     else:
         tables = {path.name: StaticEmbedding(path) for path in args.tables}
         print_sweep(recorded(args, tables), list(tables), args.weights)
