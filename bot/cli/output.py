@@ -87,7 +87,7 @@ def print_explanation(explanation: Explanation | None) -> None:
         click.echo(
             f"  second stage {explanation.score:.3f} = body {explanation.body:.3f} + title "
             f"{explanation.title or 0:.3f} + best sentence {explanation.sentence or 0:.3f} + proximity "
-            f"{explanation.proximity or 0:.3f}{follows}"
+            f"{explanation.proximity or 0:.3f} + meaning {explanation.meaning or 0:.3f}{follows}"
         )
     verdict = "answered" if explanation.answered else "not answered"
     click.echo(

@@ -57,6 +57,8 @@ class Explanation:
     title: float | None
     sentence: float | None
     proximity: float | None
+    meaning: float | None
+    """The static embedding's evidence (`index.engine.semantic`)."""
     follows: bool
     """It took on the evidence of the paragraph before it (a question about what followed)."""
     confidence: float
@@ -96,6 +98,7 @@ def explain_hit(
         None if reading is None else reading.title,
         None if reading is None else reading.sentence,
         None if reading is None else reading.proximity,
+        None if reading is None else reading.semantic,
         hit.follows is not None,
         sure,
         ANSWER_THRESHOLD,
@@ -165,6 +168,7 @@ def _explanation_json(explanation: Explanation) -> dict[str, Any]:
             "title": round(explanation.title or 0.0, 4),
             "sentence": round(explanation.sentence or 0.0, 4),
             "proximity": round(explanation.proximity or 0.0, 4),
+            "meaning": round(explanation.meaning or 0.0, 4),
             "follows": explanation.follows,
         },
         "score": round(explanation.score, 4),

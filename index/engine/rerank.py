@@ -13,6 +13,11 @@ again from their own words:
 - **the best sentence**: the idf of the question's distinct terms that one sentence holds together;
 - **proximity**: for each pair of distinct question terms, their idf (the rarer's) over the fewest words
   between them, where they come within `WINDOW` words;
+- **meaning**: how well the paragraph's words cover the question's, by a static token embedding
+  (`index.engine.semantic`): 1.0 for a paragraph holding the question's own words, nearly as much for one
+  holding their synonyms ("annual" for "yearly"), times the question's total idf so that it weighs as much
+  against BM25 in every question; it is the one reading that sees words the question and the paragraph do
+  not share, where the others all go wrong;
 - **what followed**: when the question asks what came after something ("What did Musk do after ChatGPT
   launched?") and a paragraph opens by carrying on from the one before it ("One month later, he ..."), that
   paragraph takes on the evidence of the one before it, which names the event: news tells what followed in
@@ -33,6 +38,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from index.engine import semantic
 from index.engine.occurrences import TermFinder, terms_by_sentence
 from index.engine.postings import PostingList
 from index.engine.ranking import BM25Parameters, CorpusStats, term_impacts
@@ -50,6 +56,12 @@ class RerankWeights:
     title: float = 1.0
     sentence: float = 0.25
     proximity: float = 0.4
+    semantic: float = 1.5
+    """Times the question's total idf times the paragraph's coverage of the question's meaning."""
+
+
+DEFAULT_WEIGHTS = RerankWeights()
+"""The weights a `Reranker` reads with unless given others."""
 
 
 # A question about what followed an event, and a paragraph that carries on from the one before it.
@@ -98,6 +110,7 @@ class Reading:
     title: float
     sentence: float
     proximity: float
+    semantic: float = 0.0
     follows: int | None = None
     """The index of the candidate whose evidence it took, carrying on from it (see `rerank`)."""
 
@@ -113,7 +126,10 @@ class Reranker:
         stats: CorpusStats,
         params: BM25Parameters,
         weights: RerankWeights | None = None,
+        *,
+        question: str = "",
     ) -> None:
+        self._question = question
         self._tokenizer = tokenizer
         self._terms = [term for term in terms if idf.get(term, 0.0) > 0]
         """The question's terms with weight, repeats kept: BM25 counts a repeated question term again."""
@@ -121,7 +137,7 @@ class Reranker:
         self._finder = TermFinder(self._idf, tokenizer)
         self._stats = stats
         self._params = params
-        self._weights = weights or RerankWeights()
+        self._weights = weights or DEFAULT_WEIGHTS
         self._titles: dict[str, list[str]] = {}
         """Each title's terms, found once: the candidates of a question share their articles."""
 
@@ -139,6 +155,18 @@ class Reranker:
         sentence = weights.sentence * _best_sentence(text, found, idf)
         near = weights.proximity * _proximity(text, found, idf)
         return Reading(body + title + sentence + near, body, title, sentence, near)
+
+    def meanings(self, candidates: Sequence[Candidate]) -> list[float]:
+        """Each candidate's semantic evidence: the weight times the question's total idf times how well the
+        paragraph's words cover the question's meaning (`index.engine.semantic`): 0 without a weight or a
+        question."""
+        if not self._weights.semantic or not self._question or not candidates:
+            return [0.0] * len(candidates)
+        coverage = semantic.shipped_embedding().coverage(self._question, [c.text for c in candidates])
+        # Summed in the question's order: a set's order changes with each process's string hashing, and so
+        # would the last bit of the sum, and of the scores that readers of one database must agree on.
+        scale = self._weights.semantic * sum(self._idf[term] for term in dict.fromkeys(self._terms))
+        return [scale * float(share) for share in coverage]
 
     def _title(self, candidate: Candidate) -> float:
         """The idf of the distinct question terms the article's title holds."""
@@ -176,7 +204,12 @@ def rerank(
     With `what_followed`, a candidate that carries on from the one before it in its article, itself a
     candidate, adds `FOLLOWED_SHARE` of that one's score, and goes before it on a tie.
     """
-    readings = [reranker.read(candidate) for candidate in candidates]
+    readings = [
+        replace(reading, score=reading.score + meaning, semantic=meaning)
+        for reading, meaning in zip(
+            (reranker.read(candidate) for candidate in candidates), reranker.meanings(candidates), strict=True
+        )
+    ]
     if what_followed:
         at = {(c.source, c.position): index for index, c in enumerate(candidates)}
         before = [at.get((c.source, c.position - 1)) for c in candidates]

@@ -156,7 +156,9 @@ class Searcher:
             if corrections:
                 terms = tuple(corrections.get(term, term) for term in terms)
             followed = asks_what_followed(question)
-            result = self._search(terms, view, max(wanted, RERANK_DEPTH), followed, second_stage, window)
+            result = self._search(
+                terms, view, max(wanted, RERANK_DEPTH), followed, second_stage, window, question
+            )
         finally:
             self._conn.execute("COMMIT")
         unknown = tuple(
@@ -212,6 +214,7 @@ class Searcher:
         what_followed: bool = False,
         second_stage: bool = True,
         window: DateWindow | None = None,
+        question: str = "",
     ) -> SearchResult:
         state = self._view_state(view)
         stats = state.stats
@@ -252,7 +255,7 @@ class Searcher:
         ]
         term_idf_of = {term: idfs[term_id] for term, term_id in ids.items() if term_id in idfs}
         hits = (
-            self._second_stage(first_stage, terms, term_idf_of, stats, what_followed)
+            self._second_stage(first_stage, terms, term_idf_of, stats, what_followed, question)
             if second_stage
             else tuple(first_stage)
         )
@@ -299,6 +302,7 @@ class Searcher:
         idf: dict[str, float],
         stats: CorpusStats,
         what_followed: bool,
+        question: str = "",
     ) -> tuple[Hit, ...]:
         """The first `RERANK_DEPTH` hits in the order `index.engine.rerank` reads them; the rest as they were.
 
@@ -315,7 +319,7 @@ class Searcher:
             tail = [hit for index, hit in enumerate(hits) if index >= RERANK_DEPTH and index not in moved]
             missing = [spot for spot in after if spot not in place]
             head += [Hit(passage, 0.0, 0.0, 0.0) for passage in self._passages_at(missing)]
-        reranker = Reranker(self._tokenizer, terms, idf, stats, self._params)
+        reranker = Reranker(self._tokenizer, terms, idf, stats, self._params, question=question)
         candidates = [
             Candidate(
                 hit.passage.source_id,
@@ -485,7 +489,7 @@ class Searcher:
 FOLLOWED_PROBES = 2
 """For a question about what followed, how many of the best paragraphs have the one after them read too."""
 
-RERANK_DEPTH = 6
+RERANK_DEPTH = 10
 """How many of the first stage's best paragraphs the second stage reads again (and an answer may draw on)."""
 
 _KNOWN_TERMS_LIMIT = 100_000

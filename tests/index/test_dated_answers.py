@@ -65,8 +65,8 @@ def test_a_passage_carries_its_publication_day_or_the_day_it_was_added_marked_as
 
 
 def test_of_two_passages_scoring_the_same_the_newer_comes_first(index: StoryIndex) -> None:
-    # Same length and the same question words: equal scores. The older one is added first, so without
-    # dates it would win the tie (ties go to the earlier paragraph).
+    # Same length, the same question words, and words as near in meaning to the question's: equal scores.
+    # The older one is added first, so without dates it would win the tie (ties go to the earlier paragraph).
     index.add_articles(
         [
             article(
@@ -76,7 +76,7 @@ def test_of_two_passages_scoring_the_same_the_newer_comes_first(index: StoryInde
             ),
             article(
                 "later",
-                "Nine people were hurt when the bridge over the river collapsed on Monday.",
+                "Five people were hurt when the bridge over the river collapsed on Sunday.",
                 "2024-05-27",
             ),
         ]
@@ -190,7 +190,13 @@ def test_explain_takes_the_score_apart_term_by_term(index: StoryIndex) -> None:
     assert explanation.missing == ("mani",)
     hurt = next(part for part in explanation.matched if part.term == "hurt")
     assert hurt.tf == 2 and hurt.asked == 1
-    parts = (explanation.body, explanation.title, explanation.sentence, explanation.proximity)
+    parts = (
+        explanation.body,
+        explanation.title,
+        explanation.sentence,
+        explanation.proximity,
+        explanation.meaning,
+    )
     assert all(part is not None for part in parts)
     assert sum(part or 0.0 for part in parts) == pytest.approx(explanation.score)
     assert explanation.score == pytest.approx(shown.score)

@@ -120,7 +120,7 @@ def explanation_reply(explanation: Explanation | None) -> Reply:
             value=(
                 f"**{explanation.score:.2f}** = body {explanation.body:.2f} + title "
                 f"{explanation.title or 0:.2f} + best sentence {explanation.sentence or 0:.2f} + proximity "
-                f"{explanation.proximity or 0:.2f}{follows}"
+                f"{explanation.proximity or 0:.2f} + meaning {explanation.meaning or 0:.2f}{follows}"
             ),
             inline=False,
         )

@@ -124,7 +124,8 @@ def test_a_question_about_what_followed_finds_the_paragraph_that_carries_on(tmp_
 
 def test_the_paragraph_after_is_read_once_when_it_is_already_among_the_hits(tmp_path: Path) -> None:
     notes = [
-        f"Footbridge note {number}: the footbridge had a survey in {2000 + number}." for number in range(8)
+        f"Footbridge note {number}: the footbridge had a survey in {2000 + number}."
+        for number in range(RERANK_DEPTH + 2)
     ]
     paragraphs = (
         notes[0],
@@ -135,9 +136,10 @@ def test_the_paragraph_after_is_read_once_when_it_is_already_among_the_hits(tmp_
     question = "What happened after the footbridge collapsed?"
     with StoryIndex(tmp_path / "db.sqlite", with_builtin_story=False) as index:
         index.add_articles([Article("bridge", "River crossing", paragraphs, origin="test")])
-        first = [hit.passage.position for hit in index.first_stage(question, top=10)]
-        hits = Searcher(index._connection(), index.tokenizer, index.params).search(question, 10).hits
+        first = [hit.passage.position for hit in index.first_stage(question, top=len(paragraphs))]
+        searcher = Searcher(index._connection(), index.tokenizer, index.params)
+        hits = searcher.search(question, len(paragraphs)).hits
     assert first.index(3) >= RERANK_DEPTH  # the paragraph after the event is among the later hits
     positions = [hit.passage.position for hit in hits]
     assert positions[:2] == [3, 2]
-    assert sorted(positions) == list(range(1, 11))  # every paragraph once, none read twice
+    assert sorted(positions) == list(range(1, len(paragraphs) + 1))  # every paragraph once, none read twice

@@ -1,0 +1,105 @@
+"""The static token embedding: the shipped table loads, related words meet, empty texts are nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer as WordPiece
+
+from index.engine.ranking import BM25Parameters, CorpusStats
+from index.engine.rerank import Candidate, Reranker, RerankWeights, rerank
+from index.engine.semantic import TABLE, StaticEmbedding, shipped_embedding
+from index.engine.tokenizer import Tokenizer
+
+EMBEDDING = shipped_embedding()
+
+
+def test_the_shipped_table_is_small_and_says_where_it_came_from() -> None:
+    sizes = {path.name: path.stat().st_size for path in TABLE.iterdir()}
+    assert set(sizes) == {"tokenizer.json", "embeddings.npy", "scales.npy", "SOURCE.json"}
+    assert sum(sizes.values()) <= 8 * 2**20
+    rows = np.load(TABLE / "embeddings.npy", mmap_mode="r")
+    assert rows.dtype == np.int8
+    assert np.load(TABLE / "scales.npy").shape == (rows.shape[0],)
+    source = json.loads((TABLE / "SOURCE.json").read_text(encoding="utf-8"))
+    assert len(source["model_safetensors_sha256"]) == 64
+    assert source["rows"] == rows.shape[0]
+
+
+def test_a_text_is_tokenized_as_a_whole_though_read_a_chunk_at_a_time() -> None:
+    whole = WordPiece.from_file(str(TABLE / "tokenizer.json"))
+    text = 'Chopin\'s études, written in 1829–32, ("Op. 10") were dedicated to Liszt.'
+    assert EMBEDDING.token_ids(text) == whole.encode(text, add_special_tokens=False).ids
+    again = EMBEDDING.token_ids(text)  # from the chunks remembered the first time
+    assert again == whole.encode(text, add_special_tokens=False).ids
+
+
+@pytest.mark.parametrize(
+    ("question", "related", "unrelated"),
+    [
+        ("a yearly festival", "the annual festival", "the piano festival"),
+        ("when did he die", "his death came in 1849", "his birth came in 1849"),
+        ("how large is the city", "the city is huge", "the city is old"),
+    ],
+)
+def test_a_paragraph_of_related_words_covers_the_question_more_than_unrelated_ones(
+    question: str, related: str, unrelated: str
+) -> None:
+    near, far = EMBEDDING.coverage(question, [related, unrelated])
+    assert near > far
+
+
+def test_the_questions_own_words_cover_it_wholly_and_none_of_them_partly() -> None:
+    full, partial, none = EMBEDDING.coverage(
+        "annual festival Warsaw", ["The annual festival of Warsaw.", "The annual fair.", "Bananas grow."]
+    )
+    assert full == pytest.approx(1.0, abs=1e-5)
+    assert 0 < none < partial < full
+
+
+@pytest.mark.parametrize(
+    ("question", "texts", "expected"),
+    [
+        ("", ["the annual festival"], [0.0]),
+        ("annual festival", [""], [0.0]),
+        ("annual festival", ["   ", "?!"], [0.0, 0.0]),
+        ("what is the", ["the annual festival"], [0.0]),  # only stopwords: nothing to cover
+        ("annual festival", [], []),
+    ],
+)
+def test_empty_texts_and_questions_cover_nothing(
+    question: str, texts: list[str], expected: list[float]
+) -> None:
+    assert EMBEDDING.coverage(question, texts).tolist() == expected
+
+
+def test_the_table_is_read_once_on_first_use(tmp_path: Path) -> None:
+    missing = StaticEmbedding(tmp_path / "nowhere")  # nothing is read until a text is
+    with pytest.raises(FileNotFoundError):
+        missing.coverage("annual festival", ["the annual festival"])
+    assert shipped_embedding() is EMBEDDING
+
+
+def test_the_second_stage_puts_the_paragraph_in_the_questions_meaning_first() -> None:
+    tokenizer = Tokenizer()
+    question = "How often is the festival held?"
+    terms = tokenizer.tokenize(question, for_query=True)
+    idf = dict.fromkeys(terms, 2.0)
+    stats = CorpusStats(paragraphs=100, tokens=2000, average_idf=1.0)
+
+    def candidate(text: str) -> Candidate:
+        return Candidate("town", text, "Town news", 2, 5, len(tokenizer.tokenize(text)), 2.0)
+
+    texts = ["The festival was held with bread and cakes.", "The festival is held every year, annually."]
+    candidates = [candidate(text) for text in texts]
+    plain = Reranker(
+        tokenizer, terms, idf, stats, BM25Parameters(), RerankWeights(semantic=0.0), question=question
+    )
+    meaning = Reranker(tokenizer, terms, idf, stats, BM25Parameters(), question=question)
+    assert [index for index, _ in rerank(candidates, plain)] == [0, 1]  # a tie: the first stage's order
+    order = rerank(candidates, meaning)
+    assert [index for index, _ in order] == [1, 0]
+    assert order[0][1].semantic > order[1][1].semantic > 0
