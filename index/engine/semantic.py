@@ -20,6 +20,8 @@ process that never reaches the second stage never pays for it.
 
 from __future__ import annotations
 
+import re
+import string
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +59,10 @@ class _Table:
     """Each token's row length: how much it counts as a question token."""
     content: npt.NDArray[np.bool_]
     """Whether a token carries meaning: not a stopword, holding a letter or digit."""
+    vocabulary: dict[str, int]
+    """Each token's id (pieces after a word's first one start with `##`)."""
+    unknown: int
+    """The id of the token a word no pieces make up is read as."""
 
 
 class StaticEmbedding:
@@ -87,43 +93,52 @@ class StaticEmbedding:
                     if token_id < len(rows) and (token in STOPWORDS or not any(c.isalnum() for c in token)):
                         content[token_id] = False
                 unit = rows / np.maximum(lengths, 1e-9)[:, None]
-                self._table = _Table(tokenizer, unit, lengths, content)
+                vocabulary = tokenizer.get_vocab()
+                unknown = vocabulary.get("[UNK]", 0)
+                self._table = _Table(tokenizer, unit, lengths, content, vocabulary, unknown)
             return self._table
 
     def token_ids(self, text: str) -> list[int]:
-        """The text's token ids, as the tokenizer gives them for the whole text (no special tokens).
-
-        WordPiece splits at white space first, so a text's ids are its white-space-separated chunks' ids.
-        """
-        words = text.split()
+        """The text's content token ids, in order, as the tokenizer gives them for the whole text (no special
+        tokens, no stopwords or punctuation)."""
+        words = _words(text)
         chunks = self._chunks_of(words)
-        ids: list[int] = []
-        for word in words:
-            ids.extend(chunks[word])
-        return ids
+        return [token for word in words for token in chunks[word]]
 
     def _chunks_of(self, words: list[str]) -> dict[str, tuple[int, ...]]:
-        """The remembered chunks, holding every one of `words` (those not met before tokenized together)."""
-        chunks = self._chunks
-        unseen = [word for word in dict.fromkeys(words) if word not in chunks]
+        """Each of `words` with its content token ids (those not met before tokenized together)."""
+        known = self._chunks
+        found = {word: known[word] for word in words if word in known}
+        unseen = [word for word in dict.fromkeys(words) if word not in found]
         if unseen:
-            if len(chunks) + len(unseen) > CHUNKS_KEPT:
-                chunks.clear()
-            encodings = self._load().tokenizer.encode_batch_fast(unseen, add_special_tokens=False)
-            for word, encoding in zip(unseen, encodings, strict=True):
-                chunks[word] = tuple(encoding.ids)
-        return chunks
+            table = self._load()
+            if len(known) + len(unseen) > CHUNKS_KEPT:
+                known.clear()  # another thread may be reading it: each reads its own `found`
+            # An ASCII word is split here as the tokenizer would: at each punctuation mark (a token of its
+            # own, never content), then each run of letters and digits by WordPiece. A call into the
+            # tokenizer costs more than splitting a word, and most words are ASCII.
+            others = []
+            for word in unseen:
+                pieces = _ascii_pieces(word, table) if word.isascii() else None
+                if pieces is None:
+                    others.append(word)
+                else:
+                    known[word] = found[word] = tuple(token for token in pieces if table.content[token])
+            if others:
+                encodings = table.tokenizer.encode_batch_fast(others, add_special_tokens=False)
+                for word, encoding in zip(others, encodings, strict=True):
+                    known[word] = found[word] = tuple(token for token in encoding.ids if table.content[token])
+        return found
 
     def _content(self, text: str) -> npt.NDArray[np.int32]:
         """The text's distinct content tokens, remembered for the texts met last (most questions of a
         story read the same few paragraphs again)."""
         held = self._texts.get(text)
         if held is None:
-            content = self._load().content
-            words = text.split()
+            words = _words(text)
             chunks = self._chunks_of(words)
-            distinct = {token for word in words for token in chunks[word]}
-            held = np.array(sorted(token for token in distinct if content[token]), dtype=np.int32)
+            distinct = {token for word in chunks for token in chunks[word]}
+            held = np.array(sorted(distinct), dtype=np.int32)
             if len(self._texts) >= TEXTS_KEPT:
                 self._texts.clear()
             self._texts[text] = held
@@ -158,6 +173,56 @@ class StaticEmbedding:
         out[present] = np.clip(nearest, 0.0, 1.0) @ weights
         return out
 
+
+_LONGEST_WORD = 100
+"""WordPiece reads a longer word as the unknown token (BERT's `max_input_chars_per_word`)."""
+
+
+def _ascii_pieces(word: str, table: _Table) -> list[int] | None:
+    """An ASCII lower-case word's content-bearing WordPiece ids (its marks left out); None when a run is too
+    long for this."""
+    pieces: list[int] = []
+    for run in _RUNS.findall(word):
+        ids = _pieces(run, table)
+        if ids is None:
+            return None
+        pieces.extend(ids)
+    return pieces
+
+
+_RUNS = re.compile(r"[a-z0-9]+")
+
+
+def _pieces(word: str, table: _Table) -> list[int] | None:
+    """A plain lower-case word's WordPiece ids, longest piece first from the left; None when the word is
+    too long for this (the tokenizer then reads it)."""
+    if len(word) > _LONGEST_WORD:
+        return None
+    vocabulary, pieces, start = table.vocabulary, [], 0
+    while start < len(word):
+        end = len(word)
+        while end > start:
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            token = vocabulary.get(piece)
+            if token is not None:
+                pieces.append(token)
+                break
+            end -= 1
+        else:
+            return [table.unknown]  # no piece fits: the whole word is unknown, as in WordPiece
+        start = end
+    return pieces
+
+
+def _words(text: str) -> list[str]:
+    """The text's white-space-separated words, lower case, without the punctuation around them: the
+    tokenizer is uncased and splits punctuation off as tokens of its own (never content tokens), so each
+    word's content tokens are the same, and a word is met again whatever its case or the mark after it."""
+    return [word for word in (chunk.strip(_MARKS) for chunk in text.lower().split()) if word]
+
+
+_MARKS = string.punctuation + "“”‘’«»–—…·•"
+"""Marks stripped from a word's ends (a rarer one left on only makes its word remembered apart)."""
 
 _shipped: StaticEmbedding | None = None
 _shipped_lock = threading.Lock()
