@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.library
+import index.adding
 from index import SHARED_SCOPE, StoryIndex
 from index.engine import staging
 from index.engine.postings import PostingList
@@ -128,8 +128,8 @@ def small_turns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small chunks, workers from the first byte, a segment per 100 paragraphs (so segments are merged)
     and merges a few terms at a time: every path of a big add taken by a small file."""
     monkeypatch.setattr("index.sources.streaming.CHUNK_BYTES", 4096)
-    monkeypatch.setattr(index.library, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(index.library, "SEGMENT_PARAGRAPHS", 100)
+    monkeypatch.setattr(index.adding, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(index.adding, "SEGMENT_PARAGRAPHS", 100)
     monkeypatch.setattr("index.engine.segments.TERMS_PER_MERGE_STEP", 5)
 
 
@@ -176,7 +176,7 @@ def test_a_malformed_line_is_reported_by_number_and_its_path_leaves_nothing(tmp_
 
 
 def test_another_writer_takes_turns_with_a_big_add(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index.library, "SEGMENT_PARAGRAPHS", 500)
+    monkeypatch.setattr(index.adding, "SEGMENT_PARAGRAPHS", 500)
     # Big enough for several turns of the real length (`staging.TURN_SECONDS`), which the writer waits out.
     corpus = write_jsonl(tmp_path / "big.jsonl", _articles(6000))
     db = tmp_path / "story.db"
