@@ -99,13 +99,20 @@ def escape_head(text: str, limit: int, *, strip: bool = True) -> str:
 
 
 def escape_tail(text: str, limit: int, *, strip: bool = True) -> str:
-    """Like `escape_head`, for the end of `text` and `clip_start`."""
+    """Like `escape_head`, for the end of `text` and `clip_start`.
+
+    A window starts where no link can go on from before it (at a run of link characters' start), so a link
+    the cut falls in is the same link as in the whole text, and `clip_start` passes over the same end.
+    """
     size = limit + _WINDOW_MARGIN
     while size < len(text):
-        escaped = escape(text[-size:], strip=strip)
+        start = len(text) - size
+        while start > 0 and text[start - 1] in _LINK_CHARS:
+            start -= 1
+        escaped = escape(text[start:], strip=strip)
         if len(escaped) > limit + _WINDOW_MARGIN // 2:
             return escaped
-        size *= 2
+        size = max(size * 2, len(text) - start + 1)
     return escape(text, strip=strip)
 
 
