@@ -196,6 +196,12 @@ def fetch_policy(environ: Mapping[str, str]) -> FetchPolicy:
     return policy
 
 
+def shard_ids(environ: Mapping[str, str]) -> tuple[int, ...] | None:
+    """The shards `SHARD_IDS` names (None: unset, one process runs them all); ValueError if malformed."""
+    raw = environ.get("SHARD_IDS", "").strip()
+    return _shard_ids(raw) if raw else None
+
+
 def time_zone(environ: Mapping[str, str]) -> str:
     """The time zone `STORYBOT_TIME_ZONE` names (default UTC); ValueError if it names none."""
     raw = environ.get(TIME_ZONE, "").strip()

@@ -64,6 +64,7 @@ from index.status import (
     Heartbeat,
     Status,
     counted,
+    heartbeat_setting,
 )
 
 __all__ = [
@@ -125,6 +126,7 @@ __all__ = [
     "describe_scope",
     "guild_of",
     "guild_scope",
+    "heartbeat_setting",
     "iso_date",
     "known_zone",
     "parse_day",

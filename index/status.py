@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -17,6 +18,15 @@ from index.models import IndexStats, Usage
 
 HEARTBEAT_SETTING = "gateway_heartbeat"
 """The front-end setting (`StoryIndex.get_setting`) under which the running bot keeps its `Heartbeat`."""
+
+
+def heartbeat_setting(shard_ids: Sequence[int] | None = None) -> str:
+    """Where a bot process running these shards (`SHARD_IDS`; None: all of them, unsharded) keeps its
+    heartbeat: shard processes share the database, and each one's health is its own."""
+    if shard_ids is None:
+        return HEARTBEAT_SETTING
+    return f"{HEARTBEAT_SETTING}:shards={','.join(str(shard) for shard in sorted(shard_ids))}"
+
 
 HEARTBEAT_SECONDS = 30.0
 """How often the running bot records that its gateway connection is alive."""

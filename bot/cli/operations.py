@@ -8,6 +8,7 @@ database: a missing file is unhealthy, not a new empty index.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -17,14 +18,24 @@ from typing import Any
 
 import click
 
+from bot.config import shard_ids
 from index import (
     DEFAULT_MAX_AGE_SECONDS,
-    HEARTBEAT_SETTING,
     Heartbeat,
     Status,
     StorybotError,
     StoryIndex,
+    heartbeat_setting,
 )
+
+
+def _heartbeat_key() -> str:
+    """The setting this host's bot keeps its heartbeat under: its own shards' (`SHARD_IDS`), as `storybot
+    run` with the same environment records it; shard processes sharing a database each have their own."""
+    try:
+        return heartbeat_setting(shard_ids(os.environ))
+    except ValueError as error:
+        raise click.ClickException(f"bad settings in the environment or .env: SHARD_IDS: {error}") from error
 
 
 @contextmanager
@@ -49,11 +60,12 @@ def _opened(path: Path, problem: str = "") -> Iterator[StoryIndex]:
 def health(obj: dict[str, Any], max_age: float) -> None:
     """Exit 0 if the database opens and answers and, while the bot runs, its gateway heartbeat is recent."""
     database: Path = obj["db"]
+    key = _heartbeat_key()
     if not database.is_file():
         raise click.ClickException(f"unhealthy: no database at {database}")
     with _opened(database, "unhealthy: ") as index:
         stats = index.stats()
-        heartbeat = Heartbeat.from_setting(index.get_setting(HEARTBEAT_SETTING))
+        heartbeat = Heartbeat.from_setting(index.get_setting(key))
     now = time.time()
     problem = heartbeat.problem(now, max_age) if heartbeat is not None else None
     if problem is not None:
@@ -72,9 +84,10 @@ def health(obj: dict[str, Any], max_age: float) -> None:
 @click.pass_obj
 def status(obj: dict[str, Any], as_json: bool) -> None:
     """Show what `/admin status` shows: the index, questions, feedback, answer latency, the bot's uptime."""
+    key = _heartbeat_key()
     with _opened(obj["db"]) as index:
         stats, usage = index.stats(), index.usage()
-        heartbeat = Heartbeat.from_setting(index.get_setting(HEARTBEAT_SETTING))
+        heartbeat = Heartbeat.from_setting(index.get_setting(key))
     report = Status(stats, usage, heartbeat.uptime(time.time()) if heartbeat is not None else None)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))

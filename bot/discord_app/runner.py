@@ -30,7 +30,7 @@ from bot.discord_app.endpoints import use_endpoints
 from bot.discord_app.lifecycle import Lifecycle
 from bot.discord_app.logs import setup_logging
 from bot.discord_app.service import StoryService, unless_stopping
-from index import StorybotError, StoryIndex
+from index import StorybotError, StoryIndex, heartbeat_setting
 from index.feeds import FeedPoller
 from index.web.remote import link_loader
 
@@ -99,7 +99,14 @@ async def open_bot(settings: Settings, **options: Any) -> AsyncIterator[StoryBot
         for problem in index.notices:  # a read-only file's missing story or unread log, said once
             log.warning(problem)
         poller = FeedPoller(index, settings.fetch, interval=settings.feed_poll_minutes * 60)
-        story = StoryService(index, settings.fetch, poller, stopping, time_zone=settings.time_zone)
+        story = StoryService(
+            index,
+            settings.fetch,
+            poller,
+            stopping,
+            time_zone=settings.time_zone,
+            heartbeat_key=heartbeat_setting(settings.shard_ids),
+        )
         bot = StoryBot(
             settings,
             story,

@@ -90,11 +90,14 @@ class StoryService:
         stopping: threading.Event,
         *,
         time_zone: str = "UTC",
+        heartbeat_key: str = HEARTBEAT_SETTING,
     ) -> None:
         """`stopping` is the event the index's loader checks (see `unless_stopping`); `stop()` sets it.
         `time_zone` is the operator's zone: where relative dates ("yesterday") in since/until are counted
-        in DMs and in servers that chose none (`/admin timezone`)."""
+        in DMs and in servers that chose none (`/admin timezone`). `heartbeat_key` is the setting this
+        process's heartbeat is kept under (`index.heartbeat_setting` of its shards)."""
         self.index = index
+        self._heartbeat_key = heartbeat_key
         self.time_zone = time_zone
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         """The instant relative dates count from (a test sets a fixed one)."""
@@ -287,7 +290,7 @@ class StoryService:
         """Keep the bot's heartbeat in the database for `storybot health`; a failed write (a locked or
         read-only database) is logged, never raised: the bot answering matters more than its heartbeat."""
         try:
-            await asyncio.to_thread(self.index.set_setting, HEARTBEAT_SETTING, heartbeat.to_setting())
+            await asyncio.to_thread(self.index.set_setting, self._heartbeat_key, heartbeat.to_setting())
         except (StorybotError, sqlite3.Error) as error:
             log.warning("could not record the bot's heartbeat for `storybot health`: %s", error)
 

@@ -14,15 +14,17 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
-from index import HEARTBEAT_SETTING, Article, Heartbeat, StoryIndex
+from index import HEARTBEAT_SETTING, Article, Heartbeat, StoryIndex, heartbeat_setting
 from tests.bot.cli.test_cli import assert_one_line_error, storybot
 
 
-def _beat(db: Path, state: str, seconds_ago: float, started_ago: float = 600.0) -> None:
+def _beat(
+    db: Path, state: str, seconds_ago: float, started_ago: float = 600.0, key: str = HEARTBEAT_SETTING
+) -> None:
     now = time.time()
     with StoryIndex(db) as index:
         heartbeat = Heartbeat(state, now - seconds_ago, now - started_ago, 0.05)  # type: ignore[arg-type]
-        index.set_setting(HEARTBEAT_SETTING, heartbeat.to_setting())
+        index.set_setting(key, heartbeat.to_setting())
 
 
 # -- health ---------------------------------------------------------------------------------------
@@ -72,6 +74,27 @@ def test_health_fails_when_the_bot_never_reached_discord(db_path: Path) -> None:
     assert_one_line_error(
         storybot(db_path, "health"), "unhealthy: the bot started 120 s ago and has not connected to Discord"
     )
+
+
+def test_each_shard_process_is_judged_by_its_own_heartbeat(db_path: Path) -> None:
+    # Two processes share the database: shard 0 beats, shard 1 was killed and beats no more.
+    _beat(db_path, "connected", seconds_ago=5, key=heartbeat_setting((0,)))
+    _beat(db_path, "connected", seconds_ago=400, key=heartbeat_setting((1,)))
+
+    zero = storybot(db_path, "health", env={"SHARD_COUNT": "2", "SHARD_IDS": "0"})
+    one = storybot(db_path, "health", env={"SHARD_COUNT": "2", "SHARD_IDS": "1"})
+    unsharded = storybot(db_path, "health", env={"SHARD_IDS": ""})
+
+    assert zero.exit_code == 0 and "the bot is connected (heartbeat 5 s ago)" in zero.stdout
+    assert_one_line_error(one, "unhealthy: the bot's last gateway heartbeat was 400 s ago")
+    assert unsharded.exit_code == 0 and "no bot is running" in unsharded.stdout
+    assert heartbeat_setting((1, 0)) == heartbeat_setting((0, 1)) != heartbeat_setting(None)
+    assert heartbeat_setting(None) == HEARTBEAT_SETTING
+
+
+def test_health_names_malformed_shard_ids(story_index: StoryIndex) -> None:
+    result = storybot(story_index.path, "health", env={"SHARD_IDS": "zero"})
+    assert_one_line_error(result, "SHARD_IDS: must be comma-separated shard numbers")
 
 
 def test_health_rejects_a_nonsense_max_age(story_index: StoryIndex) -> None:

@@ -26,7 +26,7 @@ from bot.discord_app.connecting import backoff, login_patiently
 from bot.discord_app.endpoints import use_endpoints
 from bot.discord_app.logs import JsonFormatter
 from bot.discord_app.runner import open_bot
-from index import HEARTBEAT_SETTING, Heartbeat, StoryIndex
+from index import HEARTBEAT_SETTING, Heartbeat, StoryIndex, heartbeat_setting
 from tests.bot.discord_app.harness import assert_clean, build_world, environ_for, running_bot
 from tests.conftest import ROOT
 from tests.fakediscord import FakeDiscord
@@ -61,6 +61,28 @@ async def test_the_bot_records_its_gateway_heartbeat_for_storybot_health(tmp_pat
     assert healthy.exit_code == 0, healthy.output
     assert "the bot is connected" in healthy.stdout
     assert stopped is not None and stopped.state == "stopped" and stopped.at >= later.at
+
+
+async def test_a_shard_process_beats_under_its_own_shards_and_is_judged_by_them(tmp_path: Path) -> None:
+    db_path = tmp_path / "storybot.db"
+    shard_one = {"SHARD_COUNT": "2", "SHARD_IDS": "1"}
+    async with FakeDiscord() as fake:
+        build_world(fake)
+        async with running_bot(fake, environ_for(fake, db_path, **shard_one), heartbeat_interval=0.05) as bot:
+            for _ in range(500):
+                beat = Heartbeat.from_setting(await bot.story.get_setting(heartbeat_setting((1,))))
+                if beat is not None and beat.state == "connected":
+                    break
+                await asyncio.sleep(0.01)
+            own = CliRunner().invoke(cli, ["--db", str(db_path), "health"], env=shard_one)
+            other = CliRunner().invoke(cli, ["--db", str(db_path), "health"], env={"SHARD_IDS": "0"})
+            unsharded = await bot.story.get_setting(HEARTBEAT_SETTING)
+        assert_clean(fake)
+
+    assert beat is not None and beat.state == "connected"
+    assert own.exit_code == 0 and "the bot is connected" in own.stdout, own.output
+    assert other.exit_code == 0 and "no bot is running" in other.stdout  # shard 0 has recorded nothing
+    assert unsharded is None
 
 
 def test_the_backoff_doubles_up_to_a_minute() -> None:
