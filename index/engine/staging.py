@@ -172,8 +172,10 @@ def forget(conn: sqlite3.Connection, staging: str) -> None:
     )
 
 
-TURN_SECONDS = 0.8
-"""A big add commits what it staged about this often: the longest another writer waits for it."""
+TURN_SECONDS = 0.5
+"""A big add commits what it staged about this often. Another writer waits for a turn and the step that
+overran it: with 0.8 s, a separate process writing meanwhile waited up to 1.84 s at a million paragraphs;
+with 0.5 s, 1.34 s, and the add took as long (benchmarks/SCALE.md)."""
 
 GAP_SECONDS = 0.1
 """Then it leaves the lock free this long; SQLite's busy handler tries again at least every 100 ms."""
