@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 TABLE = Path(__file__).resolve().parents[1] / "data" / "static-embedding"
 """The table shipped with the package."""
 
-CHUNKS_KEPT = 100_000
-"""White-space-separated chunks whose token ids are remembered (a few MB), cleared when full."""
+WORDS_KEPT = 100_000
+"""Words whose content token ids are remembered (a few MB), cleared when full."""
 
 BLOCK = 230_000
 """Multiply-adds in one matrix product: under OpenBLAS's threshold (65,536 x 4) for splitting a product
@@ -72,8 +72,8 @@ class StaticEmbedding:
         self._folder = folder
         self._lock = threading.Lock()
         self._table: _Table | None = None
-        self._chunks: dict[str, tuple[int, ...]] = {}
-        """Each chunk met so far and its token ids: tokenizing is most of the cost, and words repeat."""
+        self._words: dict[str, tuple[int, ...]] = {}
+        """Each word met so far and its content token ids: reading words costs the most, and they repeat."""
         self._texts: dict[str, npt.NDArray[np.int32]] = {}
 
     def _load(self) -> _Table:
@@ -88,12 +88,12 @@ class StaticEmbedding:
                 rows = np.load(self._folder / "embeddings.npy").astype(np.float32)
                 rows *= np.load(self._folder / "scales.npy").astype(np.float32)[:, None]
                 lengths = np.linalg.norm(rows, axis=1).astype(np.float32)
+                vocabulary = tokenizer.get_vocab()
                 content = np.ones(len(rows), dtype=np.bool_)
-                for token, token_id in tokenizer.get_vocab().items():
+                for token, token_id in vocabulary.items():
                     if token_id < len(rows) and (token in STOPWORDS or not any(c.isalnum() for c in token)):
                         content[token_id] = False
                 unit = rows / np.maximum(lengths, 1e-9)[:, None]
-                vocabulary = tokenizer.get_vocab()
                 unknown = vocabulary.get("[UNK]", 0)
                 self._table = _Table(tokenizer, unit, lengths, content, vocabulary, unknown)
             return self._table
@@ -102,17 +102,17 @@ class StaticEmbedding:
         """The text's content token ids, in order, as the tokenizer gives them for the whole text (no special
         tokens, no stopwords or punctuation)."""
         words = _words(text)
-        chunks = self._chunks_of(words)
-        return [token for word in words for token in chunks[word]]
+        ids = self._ids_of(words)
+        return [token for word in words for token in ids[word]]
 
-    def _chunks_of(self, words: list[str]) -> dict[str, tuple[int, ...]]:
-        """Each of `words` with its content token ids (those not met before tokenized together)."""
-        known = self._chunks
+    def _ids_of(self, words: list[str]) -> dict[str, tuple[int, ...]]:
+        """Each of `words` with its content token ids (those not met before read together)."""
+        known = self._words
         found = {word: known[word] for word in words if word in known}
         unseen = [word for word in dict.fromkeys(words) if word not in found]
         if unseen:
             table = self._load()
-            if len(known) + len(unseen) > CHUNKS_KEPT:
+            if len(known) + len(unseen) > WORDS_KEPT:
                 known.clear()  # another thread may be reading it: each reads its own `found`
             # An ASCII word is split here as the tokenizer would: at each punctuation mark (a token of its
             # own, never content), then each run of letters and digits by WordPiece. A call into the
@@ -135,9 +135,7 @@ class StaticEmbedding:
         story read the same few paragraphs again)."""
         held = self._texts.get(text)
         if held is None:
-            words = _words(text)
-            chunks = self._chunks_of(words)
-            distinct = {token for word in chunks for token in chunks[word]}
+            distinct = {token for ids in self._ids_of(_words(text)).values() for token in ids}
             held = np.array(sorted(distinct), dtype=np.int32)
             if len(self._texts) >= TEXTS_KEPT:
                 self._texts.clear()
