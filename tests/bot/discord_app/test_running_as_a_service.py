@@ -118,6 +118,12 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _unreachable_discord() -> tuple[int, str, str]:
+    """A closed port, and Discord's API base and gateway pointed at it."""
+    port = _closed_port()
+    return port, f"http://127.0.0.1:{port}/api/v10", f"ws://127.0.0.1:{port}/"
+
+
 def _retry_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [record for record in caplog.records if "Discord cannot be reached" in record.getMessage()]
 
@@ -142,8 +148,7 @@ async def test_a_discord_outage_at_login_is_retried_until_it_answers(
 async def test_an_unreachable_discord_is_one_line_a_try_and_the_sessions_are_closed(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port = _closed_port()
-    base, gateway = f"http://127.0.0.1:{port}/api/v10", f"ws://127.0.0.1:{port}/"
+    port, base, gateway = _unreachable_discord()
     async with _bot_pointed_at(base, gateway, tmp_path / "s.db") as bot:
         with pytest.raises(aiohttp.ClientConnectorError):
             await login_patiently(bot, "fake-bot-token", bot.stop_requested, [0.0, 0.0])
@@ -156,8 +161,7 @@ async def test_an_unreachable_discord_is_one_line_a_try_and_the_sessions_are_clo
 async def test_a_stop_while_waiting_for_discord_ends_the_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port = _closed_port()
-    base, gateway = f"http://127.0.0.1:{port}/api/v10", f"ws://127.0.0.1:{port}/"
+    _, base, gateway = _unreachable_discord()
     async with _bot_pointed_at(base, gateway, tmp_path / "s.db") as bot:
         waiting = asyncio.create_task(login_patiently(bot, "fake-bot-token", bot.stop_requested, [3600.0]))
         while not _retry_lines(caplog):
@@ -168,13 +172,13 @@ async def test_a_stop_while_waiting_for_discord_ends_the_start(
 
 
 async def test_storybot_run_waits_for_an_unreachable_discord_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _closed_port()
+    port, base, gateway = _unreachable_discord()
     environ = {
         **os.environ,
         "DISCORD_TOKEN": "fake-bot-token",
         "STORYBOT_DB": str(tmp_path / "storybot.db"),
-        "DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v10",
-        "DISCORD_GATEWAY_URL": f"ws://127.0.0.1:{port}/",
+        "DISCORD_API_BASE": base,
+        "DISCORD_GATEWAY_URL": gateway,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=tmp_path, env=environ, stderr=asyncio.subprocess.PIPE
