@@ -10,7 +10,7 @@ import functools
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,16 @@ BUSY_TIMEOUT_MS = 10_000
 
 IN_CHUNK = 500
 """Rows per `IN (...)` lookup, well under SQLite's variable limit."""
+
+
+_Value = TypeVar("_Value")
+
+
+def in_chunks(values: Sequence[_Value]) -> Iterator[tuple[Sequence[_Value], str]]:
+    """`values` a chunk of `IN_CHUNK` at a time, each with its `?,?,...` placeholders for `IN (...)`."""
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def now() -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from index.engine.database import IN_CHUNK, now, storage_errors, write_transaction
+from index.engine.database import in_chunks, now, storage_errors, write_transaction
 from index.errors import UnknownFeed
 from index.models import FeedItem, FeedRecord
 
@@ -97,9 +97,7 @@ class FeedRegistry:
         """The entry keys of a feed not taken yet."""
         conn = self._connection()
         seen: set[str] = set()
-        for start in range(0, len(keys), IN_CHUNK):
-            chunk = list(keys[start : start + IN_CHUNK])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(keys):
             seen.update(
                 row[0]
                 for row in conn.execute(

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from index.engine.database import IN_CHUNK, now, set_meta, write_transaction
+from index.engine.database import in_chunks, now, set_meta, write_transaction
 from index.engine.segments import (
     dead_paragraphs,
     merge_term_range,
@@ -123,10 +123,8 @@ def publish(conn: sqlite3.Connection, merge: Merge) -> bool:
         return False
     # Tombstones of the dead set name paragraphs the merged postings left out: they are done with. The rest
     # landed while the merge was built, on paragraphs it holds: they move to it with their postings.
-    dead = merge.dead.tolist()
-    for start in range(0, len(dead), IN_CHUNK):
-        chunk = dead[start : start + IN_CHUNK]
-        conn.execute(f"DELETE FROM tombstones WHERE paragraph_id IN ({','.join('?' * len(chunk))})", chunk)
+    for chunk, dead_marks in in_chunks(merge.dead.tolist()):
+        conn.execute(f"DELETE FROM tombstones WHERE paragraph_id IN ({dead_marks})", chunk)
     conn.execute(
         f"UPDATE tombstones SET segment_id = ? WHERE segment_id IN ({marks})", [merge.merged_id, *ids]
     )

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import Sequence
 
-from index.engine.database import IN_CHUNK, get_meta, set_meta
+from index.engine.database import get_meta, in_chunks, set_meta
+from index.engine.frequencies import change_document_frequencies
 from index.errors import SourceError
 
 STAGING_PREFIX = "staging:"
@@ -94,9 +94,7 @@ def publish(conn: sqlite3.Connection, staging: str) -> None:
 def discard(conn: sqlite3.Connection, staging: str) -> None:
     """Remove everything a staging holds, inside the caller's transaction (an add that failed or died)."""
     segment_ids = [row[0] for row in conn.execute("SELECT id FROM segments WHERE scope = ?", (staging,))]
-    for start in range(0, len(segment_ids), IN_CHUNK):
-        chunk = segment_ids[start : start + IN_CHUNK]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in in_chunks(segment_ids):
         conn.execute(f"DELETE FROM postings WHERE segment_id IN ({marks})", chunk)
         conn.execute(f"DELETE FROM paragraphs WHERE segment_id IN ({marks})", chunk)
         conn.execute(f"DELETE FROM segments WHERE id IN ({marks})", chunk)
@@ -137,30 +135,7 @@ def discard_abandoned(conn: sqlite3.Connection, now: float | None = None) -> lis
 def _add_document_frequencies(conn: sqlite3.Connection, staging: str, scope: str) -> None:
     """Add the staging's document frequencies to the scope's, keeping its df histogram in step."""
     staged = conn.execute("SELECT term_id, df FROM term_stats WHERE scope = ?", (staging,)).fetchall()
-    current: dict[int, int] = {}
-    ids = [term_id for term_id, _ in staged]
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start : start + IN_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        query = f"SELECT term_id, df FROM term_stats WHERE scope = ? AND term_id IN ({marks})"
-        current.update(conn.execute(query, [scope, *chunk]).fetchall())
-    histogram: Counter[int] = Counter()
-    for term_id, df in staged:
-        old = current.get(term_id, 0)
-        if old:
-            histogram[old] -= 1
-        histogram[old + df] += 1
-    conn.executemany(
-        "INSERT INTO term_stats (scope, term_id, df) VALUES (?, ?, ?)"
-        " ON CONFLICT (scope, term_id) DO UPDATE SET df = df + excluded.df",
-        [(scope, term_id, df) for term_id, df in staged],
-    )
-    conn.executemany(
-        "INSERT INTO df_histogram (scope, df, terms) VALUES (?, ?, ?)"
-        " ON CONFLICT (scope, df) DO UPDATE SET terms = terms + excluded.terms",
-        [(scope, df, change) for df, change in histogram.items() if change],
-    )
-    conn.execute("DELETE FROM df_histogram WHERE scope = ? AND terms <= 0", (scope,))
+    change_document_frequencies(conn, scope, dict(staged))
 
 
 def forget(conn: sqlite3.Connection, staging: str) -> None:

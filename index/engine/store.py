@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
-from index.engine.database import IN_CHUNK, get_meta, now, set_meta
+from index.engine.database import get_meta, in_chunks, now, set_meta
+from index.engine.frequencies import change_document_frequencies
 from index.engine.merging import claimed
 from index.engine.postings import PostingList, SegmentBuilder
 from index.engine.segments import (
@@ -322,9 +323,7 @@ class IndexWriter:
         known = self._known_terms
         found = {term: known[term] for term in dict.fromkeys(terms) if term in known}
         wanted = [term for term in dict.fromkeys(terms) if term not in found]
-        for start in range(0, len(wanted), IN_CHUNK):
-            chunk = wanted[start : start + IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in in_chunks(wanted):
             found.update(
                 self._conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", chunk).fetchall()
             )
@@ -346,46 +345,11 @@ class IndexWriter:
     # -- statistics --------------------------------------------------------------------------------
 
     def _change_document_frequencies(self, scope: str, deltas: dict[str, int]) -> None:
-        """Apply df changes and keep the df histogram (for rank-bm25's average idf) in step."""
+        """Apply df changes (by term) and keep the df histogram (for rank-bm25's average idf) in step."""
         if not deltas:
             return
         ids = self.term_ids(deltas.keys(), create=True)
-        by_id = {ids[term]: delta for term, delta in deltas.items() if delta}
-        current: dict[int, int] = {}
-        id_list = list(by_id)
-        for start in range(0, len(id_list), IN_CHUNK):
-            chunk = id_list[start : start + IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            current.update(
-                self._conn.execute(
-                    f"SELECT term_id, df FROM term_stats WHERE scope = ? AND term_id IN ({marks})",
-                    [scope, *chunk],
-                ).fetchall()
-            )
-        histogram: Counter[int] = Counter()
-        upserts, deletes = [], []
-        for term_id, delta in by_id.items():
-            old = current.get(term_id, 0)
-            new = old + delta
-            if old:
-                histogram[old] -= 1
-            if new > 0:
-                histogram[new] += 1
-                upserts.append((scope, term_id, new))
-            else:
-                deletes.append((scope, term_id))
-        self._conn.executemany(
-            "INSERT INTO term_stats (scope, term_id, df) VALUES (?, ?, ?)"
-            " ON CONFLICT (scope, term_id) DO UPDATE SET df = excluded.df",
-            upserts,
-        )
-        self._conn.executemany("DELETE FROM term_stats WHERE scope = ? AND term_id = ?", deletes)
-        self._conn.executemany(
-            "INSERT INTO df_histogram (scope, df, terms) VALUES (?, ?, ?)"
-            " ON CONFLICT (scope, df) DO UPDATE SET terms = terms + excluded.terms",
-            [(scope, df, change) for df, change in histogram.items() if change],
-        )
-        self._conn.execute("DELETE FROM df_histogram WHERE scope = ? AND terms <= 0", (scope,))
+        change_document_frequencies(self._conn, scope, {ids[term]: delta for term, delta in deltas.items()})
 
     def _change_scope_totals(self, scope: str, paragraphs: int, tokens: int) -> None:
         self._conn.execute(
