@@ -122,9 +122,10 @@ def top(scored: ScoredParagraphs, count: int, exclude: npt.NDArray[np.int64] | N
     if keep.size == 0 or count <= 0:
         return []
     if keep.size > count * 4:
-        # argpartition finds a superset of the winners in linear time; the final order is decided below.
-        cut = np.argpartition(-scored.scores[keep], count - 1)[: count * 4]
-        keep = keep[cut]
+        # The count-th best score, found in linear time, and every paragraph reaching it: all of a tie at
+        # the cut, so its earlier paragraphs win below (a partition's first `count` may hold any of them).
+        scores = scored.scores[keep]
+        keep = keep[scores >= np.partition(scores, scores.size - count)[scores.size - count]]
     order = np.lexsort((scored.ids[keep], -scored.scores[keep]))
     return [int(index) for index in keep[order[:count]]]
 

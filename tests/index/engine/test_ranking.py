@@ -15,6 +15,7 @@ from index.engine.ranking import (
     BM25Parameters,
     CorpusStats,
     QueryTerm,
+    ScoredParagraphs,
     average_idf_from_histogram,
     rank,
     score,
@@ -187,3 +188,16 @@ def test_postings_put_in_order_keep_their_rows_together() -> None:
     assert ordered.tfs.tolist() == [2, 3, 1]
     assert ordered.lengths.tolist() == [8, 9, 7]
     assert ordered.in_order() is ordered
+
+
+def test_top_gives_a_tie_at_the_cut_to_the_earlier_paragraphs() -> None:
+    # Few distinct scores, so ties straddle the count-th place, where a partition may keep any of them.
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        size, count = int(rng.integers(20, 200)), int(rng.integers(1, 6))
+        ids = np.arange(size, dtype=np.int64) * 3
+        scores = rng.integers(0, 3, size).astype(np.float64)
+        dead = ids[rng.random(size) < 0.2]
+        alive = np.flatnonzero(~np.isin(ids, dead))
+        expected = alive[np.lexsort((ids[alive], -scores[alive]))][:count].tolist()
+        assert top(ScoredParagraphs(ids, scores, np.zeros(size)), count, exclude=dead) == expected
