@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -128,8 +128,11 @@ class Reranker:
         weights: RerankWeights | None = None,
         *,
         question: str = "",
+        rarity: Mapping[str, float] | None = None,
     ) -> None:
         self._question = question
+        self._rarity = rarity or {}
+        """How informative each question term is in the view (`index.engine.searcher`), for the meaning."""
         self._tokenizer = tokenizer
         self._terms = [term for term in terms if idf.get(term, 0.0) > 0]
         """The question's terms with weight, repeats kept: BM25 counts a repeated question term again."""
@@ -162,7 +165,14 @@ class Reranker:
         question."""
         if not self._weights.semantic or not self._question or not candidates:
             return [0.0] * len(candidates)
-        coverage = semantic.shipped_embedding().coverage(self._question, [c.text for c in candidates])
+        # Each word of the question as the tokenizer reads it ("NEAR(leave," is "NEAR" and "leave"), with
+        # its rarest term's weight (0 for a stopword).
+        rarity = {
+            word.lower(): max((self._rarity.get(term, 0.0) for term in terms), default=0.0)
+            for word in self._tokenizer.words(self._question)
+            for terms in [self._tokenizer.tokenize(word, for_query=True)]
+        }
+        coverage = semantic.shipped_embedding().coverage(self._question, [c.text for c in candidates], rarity)
         # Summed in the question's order: a set's order changes with each process's string hashing, and so
         # would the last bit of the sum, and of the scores that readers of one database must agree on.
         scale = self._weights.semantic * sum(self._idf[term] for term in dict.fromkeys(self._terms))

@@ -233,7 +233,7 @@ class Searcher:
         ]
         term_idf_of = {term: idfs[term_id] for term, term_id in ids.items() if term_id in idfs}
         hits = (
-            self._second_stage(first_stage, terms, term_idf_of, stats, what_followed, question)
+            self._second_stage(first_stage, terms, term_idf_of, stats, what_followed, question, weights)
             if second_stage
             else tuple(first_stage)
         )
@@ -281,6 +281,7 @@ class Searcher:
         stats: CorpusStats,
         what_followed: bool,
         question: str = "",
+        rarity: dict[str, float] | None = None,
     ) -> tuple[Hit, ...]:
         """The first `RERANK_DEPTH` hits in the order `index.engine.rerank` reads them; the rest as they were.
 
@@ -297,7 +298,9 @@ class Searcher:
             tail = [hit for index, hit in enumerate(hits) if index >= RERANK_DEPTH and index not in moved]
             missing = [spot for spot in after if spot not in place]
             head += [Hit(passage, 0.0, 0.0, 0.0) for passage in self._passages_at(missing)]
-        reranker = Reranker(self._tokenizer, terms, idf, stats, self._params, question=question)
+        reranker = Reranker(
+            self._tokenizer, terms, idf, stats, self._params, question=question, rarity=rarity
+        )
         candidates = [
             Candidate(
                 hit.passage.source_id,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import string
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -142,10 +142,18 @@ class StaticEmbedding:
             self._texts[text] = held
         return held
 
-    def coverage(self, question: str, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    def coverage(
+        self, question: str, texts: Sequence[str], rarity: Mapping[str, float] | None = None
+    ) -> npt.NDArray[np.float32]:
         """For each text, how well its tokens cover the question's content tokens: 0 to 1 (the weighted mean
         over the question's tokens of the nearest text token's cosine, below 0 taken as 0; 0 for a
-        question or text without content tokens)."""
+        question or text without content tokens).
+
+        A question token weighs its row length, times, given `rarity` (how rare each of the question's
+        words, lower case, is where the texts come from), its word's rarity: "Musk" is a rare word of
+        English but, in a story about him, in every paragraph, and the word no paragraph holds is the one
+        whose meaning must be found.
+        """
         out = np.zeros(len(texts), dtype=np.float32)
         asked = self._content(question)
         if not len(asked) or not texts:
@@ -167,9 +175,23 @@ class StaticEmbedding:
             np.matmul(rows[start : start + step], columns, out=cosines[start : start + step])
         starts = (np.cumsum(sizes) - sizes)[present]
         nearest = np.maximum.reduceat(cosines, starts, axis=0)
-        weights = table.weight[asked] / table.weight[asked].sum()
+        weights = table.weight[asked]
+        if rarity is not None:
+            rarer = weights * self._rarities(asked, rarity)
+            weights = rarer if rarer.sum() > 0 else weights
+        weights = weights / weights.sum()
         out[present] = np.clip(nearest, 0.0, 1.0) @ weights
         return out
+
+    def _rarities(self, asked: npt.NDArray[np.int32], rarity: Mapping[str, float]) -> npt.NDArray[np.float32]:
+        """Each of the question's tokens `asked` with the rarity of its word (the rarest, for a token of
+        several words)."""
+        ids = self._ids_of(list(rarity))
+        of: dict[int, float] = {}
+        for word, weight in rarity.items():
+            for token in ids[word]:
+                of[token] = max(of.get(token, 0.0), weight)
+        return np.array([of.get(int(token), 0.0) for token in asked], dtype=np.float32)
 
 
 _LONGEST_WORD = 100

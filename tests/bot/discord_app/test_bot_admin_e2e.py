@@ -287,7 +287,7 @@ async def test_admin_status_reports_index_usage_latency_and_uptime(scene: Scene)
     answered = await ask(scene, scene.alice, WHY_LEAVE)
     await ask(scene, scene.alice, "How many GPUs did Musk buy?")
     await ask(scene, scene.alice, "What did Musk say about bananas?")
-    vote = await scene.fake.click_button(scene.bob, answered, "storybot:vote:down:10.11.9")
+    vote = await scene.fake.click_button(scene.bob, answered, "storybot:vote:down:10.11.12")
     await vote.wait_for_message(lambda m: not m.loading)
     await scene.bot.story.drain()
 

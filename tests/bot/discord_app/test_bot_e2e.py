@@ -60,8 +60,8 @@ async def test_ask_in_a_server_answers_with_cited_passages(scene: Scene) -> None
     assert answer.custom_ids == [
         f"storybot:more:{user_id}:3:3:a",
         "storybot:context:10",
-        "storybot:vote:up:10.11.9",
-        "storybot:vote:down:10.11.9",
+        "storybot:vote:up:10.11.12",
+        "storybot:vote:down:10.11.12",
         f"storybot:delete:{user_id}",
         "storybot:why:10",
     ]
@@ -222,9 +222,9 @@ async def test_context_shows_the_neighbouring_paragraphs_privately_to_anyone(sce
 async def test_feedback_is_stored_with_a_hash_of_the_user_id(scene: Scene) -> None:
     answer = await ask(scene, scene.alice, WHY_LEAVE)
 
-    up = await scene.fake.click_button(scene.alice, answer, "storybot:vote:up:10.11.9")
+    up = await scene.fake.click_button(scene.alice, answer, "storybot:vote:up:10.11.12")
     thanks = await up.wait_for_message(lambda m: not m.loading)
-    down = await scene.fake.click_button(scene.bob, answer, "storybot:vote:down:10.11.9")
+    down = await scene.fake.click_button(scene.bob, answer, "storybot:vote:down:10.11.12")
     await down.wait_for_message(lambda m: not m.loading)
 
     assert thanks.ephemeral and thanks.content == "Thanks! Your 👍 was recorded."
@@ -232,7 +232,7 @@ async def test_feedback_is_stored_with_a_hash_of_the_user_id(scene: Scene) -> No
         rows = conn.execute(
             "SELECT question, paragraph_ids, vote, user_hash, created_at FROM feedback ORDER BY id"
         ).fetchall()
-    assert [row[:3] for row in rows] == [(WHY_LEAVE, "10,11,9", 1), (WHY_LEAVE, "10,11,9", -1)]
+    assert [row[:3] for row in rows] == [(WHY_LEAVE, "10,11,12", 1), (WHY_LEAVE, "10,11,12", -1)]
     hashes = [row[3] for row in rows]
     assert all(re.fullmatch(r"[0-9a-f]{64}", value) for value in hashes) and hashes[0] != hashes[1]
     assert str(scene.alice.id) not in hashes[0] and all(row[4] for row in rows)

@@ -110,3 +110,18 @@ def test_the_second_stage_puts_the_paragraph_in_the_questions_meaning_first() ->
     order = rerank(candidates, meaning)
     assert [index for index, _ in order] == [1, 0]
     assert order[0][1].semantic > order[1][1].semantic > 0
+
+
+def test_the_questions_rarest_word_in_the_view_weighs_most() -> None:
+    # Both paragraphs name Musk and OpenAI, as every paragraph of a story about them does: what tells them
+    # apart is the word of the question that no paragraph holds.
+    question = "Why did Musk leave OpenAI?"
+    texts = ["Musk quit OpenAI after the feud.", "Musk praised OpenAI after the feud."]
+    in_the_view = {"why": 0.0, "did": 0.0, "musk": 0.1, "leave": 3.0, "openai": 0.1}
+    quit_, praised = EMBEDDING.coverage(question, texts)
+    rarer_quit, rarer_praised = EMBEDDING.coverage(question, texts, in_the_view)
+    assert quit_ > praised
+    assert rarer_quit - rarer_praised > 3 * (quit_ - praised)
+    # A question whose words the view does not weigh keeps the table's own weights.
+    unweighed = EMBEDDING.coverage(question, texts, dict.fromkeys(in_the_view, 0.0))
+    assert unweighed.tolist() == [quit_, praised]
