@@ -1,11 +1,22 @@
-"""A name a question mentions, forgiven a slip: "Beyonse" is searched as the "Beyoncé" the articles hold.
+"""A name a question mentions, read as the articles write it.
 
-A capitalised word inside a question names something; when the view holds no such term, a term one slip
-away (a letter changed, left out, added, or two neighbours swapped) that it does hold is most likely what
-was meant. The search looks the candidates up (`Searcher._corrected_names`); this module says which are.
+- Forgiven a slip: "Beyonse" is searched as the "Beyoncé" the articles hold. A capitalised word inside a
+  question names something; when the view holds no such term, a term one slip away (a letter changed, left
+  out, added, or two neighbours swapped) that it does hold is most likely what was meant.
+- By the surname: news names a person in full once ("Elon Musk") and by the surname after ("Musk"), so a
+  question about "Elon" is searched as "Musk" where the articles never write "Elon" but before "Musk".
+
+The search looks the candidates up (`Searcher._corrected_names`, `Searcher._surnames`); this module says
+which are.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TypeGuard
+
+from index.engine.tokenizer import STOPWORDS
 
 MIN_CORRECTED_LENGTH = 4
 """Names shorter than this are not corrected: one slip away from a short word is too many other words."""
@@ -30,3 +41,56 @@ def one_slip_apart(first: str, second: str) -> bool:
         if char != longer[index]:
             return shorter[index:] == longer[index + 1 :]
     return True
+
+
+SURNAME_SAMPLE = 20
+"""How many of the paragraphs holding a given name are read for the word after it."""
+
+MAX_GIVEN_NAME_PARAGRAPHS = 50
+"""A word in more paragraphs than this is not taken for a given name (and reading it would cost)."""
+
+
+def surname_after(given: str, texts: Iterable[str]) -> str | None:
+    """The surname that follows every occurrence of the word `given` (any case) in `texts`, as "Musk"
+    follows "Elon"; None if one occurrence is anything else than the first of two capitalised words (a
+    plain word, "Musk" after "Elon" after a name, or a name of three words, "New York City"), or there is
+    none."""
+    pattern = re.compile(
+        rf"(?<![\w.-])(?:([A-Z]\w*)\s+)?((?i:{re.escape(given)}))(?!\w)(?:\s+([A-Z][a-z]\w*))?(\s+[A-Z])?"
+    )
+    following: set[str] = set()
+    for text in texts:
+        for match in pattern.finditer(text):
+            before, written, after, further = match.groups()
+            if _a_name(before) or not written[0].isupper() or after is None or further is not None:
+                return None
+            following.add(after)
+            if len(following) > 1:
+                return None
+    surname = following.pop() if following else None
+    return surname if surname is not None and surname.isalpha() and len(surname) >= 3 else None
+
+
+def goes_by(surname: str, given: str, texts: Iterable[str]) -> bool:
+    """Whether `texts` (that hold the surname) write it as a person's name: always capitalised, mostly
+    alone, seldom after another capitalised word than the given name ("Sichuan University", "Murray
+    Hill": there it is the last word of several names), as news goes on naming a person."""
+    pattern = re.compile(rf"(?<![\w.-])(?:([A-Z][\w'’-]*)\s+)?((?i:{re.escape(surname)}))(?!\w)")
+    alone = after_others = 0
+    for text in texts:
+        for before, written in (match.groups() for match in pattern.finditer(text)):
+            if not written[0].isupper():
+                return False  # also a plain word ("the world", "a new game")
+            alone += not _a_name(before)
+            after_others += _a_name(before) and before.lower() != given.lower()
+    return alone > 0 and after_others * OTHER_NAMES_SHARE <= alone
+
+
+def _a_name(word: str | None) -> TypeGuard[str]:
+    """Whether a capitalised word before another is a name, not a sentence's first word ("Then Musk")."""
+    return word is not None and word.lower() not in STOPWORDS
+
+
+OTHER_NAMES_SHARE = 4
+"""A surname may come after another name (a glitch, "Business InsiderElon Musk"; a title, "CEO Musk") once
+for this many times it stands alone."""

@@ -18,7 +18,14 @@ import numpy as np
 import numpy.typing as npt
 
 from index.engine.confidence import Evidence, assess
-from index.engine.names import MIN_CORRECTED_LENGTH, one_slip_apart
+from index.engine.names import (
+    MAX_GIVEN_NAME_PARAGRAPHS,
+    MIN_CORRECTED_LENGTH,
+    SURNAME_SAMPLE,
+    goes_by,
+    one_slip_apart,
+    surname_after,
+)
 from index.engine.posting_cache import PostingCache
 from index.engine.ranking import (
     BM25Parameters,
@@ -85,7 +92,9 @@ class SearchResult:
     evidence: Evidence | None = None
     """What the best hit shows about whether it answers (`index.engine.confidence`)."""
     corrections: dict[str, str] = field(default_factory=dict)
-    """Names the view does not hold, searched as the term one slip away that it does ("beyons": "beyonc")."""
+    """Names searched as another term (`index.engine.names`): one the view does not hold as the term one slip
+    away that it does ("beyons": "beyonc"), a given name as the surname it always comes before ("elon":
+    "musk")."""
     in_window: int | None = None
     """With a date window, how many of the view's paragraphs are from sources inside it (None: no window)."""
     idf: dict[str, float] = field(default_factory=dict)
@@ -131,6 +140,7 @@ class Searcher:
         self._conn.execute("BEGIN")
         try:
             corrections = self._corrected_names(named, view)
+            corrections |= self._surnames(question, terms, view)
             if corrections:
                 terms = tuple(corrections.get(term, term) for term in terms)
             followed = asks_what_followed(question)
@@ -183,6 +193,50 @@ class Searcher:
             if held:
                 corrections[term] = min(held, key=lambda pair: (-pair[0], pair[1]))[1]  # most paragraphs
         return corrections
+
+    def _surnames(self, question: str, terms: tuple[str, ...], view: tuple[str, ...]) -> dict[str, str]:
+        """For a given name the view only ever writes before one surname, the surname ("elon": "musk"),
+        where the question does not name it too and the articles go on naming the person by it
+        (`index.engine.names`).
+
+        The words looked at are the question's capitalised ones after its first (all its words, for a
+        question typed in lower case) held by a few paragraphs; a few paragraphs of each are read.
+        """
+        words = self._tokenizer.words(question)
+        typed_lower = question == question.lower()
+        given: dict[str, str] = {}
+        for place, word in enumerate(words):
+            found = self._tokenizer.tokenize(word, for_query=True)
+            if word.isalpha() and len(found) == 1 and (typed_lower or (place and word[0].isupper())):
+                given.setdefault(found[0], word)
+        if not given:
+            return {}
+        state = self._views.state(view)
+        ids, dfs = self._views.terms(list(given), view, state.terms)
+        rare = [term for term in given if 0 < dfs.get(ids.get(term, -1), 0) <= MAX_GIVEN_NAME_PARAGRAPHS]
+        surnames: dict[str, str] = {}
+        for term in rare[:MAX_GIVEN_NAMES]:
+            surname = surname_after(given[term], self._texts_holding(ids[term], dfs[ids[term]], view))
+            found = self._tokenizer.tokenize(surname or "", for_query=True)
+            if surname is None or len(found) != 1 or found[0] in terms:
+                continue
+            surname_ids, surname_dfs = self._views.terms(found, view, state.terms)
+            surname_df = surname_dfs.get(surname_ids.get(found[0], -1), 0)
+            if surname_df >= 2 * dfs[ids[term]] and goes_by(
+                surname, given[term], self._texts_holding(surname_ids[found[0]], surname_df, view)
+            ):
+                surnames[term] = found[0]
+        return surnames
+
+    def _texts_holding(self, term_id: int, df: int, view: tuple[str, ...]) -> list[str]:
+        """The texts of a few of the view's paragraphs that hold the term (`SURNAME_SAMPLE`)."""
+        state = self._views.state(view)
+        idf = term_idf(df, state.stats, self._params)
+        postings = self._views.postings({term_id: idf}, view, state).get(term_id)
+        if postings is None:
+            return []
+        holding = [int(doc) for docs in postings.docs for doc in docs[:SURNAME_SAMPLE]][:SURNAME_SAMPLE]
+        return [passage.text for passage in self._passages(holding).values()]
 
     def _search(
         self,
@@ -348,6 +402,9 @@ class Searcher:
         ).fetchall()
         return [StoredPassage(int(row[0]), *row[1:]) for row in rows]
 
+
+MAX_GIVEN_NAMES = 3
+"""How many of a question's words are looked at as given names (each costs a read of a few paragraphs)."""
 
 FOLLOWED_PROBES = 2
 """For a question about what followed, how many of the best paragraphs have the one after them read too."""
