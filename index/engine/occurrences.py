@@ -2,9 +2,9 @@
 
 Tokenizing every word of the paragraphs an answer reads would cost more than ranking them. Instead each
 term is looked for with `str.find` as a word prefix of the lower-cased text (Snowball stems are prefixes of
-their words, but for a final "i" standing for "y"), and numbers by a pattern that also meets "10,000" for
-10000. Given the tokenizer, each word found is confirmed to yield the term, so "car" is not found in
-"career"; without it (highlighting a sentence) a prefix is taken as found.
+their words, but for a final "i" standing for "y" and a final "e" dropped before "-ing"), and numbers by a
+pattern that also meets "10,000" for 10000. Given the tokenizer, each word found is confirmed to yield the
+term, so "car" is not found in "career"; without it (highlighting a sentence) a prefix is taken as found.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ class TermFinder:
                 pattern = re.compile(r"(?<![\d.,])" + "[,.]?".join(map(re.escape, term)) + r"(?!\d)")
                 self._numbers.append((pattern, term))
             else:
-                needle = term[:-1] if len(term) > 3 and term.endswith("i") else term
+                # A stem's last letter may not be in its word: "i" for "y" ("studi", "study"), or an "e" the
+                # word drops before "-ing" ("hire", "hiring"). Not for short stems, whose needle would be a
+                # prefix of too many words.
+                needle = term[:-1] if len(term) > 3 and term[-1] in "ie" else term
                 self._needles.append((needle, term))
 
     def occurrences(self, text: str) -> list[tuple[int, str]]:

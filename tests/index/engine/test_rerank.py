@@ -43,6 +43,13 @@ def test_the_finder_confirms_each_word_and_meets_numbers_however_written() -> No
     assert TermFinder(["car"], TOKENIZER).occurrences("Oscar") == []  # a term starts a word
 
 
+def test_the_finder_meets_a_stem_whose_last_letter_its_word_drops() -> None:
+    # Snowball stems "hiring" as "hire" and "studies" as "studi": neither is a prefix of its word.
+    finder = TermFinder(["hire", "make", "studi"], TOKENIZER)
+    text = "Hiring, making, studies; he hired us, made a hirsute maker."
+    assert finder.occurrences(text) == [(0, "hire"), (8, "make"), (16, "studi"), (28, "hire")]
+
+
 def test_terms_together_in_one_sentence_outrank_the_same_terms_scattered() -> None:
     ranker = reranker("when did the barrier open", {"barrier": 2.0, "open": 1.5})
     scattered = candidate("The barrier was built. Many years later a museum would open nearby.")
