@@ -6,8 +6,7 @@
 - By the surname: news names a person in full once ("Elon Musk") and by the surname after ("Musk"), so a
   question about "Elon" is searched as "Musk" where the articles never write "Elon" but before "Musk".
 
-The search looks the candidates up (`Searcher._corrected_names`, `Searcher._surnames`); this module says
-which are.
+`index.engine.name_lookup` looks the candidates up in a view; this module says which are.
 """
 
 from __future__ import annotations
@@ -45,6 +44,9 @@ def one_slip_apart(first: str, second: str) -> bool:
 
 SURNAME_SAMPLE = 20
 """How many of the paragraphs holding a given name are read for the word after it."""
+
+MAX_GIVEN_NAMES = 3
+"""How many of a question's words are looked at as given names (each costs a read of a few paragraphs)."""
 
 MAX_GIVEN_NAME_PARAGRAPHS = 50
 """A word in more paragraphs than this is not taken for a given name (and reading it would cost)."""

@@ -18,14 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.engine.confidence import Evidence, assess
-from index.engine.names import (
-    MAX_GIVEN_NAME_PARAGRAPHS,
-    MIN_CORRECTED_LENGTH,
-    SURNAME_SAMPLE,
-    goes_by,
-    one_slip_apart,
-    surname_after,
-)
+from index.engine.name_lookup import NameLookup
 from index.engine.posting_cache import PostingCache
 from index.engine.ranking import (
     BM25Parameters,
@@ -118,6 +111,7 @@ class Searcher:
         self._tokenizer = tokenizer
         self._params = params
         self._views = ViewReader(conn, params, cache, postings_cache)
+        self._names = NameLookup(conn, tokenizer, params, self._views)
 
     def search(
         self,
@@ -139,8 +133,7 @@ class Searcher:
         named = self._tokenizer.named_terms(question)
         self._conn.execute("BEGIN")
         try:
-            corrections = self._corrected_names(named, view)
-            corrections |= self._surnames(question, terms, view)
+            corrections = self._names.corrected(named, view) | self._names.surnames(question, terms, view)
             if corrections:
                 terms = tuple(corrections.get(term, term) for term in terms)
             followed = asks_what_followed(question)
@@ -166,77 +159,6 @@ class Searcher:
             [corrections.get(term, term) for term in named],
         )
         return replace(result, unknown_names=unknown, evidence=evidence, corrections=corrections)
-
-    def _corrected_names(self, named: dict[str, str], view: tuple[str, ...]) -> dict[str, str]:
-        """For each name the view does not hold, the term it holds one slip away, if any ("Beyonse").
-
-        Candidates share the name's first two letters (one indexed range of the vocabulary); among those
-        one insertion, deletion, substitution or swap of neighbours away, the one in most paragraphs wins.
-        """
-        if not named:
-            return {}
-        state = self._views.state(view)
-        ids, dfs = self._views.terms(list(named), view, state.terms)
-        corrections: dict[str, str] = {}
-        for term in named:
-            if dfs.get(ids.get(term, -1), 0) or len(term) < MIN_CORRECTED_LENGTH or not term.isalpha():
-                continue
-            rows = self._conn.execute(
-                "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
-                (term[:2], term[:2] + "\U0010ffff", len(term) - 1, len(term) + 1),
-            ).fetchall()
-            near = [candidate for (candidate,) in rows if one_slip_apart(term, candidate)]
-            if not near:
-                continue
-            near_ids, near_dfs = self._views.terms(near, view, state.terms)
-            held = [(near_dfs.get(near_ids[c], 0), c) for c in near if near_ids.get(c, -1) in near_dfs]
-            if held:
-                corrections[term] = min(held, key=lambda pair: (-pair[0], pair[1]))[1]  # most paragraphs
-        return corrections
-
-    def _surnames(self, question: str, terms: tuple[str, ...], view: tuple[str, ...]) -> dict[str, str]:
-        """For a given name the view only ever writes before one surname, the surname ("elon": "musk"),
-        where the question does not name it too and the articles go on naming the person by it
-        (`index.engine.names`).
-
-        The words looked at are the question's capitalised ones after its first (all its words, for a
-        question typed in lower case) held by a few paragraphs; a few paragraphs of each are read.
-        """
-        words = self._tokenizer.words(question)
-        typed_lower = question == question.lower()
-        given: dict[str, str] = {}
-        for place, word in enumerate(words):
-            found = self._tokenizer.tokenize(word, for_query=True)
-            if word.isalpha() and len(found) == 1 and (typed_lower or (place and word[0].isupper())):
-                given.setdefault(found[0], word)
-        if not given:
-            return {}
-        state = self._views.state(view)
-        ids, dfs = self._views.terms(list(given), view, state.terms)
-        rare = [term for term in given if 0 < dfs.get(ids.get(term, -1), 0) <= MAX_GIVEN_NAME_PARAGRAPHS]
-        surnames: dict[str, str] = {}
-        for term in rare[:MAX_GIVEN_NAMES]:
-            surname = surname_after(given[term], self._texts_holding(ids[term], dfs[ids[term]], view))
-            found = self._tokenizer.tokenize(surname or "", for_query=True)
-            if surname is None or len(found) != 1 or found[0] in terms:
-                continue
-            surname_ids, surname_dfs = self._views.terms(found, view, state.terms)
-            surname_df = surname_dfs.get(surname_ids.get(found[0], -1), 0)
-            if surname_df >= 2 * dfs[ids[term]] and goes_by(
-                surname, given[term], self._texts_holding(surname_ids[found[0]], surname_df, view)
-            ):
-                surnames[term] = found[0]
-        return surnames
-
-    def _texts_holding(self, term_id: int, df: int, view: tuple[str, ...]) -> list[str]:
-        """The texts of a few of the view's paragraphs that hold the term (`SURNAME_SAMPLE`)."""
-        state = self._views.state(view)
-        idf = term_idf(df, state.stats, self._params)
-        postings = self._views.postings({term_id: idf}, view, state).get(term_id)
-        if postings is None:
-            return []
-        holding = [int(doc) for docs in postings.docs for doc in docs[:SURNAME_SAMPLE]][:SURNAME_SAMPLE]
-        return [passage.text for passage in self._passages(holding).values()]
 
     def _search(
         self,
@@ -402,9 +324,6 @@ class Searcher:
         ).fetchall()
         return [StoredPassage(int(row[0]), *row[1:]) for row in rows]
 
-
-MAX_GIVEN_NAMES = 3
-"""How many of a question's words are looked at as given names (each costs a read of a few paragraphs)."""
 
 FOLLOWED_PROBES = 2
 """For a question about what followed, how many of the best paragraphs have the one after them read too."""
