@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from index.engine.database import in_chunks
 from index.engine.names import (
     MAX_GIVEN_NAME_PARAGRAPHS,
     MAX_GIVEN_NAMES,
@@ -70,11 +71,9 @@ class NameLookup:
         The words looked at are the question's capitalised ones after its first (all its words, for a
         question typed in lower case) held by a few paragraphs; a few paragraphs of each are read.
         """
-        words = self._tokenizer.words(question)
         typed_lower = question == question.lower()
         given: dict[str, str] = {}
-        for place, word in enumerate(words):
-            found = self._tokenizer.tokenize(word, for_query=True)
+        for place, (word, found) in enumerate(self._tokenizer.word_terms(question)):
             if word.isalpha() and len(found) == 1 and (typed_lower or (place and word[0].isupper())):
                 given.setdefault(found[0], word)
         if not given:
@@ -104,6 +103,8 @@ class NameLookup:
         if postings is None:
             return []
         holding = [int(doc) for docs in postings.docs for doc in docs[:SURNAME_SAMPLE]][:SURNAME_SAMPLE]
-        marks = ",".join("?" * len(holding))
-        rows = self._conn.execute(f"SELECT text FROM paragraphs WHERE id IN ({marks})", holding).fetchall()
-        return [text for (text,) in rows]
+        return [
+            text
+            for chunk, marks in in_chunks(holding)
+            for (text,) in self._conn.execute(f"SELECT text FROM paragraphs WHERE id IN ({marks})", chunk)
+        ]

@@ -131,7 +131,7 @@ class Reranker:
         rarity: Mapping[str, float] | None = None,
     ) -> None:
         self._question = question
-        self._rarity = rarity or {}
+        self._rarity = rarity
         """How informative each question term is in the view (`index.engine.searcher`), for the meaning."""
         self._tokenizer = tokenizer
         self._terms = [term for term in terms if idf.get(term, 0.0) > 0]
@@ -167,11 +167,15 @@ class Reranker:
             return [0.0] * len(candidates)
         # Each word of the question as the tokenizer reads it ("NEAR(leave," is "NEAR" and "leave"), with
         # its rarest term's weight (0 for a stopword).
-        rarity = {
-            word.lower(): max((self._rarity.get(term, 0.0) for term in terms), default=0.0)
-            for word in self._tokenizer.words(self._question)
-            for terms in [self._tokenizer.tokenize(word, for_query=True)]
-        }
+        known = self._rarity
+        rarity = (
+            {
+                word.lower(): max((known.get(term, 0.0) for term in terms), default=0.0)
+                for word, terms in self._tokenizer.word_terms(self._question)
+            }
+            if known
+            else None
+        )
         coverage = semantic.shipped_embedding().coverage(self._question, [c.text for c in candidates], rarity)
         # Summed in the question's order: a set's order changes with each process's string hashing, and so
         # would the last bit of the sum, and of the scores that readers of one database must agree on.

@@ -130,6 +130,10 @@ class Tokenizer:
         """The words of `text` as the tokenizer reads them, case kept ("Musk's", "10,000", "co-founded")."""
         return list(_words(text))
 
+    def word_terms(self, question: str) -> list[tuple[str, list[str]]]:
+        """Each word of a question as `words` reads it, with its query terms (none for a stopword)."""
+        return [(word, self.tokenize(word, for_query=True)) for word in _words(question)]
+
     def named_terms(self, question: str) -> dict[str, str]:
         """Terms of the names a question mentions (capitalised words inside a sentence), with the word.
 
