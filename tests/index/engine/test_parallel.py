@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,11 @@ def test_a_dead_worker_costs_only_time(tmp_path: Path) -> None:
         index.add_articles(articles[:100])
         pool = index._terms_pool
         assert pool._executor is not None
-        pool._executor.submit(os._exit, 1)  # one worker dies: the pool is broken
+        death = pool._executor.submit(os._exit, 1)  # one worker dies: the pool is broken
+        # Wait until the pool knows: else the other worker may finish the next batch before it notices,
+        # and the batch after that is the one that meets the broken pool.
+        with pytest.raises(BrokenProcessPool):
+            death.result(timeout=60)
         index.add_articles(articles[100:200])  # the writer tokenizes what the workers could not
         index.add_articles(articles[200:])  # and the next batch starts new workers
         assert pool._executor is not None
