@@ -41,7 +41,7 @@ import numpy as np
 from index.engine import semantic
 from index.engine.occurrences import TermFinder, terms_by_sentence
 from index.engine.postings import PostingList
-from index.engine.ranking import BM25Parameters, CorpusStats, term_impacts
+from index.engine.ranking import BM25Parameters, CorpusStats, term_idf, term_impacts
 from index.engine.terms import repeated_title
 from index.engine.tokenizer import Tokenizer, normalise
 
@@ -137,6 +137,15 @@ class Reranker:
         self._terms = [term for term in terms if idf.get(term, 0.0) > 0]
         """The question's terms with weight, repeats kept: BM25 counts a repeated question term again."""
         self._idf = {term: idf[term] for term in self._terms}
+        # A question term no paragraph of the view holds adds nothing to BM25, yet it is often the word whose
+        # meaning decides ("quit" asked of a story that says "leaving"): the meaning counts it as a term one
+        # paragraph holds. Summed in the question's order: a set's order changes with each process's string
+        # hashing, and so would the last bit of the sum, and of the scores readers of one database agree on.
+        unseen = sum(1 for term in dict.fromkeys(terms) if idf.get(term, 0.0) <= 0)
+        self._meaning_idf = sum(self._idf[term] for term in dict.fromkeys(self._terms))
+        if unseen and stats.paragraphs:
+            self._meaning_idf += unseen * term_idf(1, stats, params)
+        """What the meaning's coverage is scaled by: the idf of the question's distinct terms."""
         self._finder = TermFinder(self._idf, tokenizer)
         self._stats = stats
         self._params = params
@@ -177,9 +186,7 @@ class Reranker:
             else None
         )
         coverage = semantic.shipped_embedding().coverage(self._question, [c.text for c in candidates], rarity)
-        # Summed in the question's order: a set's order changes with each process's string hashing, and so
-        # would the last bit of the sum, and of the scores that readers of one database must agree on.
-        scale = self._weights.semantic * sum(self._idf[term] for term in dict.fromkeys(self._terms))
+        scale = self._weights.semantic * self._meaning_idf
         return [scale * float(share) for share in coverage]
 
     def _title(self, candidate: Candidate) -> float:

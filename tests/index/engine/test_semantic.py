@@ -125,3 +125,22 @@ def test_the_questions_rarest_word_in_the_view_weighs_most() -> None:
     # A question whose words the view does not weigh keeps the table's own weights.
     unweighed = EMBEDDING.coverage(question, texts, dict.fromkeys(in_the_view, 0.0))
     assert unweighed.tolist() == [quit_, praised]
+
+
+def test_a_question_word_no_paragraph_holds_still_weighs_in_the_meaning() -> None:
+    # "quit" adds nothing to BM25 (no paragraph holds it), and Musk and OpenAI are in every paragraph: only
+    # the meaning can find the paragraph that says "left", and it must weigh enough to beat a higher BM25.
+    tokenizer = Tokenizer()
+    question = "Why did Musk quit OpenAI?"
+    terms = tokenizer.tokenize(question, for_query=True)
+    assert "quit" in terms
+    idf = {"musk": 0.1, "openai": 0.1}
+    rarity = {"musk": 0.1, "quit": 4.0, "openai": 0.1}
+    stats = CorpusStats(paragraphs=100, tokens=2000, average_idf=1.0)
+
+    def candidate(text: str, bm25: float) -> Candidate:
+        return Candidate("story", text, "Story", 2, 5, len(tokenizer.tokenize(text)), bm25)
+
+    candidates = [candidate("Musk praised OpenAI's lab.", 0.4), candidate("Musk resigned from OpenAI.", 0.2)]
+    reranker = Reranker(tokenizer, terms, idf, stats, BM25Parameters(), question=question, rarity=rarity)
+    assert [index for index, _ in rerank(candidates, reranker)] == [1, 0]
