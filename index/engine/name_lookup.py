@@ -12,10 +12,12 @@ import sqlite3
 
 from index.engine.database import in_chunks
 from index.engine.names import (
+    GLUED_LONGEST,
     MAX_GIVEN_NAME_PARAGRAPHS,
     MAX_GIVEN_NAMES,
     MIN_CORRECTED_LENGTH,
     SURNAME_SAMPLE,
+    glued_after,
     goes_by,
     one_slip_apart,
     surname_after,
@@ -37,24 +39,31 @@ class NameLookup:
         self._views = views
 
     def corrected(self, named: dict[str, str], view: tuple[str, ...]) -> dict[str, str]:
-        """For each name the view does not hold, the term it holds one slip away, if any ("Beyonse").
+        """For each name the view does not hold, the term it holds the name glued to a stopword after it
+        ("Engadgetthe"), else the term one slip away ("Beyonse"), if any.
 
-        Candidates share the name's first two letters (one indexed range of the vocabulary); among those
-        one insertion, deletion, substitution or swap of neighbours away, the one in most paragraphs wins.
+        Candidates are one indexed range of the vocabulary each: the terms that begin with the name's
+        letters, then those sharing its first two; the one in most paragraphs wins.
         """
         if not named:
             return {}
         state = self._views.state(view)
         ids, dfs = self._views.terms(list(named), view, state.terms)
         corrections: dict[str, str] = {}
-        for term in named:
+        for term, word in named.items():
             if dfs.get(ids.get(term, -1), 0) or len(term) < MIN_CORRECTED_LENGTH or not term.isalpha():
                 continue
-            rows = self._conn.execute(
-                "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
-                (term[:2], term[:2] + "\U0010ffff", len(term) - 1, len(term) + 1),
-            ).fetchall()
-            near = [candidate for (candidate,) in rows if one_slip_apart(term, candidate)]
+            letters = word.lower()
+            glued = [
+                candidate
+                for candidate in self._starting(letters, len(letters) + 1, len(letters) + GLUED_LONGEST)
+                if glued_after(word, candidate, self._tokenizer.tokenize)
+            ]
+            near = glued or [
+                candidate
+                for candidate in self._starting(term[:2], len(term) - 1, len(term) + 1)
+                if one_slip_apart(term, candidate)
+            ]
             if not near:
                 continue
             near_ids, near_dfs = self._views.terms(near, view, state.terms)
@@ -62,6 +71,14 @@ class NameLookup:
             if held:
                 corrections[term] = min(held, key=lambda pair: (-pair[0], pair[1]))[1]  # most paragraphs
         return corrections
+
+    def _starting(self, prefix: str, shortest: int, longest: int) -> list[str]:
+        """The vocabulary's terms that begin with `prefix`, of `shortest` to `longest` letters."""
+        rows = self._conn.execute(
+            "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
+            (prefix, prefix + "\U0010ffff", shortest, longest),
+        ).fetchall()
+        return [term for (term,) in rows]
 
     def surnames(self, question: str, terms: tuple[str, ...], view: tuple[str, ...]) -> dict[str, str]:
         """For a given name the view only ever writes before one surname, the surname ("elon": "musk"),

@@ -3,6 +3,9 @@
 - Forgiven a slip: "Beyonse" is searched as the "Beyoncé" the articles hold. A capitalised word inside a
   question names something; when the view holds no such term, a term one slip away (a letter changed, left
   out, added, or two neighbours swapped) that it does hold is most likely what was meant.
+- Glued to the next word: a page that lost the space after a linked name writes "Engadgetthe", which the
+  tokenizer reads as one word; a name the view does not hold, but holds with a stopword glued after it,
+  is searched as that term.
 - By the surname: news names a person in full once ("Elon Musk") and by the surname after ("Musk"), so a
   question about "Elon" is searched as "Musk" where the articles never write "Elon" but before "Musk".
 
@@ -12,13 +15,33 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeGuard
 
 from index.engine.tokenizer import STOPWORDS
 
 MIN_CORRECTED_LENGTH = 4
 """Names shorter than this are not corrected: one slip away from a short word is too many other words."""
+
+
+GLUE_WORDS = frozenset(word for word in STOPWORDS if len(word) >= 3)
+"""The stopwords a name may be read as glued to: shorter ones would make other names of it ("Bart" + "on")."""
+GLUED_LONGEST = max(len(word) for word in GLUE_WORDS)
+"""The most letters a stopword glued after a name adds to its term."""
+
+
+def glued_after(word: str, term: str, terms_of: Callable[[str], list[str]]) -> bool:
+    """Whether a term is the name `word` written with a stopword glued after it, as `terms_of` (the
+    tokenizer) reads the two run together: "engadgetth" is "Engadget" + "the".
+
+    The term must go on with all of the stopword but its last letter at least (the stemmer may take that
+    off, as in "engadgetth"): it may take more of a glued word away ("Superbeing" is read "superb",
+    "Bartonly" "barton"), and then the term is another word."""
+    rest = term[len(word) :] if term.startswith(word.lower()) else ""
+    return len(rest) >= 2 and any(
+        stopword.startswith(rest) and len(rest) >= len(stopword) - 1 and terms_of(word + stopword) == [term]
+        for stopword in GLUE_WORDS
+    )
 
 
 def one_slip_apart(first: str, second: str) -> bool:

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from index import StoryIndex
-from index.engine.names import goes_by, surname_after
+from index.engine.names import glued_after, goes_by, surname_after
+from index.engine.tokenizer import Tokenizer
 from index.models import Article
+
+TOKENIZER = Tokenizer()
 
 
 @pytest.mark.parametrize(
@@ -94,3 +97,37 @@ def test_the_built_in_story_answers_a_question_about_elon_from_what_musk_did() -
     assert searched.corrections == {"elon": "musk"}
     assert answer.answered
     assert {9, 10} & {passage.paragraph for passage in answer.results}
+
+
+@pytest.mark.parametrize(
+    ("word", "term", "expected"),
+    [
+        ("Engadget", "engadgetth", True),  # "Engadgetthe": the space after a link lost
+        ("Reuters", "reutersthat", True),
+        ("Super", "superb", False),  # "Superbeing" reads "superb": too little of the stopword is left
+        ("Bart", "barton", False),  # "on" is too short to tell a glued word from another name
+        ("Apple", "applesauc", False),  # no stopword
+        ("Engadget", "engadget", False),  # the name itself
+    ],
+)
+def test_a_name_glued_to_the_stopword_after_it(word: str, term: str, expected: bool) -> None:
+    assert glued_after(word, term, TOKENIZER.tokenize) is expected
+
+
+def test_a_name_the_articles_glue_to_the_next_word_is_found_there(tmp_path: Path) -> None:
+    article = Article(
+        "gadgets",
+        "Twitter's plans",
+        (
+            "Reported from Engadgetthe project will create generative AI from Twitter data.",
+            "Twitter bought GPUs for its data centres.",
+        ),
+        origin="test",
+    )
+    with StoryIndex(tmp_path / "db.sqlite", with_builtin_story=False) as index:
+        index.add_articles([article])
+        searched = index._searcher().search("What did Engadget report?", 10)
+        answer = index.ask("What did Engadget report?")
+    assert searched.corrections == {"engadget": "engadgetth"}
+    assert answer.answered
+    assert answer.results[0].paragraph == 1
