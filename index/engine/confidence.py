@@ -6,7 +6,9 @@ from the view alone: an index of one article (the story bot's case) has too few 
 from "Nintendo". So each question word is weighed by how rare it is in English at large (wordfreq's Zipf
 frequency: 7 for a word never seen, about 1 for "the"), and the evidence is the share of that weight the
 best passage holds, the most that one of its sentences holds, the share the view knows at all, how many
-distinct terms matched, and whether a name the question mentions is unknown to the view. A logistic model
+distinct terms matched, whether a name the question mentions is unknown to the view, and how well the
+passage covers the question's meaning by the second stage's static embedding, with the same English
+weights (`index.engine.semantic`: a paragraph saying the question in other words). A logistic model
 turns it into a confidence in [0, 1]; its weights were fitted on the SQuAD development set's own and
 off-topic questions, each article alone (`python benchmarks/calibrate.py` fits them again and prints them).
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from index.engine.occurrences import TermFinder, terms_by_sentence
+from index.engine.semantic import shipped_embedding
 from index.engine.tokenizer import Tokenizer, normalise
 
 RAREST = 7.0
@@ -46,6 +49,9 @@ class Evidence:
     """The question names something (a capitalised word inside a sentence) that no paragraph holds."""
     name_held: bool = False
     """The passage holds a name the question mentions."""
+    meaning: float = 0.0
+    """How well the passage and its title cover the question's meaning (`index.engine.semantic`), each word
+    weighed by its rarity in English."""
 
     def features(self) -> tuple[float, ...]:
         """The model's inputs, in the order of `WEIGHTS`."""
@@ -57,11 +63,12 @@ class Evidence:
             self.matched / max(self.distinct, 1),
             float(self.unknown_name),
             float(self.name_held),
+            self.meaning,
             1.0,
         )
 
 
-WEIGHTS = (2.52, 2.66, 2.04, 2.54, 2.17, -1.83, 0.5, -5.98)
+WEIGHTS = (2.2, 2.2, 0.92, 2.32, 1.66, -1.73, 0.51, 3.25, -6.7)
 """The logistic model's weights for `Evidence.features`, the last the bias (from benchmarks/calibrate.py)."""
 
 
@@ -78,13 +85,23 @@ def english_weights(question: str, tokenizer: Tokenizer) -> dict[str, float]:
     many", "what year", "which role"): the passage need not hold it, so it weighs least.
     """
     weights: dict[str, float] = {}
-    words = tokenizer.words(question)
-    for index, word in enumerate(words):
-        kind = index > 0 and words[index - 1].casefold() in _ASKING_FOR
-        rarity = COMMONEST if kind else _rarity(word.casefold())
+    for word, rarity in _word_weights(tokenizer.words(question)):
         for term in tokenizer.tokenize(word, for_query=True):
             weights[term] = max(weights.get(term, 0.0), rarity)
     return weights
+
+
+def _word_weights(words: Sequence[str]) -> list[tuple[str, float]]:
+    """Each word with its rarity in English, the least for the word naming the kind of answer."""
+    return [
+        (
+            word,
+            COMMONEST
+            if index > 0 and words[index - 1].casefold() in _ASKING_FOR
+            else _rarity(word.casefold()),
+        )
+        for index, word in enumerate(words)
+    ]
 
 
 _ASKING_FOR = frozenset({"how", "what", "which", "whose"})
@@ -124,7 +141,13 @@ def assess(
     )
     covered = sum(weight[term] for term in held) / total
     name_held = any(term in held for term in named)
-    return Evidence(covered, best / total, known_share, len(held), len(distinct), unknown_name, name_held)
+    rarity: dict[str, float] = {}
+    for word, word_weight in _word_weights(tokenizer.words(question)):
+        rarity[word.lower()] = max(rarity.get(word.lower(), 0.0), word_weight)
+    meaning = float(shipped_embedding().coverage(question, [f"{title}. {text}"], rarity)[0])
+    return Evidence(
+        covered, best / total, known_share, len(held), len(distinct), unknown_name, name_held, meaning
+    )
 
 
 @lru_cache(maxsize=100_000)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index import StoryIndex
-from index.engine.confidence import COMMONEST, RAREST, Evidence, confidence, english_weights
+from index.engine.confidence import COMMONEST, RAREST, Evidence, assess, confidence, english_weights
 from index.engine.names import one_slip_apart
 from index.engine.tokenizer import Tokenizer
 from index.models import ANSWER_THRESHOLD, Article
@@ -92,3 +92,17 @@ def test_one_incidental_word_in_common_does_not_make_an_answer(singer: StoryInde
     assert not answer.answered
     assert answer.results  # the closest passages are still shown, marked as not an answer
     assert answer.confidence < ANSWER_THRESHOLD
+
+
+def test_a_passage_saying_the_question_in_other_words_is_more_surely_an_answer() -> None:
+    question = "How long a pause in AI work did the letter ask for?"
+    terms = TOKENIZER.tokenize(question, for_query=True)
+    other_words = "An open letter suggested a six-month time lag for artificial intelligence development."
+    unrelated = "An open letter about the harbour was signed by the mayor and read at the town hall."
+    said, missed = (
+        assess(question, terms, set(terms), False, (text, "News"), TOKENIZER)
+        for text in (other_words, unrelated)
+    )
+    assert (said.covered, said.matched) == (missed.covered, missed.matched)  # the same shared words
+    assert said.meaning > missed.meaning
+    assert confidence(said) > confidence(missed)
