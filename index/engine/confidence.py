@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from index.engine.occurrences import TermFinder, terms_by_sentence
 from index.engine.semantic import shipped_embedding
-from index.engine.tokenizer import Tokenizer, normalise
+from index.engine.tokenizer import Tokenizer, names_kind, normalise
 
 RAREST = 7.0
 """The weight of a word wordfreq has never seen (a Zipf frequency of 0 counts as this rare)."""
@@ -94,17 +94,9 @@ def english_weights(question: str, tokenizer: Tokenizer) -> dict[str, float]:
 def _word_weights(words: Sequence[str]) -> list[tuple[str, float]]:
     """Each word with its rarity in English, the least for the word naming the kind of answer."""
     return [
-        (
-            word,
-            COMMONEST
-            if index > 0 and words[index - 1].casefold() in _ASKING_FOR
-            else _rarity(word.casefold()),
-        )
+        (word, COMMONEST if names_kind(words, index) else _rarity(word.casefold()))
         for index, word in enumerate(words)
     ]
-
-
-_ASKING_FOR = frozenset({"how", "what", "which", "whose"})
 
 
 def assess(

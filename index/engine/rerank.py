@@ -12,12 +12,14 @@ again from their own words:
   every paragraph of the article alike, so it tells articles apart but never makes the lead win;
 - **the best sentence**: the idf of the question's distinct terms that one sentence holds together;
 - **proximity**: for each pair of distinct question terms, their idf (the rarer's) over the fewest words
-  between them, where they come within `WINDOW` words;
+  between them, where they come within `WINDOW` words; in both, the word naming the kind of answer ("year"
+  in "What year ...") counts nothing: the answer gives a year, it need not stand by the word;
 - **meaning**: how well the paragraph's words cover the question's, by a static token embedding
   (`index.engine.semantic`): 1.0 for a paragraph holding the question's own words, nearly as much for one
   holding their synonyms ("annual" for "yearly"), times the question's total idf so that it weighs as much
   against BM25 in every question; it is the one reading that sees words the question and the paragraph do
-  not share, where the others all go wrong;
+  not share, where the others all go wrong (the word naming the kind of answer weighs `KIND_SHARE` of its
+  rarity there);
 - **what followed**: when the question asks what came after something ("What did Musk do after ChatGPT
   launched?") and a paragraph opens by carrying on from the one before it ("One month later, he ..."), that
   paragraph takes on the evidence of the one before it, which names the event: news tells what followed in
@@ -59,6 +61,9 @@ class RerankWeights:
     semantic: float = 1.5
     """Times the question's total idf times the paragraph's coverage of the question's meaning."""
 
+
+KIND_SHARE = 0.5
+"""The share of its rarity the word naming the kind of answer ("year", "many") weighs in the meaning."""
 
 DEFAULT_WEIGHTS = RerankWeights()
 """The weights a `Reranker` reads with unless given others."""
@@ -147,6 +152,9 @@ class Reranker:
             self._meaning_idf += unseen * term_idf(1, stats, params)
         """What the meaning's coverage is scaled by: the idf of the question's distinct terms."""
         self._finder = TermFinder(self._idf, tokenizer)
+        self._kind = tokenizer.kind_terms(question)
+        """The terms naming the kind of answer asked for, which the answer need not stand near."""
+        self._placed_idf = {term: 0.0 if term in self._kind else weight for term, weight in self._idf.items()}
         self._stats = stats
         self._params = params
         self._weights = weights or DEFAULT_WEIGHTS
@@ -155,7 +163,7 @@ class Reranker:
 
     def read(self, candidate: Candidate) -> Reading:
         """The candidate's second-stage score."""
-        weights, idf = self._weights, self._idf
+        weights = self._weights
         text = normalise(candidate.text)
         found = self._finder.occurrences(text)
         if candidate.paragraphs <= 1:
@@ -164,8 +172,11 @@ class Reranker:
             body, title = self._lead_body(candidate, found), self._title(candidate)
         else:
             body, title = candidate.bm25, self._title(candidate)
-        sentence = weights.sentence * _best_sentence(text, found, idf)
-        near = weights.proximity * _proximity(text, found, idf)
+        # Where the word naming the kind of answer stands ("year" in "What year ...") says nothing of
+        # where the answer does: the best sentence and proximity leave it out.
+        placed = self._placed_idf
+        sentence = weights.sentence * _best_sentence(text, found, placed)
+        near = weights.proximity * _proximity(text, found, placed)
         return Reading(body + title + sentence + near, body, title, sentence, near)
 
     def meanings(self, candidates: Sequence[Candidate]) -> list[float]:
@@ -185,6 +196,10 @@ class Reranker:
             if known
             else None
         )
+        if rarity:  # the paragraph need not say the kind of answer, only give it: it weighs half
+            for word, terms in self._tokenizer.word_terms(self._question):
+                if self._kind.intersection(terms) and word.lower() in rarity:
+                    rarity[word.lower()] *= KIND_SHARE
         coverage = semantic.shipped_embedding().coverage(self._question, [c.text for c in candidates], rarity)
         scale = self._weights.semantic * self._meaning_idf
         return [scale * float(share) for share in coverage]

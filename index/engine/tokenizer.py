@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import chain
 
@@ -134,6 +134,17 @@ class Tokenizer:
         """Each word of a question as `words` reads it, with its query terms (none for a stopword)."""
         return [(word, self.tokenize(word, for_query=True)) for word in _words(question)]
 
+    def kind_terms(self, question: str) -> frozenset[str]:
+        """The terms of the words that name the kind of answer a question asks for ("year" in "What year
+        did Chopin die?", "many" in "How many ..."): the answering paragraph need not hold them."""
+        words = self.words(question)
+        return frozenset(
+            term
+            for index, word in enumerate(words)
+            if names_kind(words, index)
+            for term in self.tokenize(word, for_query=True)
+        )
+
     def named_terms(self, question: str) -> dict[str, str]:
         """Terms of the names a question mentions (capitalised words inside a sentence), with the word.
 
@@ -196,6 +207,16 @@ class Tokenizer:
             return folded
         stem: str = self._stem(folded)
         return stem
+
+
+ASKING_FOR = frozenset({"how", "what", "which", "whose"})
+"""Question words after which a question names the kind of answer it wants ("how many", "what year")."""
+
+
+def names_kind(words: Sequence[str], index: int) -> bool:
+    """Whether the question's word at `index` names the kind of answer it wants (it follows "how",
+    "what", "which" or "whose")."""
+    return index > 0 and words[index - 1].casefold() in ASKING_FOR
 
 
 def normalise(text: str) -> str:

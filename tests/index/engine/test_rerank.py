@@ -70,6 +70,34 @@ def test_proximity_adds_the_rarer_terms_idf_over_the_words_between() -> None:
     assert too_far.proximity == 0.0
 
 
+def test_the_word_naming_the_kind_of_answer_is_not_where_the_answer_stands() -> None:
+    question = "What year did the barrier open?"
+    assert TOKENIZER.kind_terms(question) == {"year"}
+    terms = TOKENIZER.tokenize(question, for_query=True)
+    idf = {"year": 1.0, "barrier": 2.0, "open": 1.5}
+    ranker = Reranker(
+        TOKENIZER, terms, idf, STATS, BM25Parameters(), RerankWeights(0, 1, 1, 0), question=question
+    )
+    # "year" beside "barrier" is no sign of the answer: only "barrier" and "open" are read where they stand.
+    reading = ranker.read(candidate("That year the barrier was built. It would open in 1901."))
+    assert reading.sentence == pytest.approx(2.0)
+    assert reading.proximity == pytest.approx(1.5 / 5)  # "barrier" and "open", five words apart
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many GPUs did Musk buy?", {"mani"}),
+        ("Which company did Musk found?", {"compani"}),
+        ("In what year did Chopin die?", {"year"}),
+        ("Why did Musk leave OpenAI?", set()),
+        ("What did Musk do?", set()),  # a stopword names no kind
+    ],
+)
+def test_the_kind_of_answer_follows_how_what_which_or_whose(question: str, kind: set[str]) -> None:
+    assert TOKENIZER.kind_terms(question) == kind
+
+
 def test_a_one_paragraph_article_keeps_its_first_stage_score_title_and_all() -> None:
     ranker = reranker("harbour barrier", {"harbour": 1.0, "barrier": 2.0}, RerankWeights(1, 0, 0))
     reading = ranker.read(candidate("A barrier.", position=1, paragraphs=1, bm25=7.25))
