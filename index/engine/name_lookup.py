@@ -12,12 +12,12 @@ import sqlite3
 
 from index.engine.database import in_chunks
 from index.engine.names import (
-    GLUED_LONGEST,
     MAX_GIVEN_NAME_PARAGRAPHS,
     MAX_GIVEN_NAMES,
     MIN_CORRECTED_LENGTH,
     SURNAME_SAMPLE,
     glued_after,
+    glued_forms,
     goes_by,
     one_slip_apart,
     surname_after,
@@ -42,8 +42,9 @@ class NameLookup:
         """For each name the view does not hold, the term it holds the name glued to a stopword after it
         ("Engadgetthe"), else the term one slip away ("Beyonse"), if any.
 
-        Candidates are one indexed range of the vocabulary each: the terms that begin with the name's
-        letters, then those sharing its first two; the one in most paragraphs wins.
+        The glued forms are looked up whole (a few hundred, however big the vocabulary); the slips among
+        one indexed range of the vocabulary, the terms sharing the name's first two letters. The candidate
+        in most paragraphs wins.
         """
         if not named:
             return {}
@@ -53,10 +54,9 @@ class NameLookup:
         for term, word in named.items():
             if dfs.get(ids.get(term, -1), 0) or len(term) < MIN_CORRECTED_LENGTH or not term.isalpha():
                 continue
-            letters = word.lower()
             glued = [
                 candidate
-                for candidate in self._starting(letters, len(letters) + 1, len(letters) + GLUED_LONGEST)
+                for candidate in self._in_vocabulary(glued_forms(word))
                 if glued_after(word, candidate, self._tokenizer.tokenize)
             ]
             near = glued or [
@@ -71,6 +71,14 @@ class NameLookup:
             if held:
                 corrections[term] = min(held, key=lambda pair: (-pair[0], pair[1]))[1]  # most paragraphs
         return corrections
+
+    def _in_vocabulary(self, terms: list[str]) -> list[str]:
+        """Those of `terms` that some paragraph of the index holds (or held)."""
+        return [
+            term
+            for chunk, marks in in_chunks(terms)
+            for (term,) in self._conn.execute(f"SELECT term FROM terms WHERE term IN ({marks})", chunk)
+        ]
 
     def _starting(self, prefix: str, shortest: int, longest: int) -> list[str]:
         """The vocabulary's terms that begin with `prefix`, of `shortest` to `longest` letters."""

@@ -26,8 +26,15 @@ MIN_CORRECTED_LENGTH = 4
 
 GLUE_WORDS = frozenset(word for word in STOPWORDS if len(word) >= 3)
 """The stopwords a name may be read as glued to: shorter ones would make other names of it ("Bart" + "on")."""
-GLUED_LONGEST = max(len(word) for word in GLUE_WORDS)
-"""The most letters a stopword glued after a name adds to its term."""
+
+
+def glued_forms(word: str) -> list[str]:
+    """The terms the name `word` may be read as with a stopword glued after it: the two run together,
+    whole or but for the last letter (which the stemmer may take), for `glued_after` to confirm."""
+    letters = word.lower()
+    return sorted(
+        {letters + stopword[:end] for stopword in GLUE_WORDS for end in (len(stopword) - 1, len(stopword))}
+    )
 
 
 def glued_after(word: str, term: str, terms_of: Callable[[str], list[str]]) -> bool:
