@@ -84,8 +84,13 @@ def english_weights(question: str, tokenizer: Tokenizer) -> dict[str, float]:
     The word right after "how", "what", "which" or "whose" names the kind of answer, not the topic ("how
     many", "what year", "which role"): the passage need not hold it, so it weighs least.
     """
+    return _term_weights(_word_weights(tokenizer.words(question)), tokenizer)
+
+
+def _term_weights(words: Sequence[tuple[str, float]], tokenizer: Tokenizer) -> dict[str, float]:
+    """Each query term of the weighed words with the weight of the rarest word yielding it."""
     weights: dict[str, float] = {}
-    for word, rarity in _word_weights(tokenizer.words(question)):
+    for word, rarity in words:
         for term in tokenizer.tokenize(word, for_query=True):
             weights[term] = max(weights.get(term, 0.0), rarity)
     return weights
@@ -114,7 +119,8 @@ def assess(
     `corrections` maps a misspelt name's term to the term it was searched as, which weighs as the name.
     """
     distinct = list(dict.fromkeys(terms))
-    weights = english_weights(question, tokenizer)
+    word_weights = _word_weights(tokenizer.words(question))
+    weights = _term_weights(word_weights, tokenizer)
     for written, searched in (corrections or {}).items():
         weights[searched] = max(weights.get(searched, 0.0), weights.get(written, RAREST))
     weight = {term: weights.get(term, COMMONEST) for term in distinct}
@@ -134,7 +140,7 @@ def assess(
     covered = sum(weight[term] for term in held) / total
     name_held = any(term in held for term in named)
     rarity: dict[str, float] = {}
-    for word, word_weight in _word_weights(tokenizer.words(question)):
+    for word, word_weight in word_weights:
         rarity[word.lower()] = max(rarity.get(word.lower(), 0.0), word_weight)
     meaning = float(shipped_embedding().coverage(question, [f"{title}. {text}"], rarity)[0])
     return Evidence(

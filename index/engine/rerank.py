@@ -146,11 +146,11 @@ class Reranker:
         # meaning decides ("quit" asked of a story that says "leaving"): the meaning counts it as a term one
         # paragraph holds. Summed in the question's order: a set's order changes with each process's string
         # hashing, and so would the last bit of the sum, and of the scores readers of one database agree on.
-        unseen = sum(1 for term in dict.fromkeys(terms) if idf.get(term, 0.0) <= 0)
         self._meaning_idf = sum(self._idf[term] for term in dict.fromkeys(self._terms))
+        """What the meaning's coverage is scaled by: the idf of the question's distinct terms."""
+        unseen = sum(1 for term in dict.fromkeys(terms) if idf.get(term, 0.0) <= 0)
         if unseen and stats.paragraphs:
             self._meaning_idf += unseen * term_idf(1, stats, params)
-        """What the meaning's coverage is scaled by: the idf of the question's distinct terms."""
         self._finder = TermFinder(self._idf, tokenizer)
         self._kind = tokenizer.kind_terms(question)
         """The terms naming the kind of answer asked for, which the answer need not stand near."""
