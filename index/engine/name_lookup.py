@@ -20,11 +20,15 @@ from index.engine.names import (
     glued_forms,
     goes_by,
     one_slip_apart,
+    one_slip_variants,
     surname_after,
 )
 from index.engine.ranking import BM25Parameters, term_idf
 from index.engine.tokenizer import Tokenizer
 from index.engine.views import ViewReader
+
+SLIP_SCAN = 2_000
+"""The most vocabulary terms read to find a name's slips; past it, the few hundred slips are looked up."""
 
 
 class NameLookup:
@@ -42,9 +46,9 @@ class NameLookup:
         """For each name the view does not hold, the term it holds the name glued to a stopword after it
         ("Engadgetthe"), else the term one slip away ("Beyonse"), if any.
 
-        The glued forms are looked up whole (a few hundred, however big the vocabulary); the slips among
-        one indexed range of the vocabulary, the terms sharing the name's first two letters. The candidate
-        in most paragraphs wins.
+        The glued forms are looked up whole (a few hundred, however big the vocabulary), the slips among the
+        terms sharing the name's first two letters (`_slips`, bounded too). The candidate in most
+        paragraphs wins.
         """
         if not named:
             return {}
@@ -59,11 +63,7 @@ class NameLookup:
                 for candidate in self._in_vocabulary(glued_forms(word))
                 if glued_after(word, candidate, self._tokenizer.tokenize)
             ]
-            near = glued or [
-                candidate
-                for candidate in self._starting(term[:2], len(term) - 1, len(term) + 1)
-                if one_slip_apart(term, candidate)
-            ]
+            near = glued or [candidate for candidate in self._slips(term) if one_slip_apart(term, candidate)]
             if not near:
                 continue
             near_ids, near_dfs = self._views.terms(near, view, state.terms)
@@ -80,13 +80,18 @@ class NameLookup:
             for (term,) in self._conn.execute(f"SELECT term FROM terms WHERE term IN ({marks})", chunk)
         ]
 
-    def _starting(self, prefix: str, shortest: int, longest: int) -> list[str]:
-        """The vocabulary's terms that begin with `prefix`, of `shortest` to `longest` letters."""
-        rows = self._conn.execute(
-            "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
-            (prefix, prefix + "\U0010ffff", shortest, longest),
-        ).fetchall()
-        return [term for (term,) in rows]
+    def _slips(self, term: str) -> list[str]:
+        """The vocabulary's terms that may be one slip from `term`: those sharing its first two letters,
+        one letter longer or shorter at most, read from one indexed range while it is short; where it is
+        long (a big vocabulary), the slips of an ASCII term are looked up whole instead."""
+        query = "SELECT term FROM terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?"
+        bounds = (term[:2], term[:2] + "\U0010ffff", len(term) - 1, len(term) + 1)
+        if not term.isascii():
+            return [found for (found,) in self._conn.execute(query, bounds)]
+        rows = self._conn.execute(f"{query} LIMIT ?", (*bounds, SLIP_SCAN + 1)).fetchall()
+        if len(rows) <= SLIP_SCAN:
+            return [found for (found,) in rows]
+        return self._in_vocabulary(one_slip_variants(term))
 
     def surnames(self, question: str, terms: tuple[str, ...], view: tuple[str, ...]) -> dict[str, str]:
         """For a given name the view only ever writes before one surname, the surname ("elon": "musk"),

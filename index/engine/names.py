@@ -51,6 +51,18 @@ def glued_after(word: str, term: str, terms_of: Callable[[str], list[str]]) -> b
     )
 
 
+def one_slip_variants(term: str) -> list[str]:
+    """Every lower-case ASCII word one slip from `term` (a letter changed, left out, added, or two
+    neighbours swapped) that keeps its first two letters: what `one_slip_apart` accepts, for a vocabulary
+    too big to scan."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    variants = {term[:at] + term[at + 1 :] for at in range(len(term))}
+    variants |= {term[:at] + term[at + 1] + term[at] + term[at + 2 :] for at in range(len(term) - 1)}
+    variants |= {term[:at] + letter + term[at + 1 :] for at in range(len(term)) for letter in letters}
+    variants |= {term[:at] + letter + term[at:] for at in range(len(term) + 1) for letter in letters}
+    return sorted(word for word in variants if word != term and word[:2] == term[:2])
+
+
 def one_slip_apart(first: str, second: str) -> bool:
     """Whether two different words are one insertion, deletion, substitution or swap of neighbours apart."""
     if first == second or abs(len(first) - len(second)) > 1:

@@ -9,7 +9,7 @@ import pytest
 
 from index import StoryIndex
 from index.engine.confidence import COMMONEST, RAREST, Evidence, assess, confidence, english_weights
-from index.engine.names import one_slip_apart
+from index.engine.names import one_slip_apart, one_slip_variants
 from index.engine.tokenizer import Tokenizer
 from index.models import ANSWER_THRESHOLD, Article
 
@@ -71,6 +71,21 @@ def test_a_name_misspelt_by_one_letter_is_searched_as_the_name(singer: StoryInde
     assert answer.answered
     assert answer.results[0].paragraph == 2
     assert "never mention" not in answer.message
+
+
+def test_a_name_is_forgiven_its_slip_however_big_the_vocabulary(
+    singer: StoryIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past SLIP_SCAN terms sharing the name's first two letters, its slips are looked up instead.
+    monkeypatch.setattr("index.engine.name_lookup.SLIP_SCAN", 0)
+    assert singer._searcher().search("Who did Beyonse marry?", 3).corrections == {"beyons": "beyonc"}
+
+
+def test_the_slips_looked_up_are_every_slip_that_keeps_the_first_two_letters() -> None:
+    variants = one_slip_variants("beyons")
+    assert {"beyonc", "beyon", "beyonse", "beyosn", "bebons"} <= set(variants)
+    assert all(one_slip_apart("beyons", word) and word[:2] == "be" for word in variants)
+    assert "beyons" not in variants and "xeyons" not in variants
 
 
 def test_a_dotted_acronym_is_one_name(singer: StoryIndex) -> None:
