@@ -142,7 +142,7 @@ def assess(
     rarity: dict[str, float] = {}
     for word, word_weight in word_weights:
         rarity[word.lower()] = max(rarity.get(word.lower(), 0.0), word_weight)
-    meaning = float(shipped_embedding().coverage(question, [f"{title}. {text}"], rarity)[0])
+    meaning = float(shipped_embedding().coverage(question, [(title, text)], rarity)[0])
     return Evidence(
         covered, best / total, known_share, len(held), len(distinct), unknown_name, name_held, meaning
     )

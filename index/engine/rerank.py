@@ -188,17 +188,15 @@ class Reranker:
         # Each word of the question as the tokenizer reads it ("NEAR(leave," is "NEAR" and "leave"), with
         # its rarest term's weight (0 for a stopword).
         known = self._rarity
-        rarity = (
-            {
+        rarity: dict[str, float] | None = None
+        if known:
+            words = self._tokenizer.word_terms(self._question)
+            rarity = {
                 word.lower(): max((known.get(term, 0.0) for term in terms), default=0.0)
-                for word, terms in self._tokenizer.word_terms(self._question)
+                for word, terms in words
             }
-            if known
-            else None
-        )
-        if rarity:  # the paragraph need not say the kind of answer, only give it: it weighs half
-            for word, terms in self._tokenizer.word_terms(self._question):
-                if self._kind.intersection(terms) and word.lower() in rarity:
+            for word, terms in words:  # the paragraph need not say the kind of answer, only give it
+                if self._kind.intersection(terms):
                     rarity[word.lower()] *= KIND_SHARE
         coverage = semantic.shipped_embedding().coverage(self._question, [c.text for c in candidates], rarity)
         scale = self._weights.semantic * self._meaning_idf

@@ -25,6 +25,7 @@ import string
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,8 @@ class StaticEmbedding:
         self._table: _Table | None = None
         self._words: dict[str, tuple[int, ...]] = {}
         """Each word met so far and its content token ids: reading words costs the most, and they repeat."""
+        self._chunks: dict[str, tuple[int, ...]] = {}
+        """Each lower-case white-space chunk met so far ("musk's,") with its word's content token ids."""
         self._texts: dict[str, npt.NDArray[np.int32]] = {}
 
     def _load(self) -> _Table:
@@ -135,19 +138,45 @@ class StaticEmbedding:
         story read the same few paragraphs again)."""
         held = self._texts.get(text)
         if held is None:
-            distinct = {token for ids in self._ids_of(_words(text)).values() for token in ids}
-            held = np.array(sorted(distinct), dtype=np.int32)
+            # Each white-space chunk ("musk's,") is looked up as it stands, in C (`map`): most were met
+            # before, and stripping word by word in Python cost twice as much as the rest of this.
+            chunks = text.lower().split()
+            ids = list(map(self._chunks.get, chunks))
+            if None in ids:
+                resolved = self._resolve(
+                    [chunk for chunk, got in zip(chunks, ids, strict=True) if got is None]
+                )
+                ids = [
+                    resolved[chunk] if got is None else got for chunk, got in zip(chunks, ids, strict=True)
+                ]
+            held = np.array(sorted(set(chain.from_iterable(filter(None, ids)))), dtype=np.int32)
             if len(self._texts) >= TEXTS_KEPT:
                 self._texts.clear()
             self._texts[text] = held
         return held
 
+    def _resolve(self, chunks: list[str]) -> dict[str, tuple[int, ...]]:
+        """Each of the lower-case white-space `chunks` with the content token ids of its word (the chunk
+        without the marks around it), remembered."""
+        words = {chunk: chunk.strip(_MARKS) for chunk in dict.fromkeys(chunks)}
+        ids = self._ids_of([word for word in words.values() if word])
+        known = self._chunks
+        if len(known) + len(words) > WORDS_KEPT:
+            known.clear()  # another thread may be reading it: each keeps what it resolved
+        resolved = {chunk: ids.get(word, ()) for chunk, word in words.items()}
+        known.update(resolved)
+        return resolved
+
     def coverage(
-        self, question: str, texts: Sequence[str], rarity: Mapping[str, float] | None = None
+        self,
+        question: str,
+        texts: Sequence[str | tuple[str, ...]],
+        rarity: Mapping[str, float] | None = None,
     ) -> npt.NDArray[np.float32]:
         """For each text, how well its tokens cover the question's content tokens: 0 to 1 (the weighted mean
         over the question's tokens of the nearest text token's cosine, below 0 taken as 0; 0 for a
-        question or text without content tokens).
+        question or text without content tokens). A text given in parts (an article's title and a
+        paragraph) has the tokens of them all: each part is remembered as read on its own.
 
         A question token weighs its row length, times, given `rarity` (how rare each of the question's
         words, lower case, is where the texts come from), its word's rarity: "Musk" is a rare word of
@@ -159,7 +188,12 @@ class StaticEmbedding:
         if not len(asked) or not texts:
             return out
         table = self._load()
-        held = [self._content(text) for text in texts]
+        held = [
+            self._content(text)
+            if isinstance(text, str)
+            else np.unique(np.concatenate([self._content(part) for part in text] or [np.zeros(0, np.int32)]))
+            for text in texts
+        ]
         sizes = np.array([len(tokens) for tokens in held])
         present = sizes > 0
         if not present.any():

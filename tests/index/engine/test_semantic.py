@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer as WordPiece
 
+from index.engine import semantic
 from index.engine.ranking import BM25Parameters, CorpusStats
 from index.engine.rerank import Candidate, Reranker, RerankWeights, rerank
 from index.engine.semantic import TABLE, StaticEmbedding, shipped_embedding
@@ -81,6 +82,32 @@ def test_empty_texts_and_questions_cover_nothing(
     question: str, texts: list[str], expected: list[float]
 ) -> None:
     assert EMBEDDING.coverage(question, texts).tolist() == expected
+
+
+def test_a_texts_meaning_does_not_depend_on_what_was_read_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "Why did the founder leave the annual festival in 1849?"
+    texts = [
+        "The founder left the festival.",
+        "Founder's festival, (annual) in 1849: the FOUNDER left!",
+        "«Festival» — founder’s “annual” departure… in 1849.",
+        "founder festival annual 1849",
+    ]
+    expected = [float(EMBEDDING.coverage(question, [text])[0]) for text in texts]
+    assert len(set(expected)) == len(texts)  # each reads differently
+    # A reader keeping next to nothing forgets words and texts between reads (and within one).
+    monkeypatch.setattr(semantic, "WORDS_KEPT", 3)
+    monkeypatch.setattr(semantic, "TEXTS_KEPT", 1)
+    forgetful = StaticEmbedding(TABLE)
+    for _ in range(2):
+        assert [float(forgetful.coverage(question, [text])[0]) for text in texts] == expected
+
+
+def test_a_text_given_in_parts_reads_as_the_parts_joined() -> None:
+    question = "Why did the founder leave the annual festival in 1849?"
+    parts = [("The Founder's Festival", "He left in 1849."), ("", "He left."), ("Annual.", ""), ()]
+    joined = [". ".join(text) for text in parts]
+    assert EMBEDDING.coverage(question, parts).tolist() == EMBEDDING.coverage(question, joined).tolist()
+    assert EMBEDDING.coverage(question, parts)[0] > EMBEDDING.coverage(question, [parts[0][1]])[0]
 
 
 def test_the_table_is_read_once_on_first_use(tmp_path: Path) -> None:
