@@ -9,7 +9,7 @@ import pytest
 from index import StoryIndex
 from index.engine.occurrences import TermFinder
 from index.engine.ranking import BM25Parameters, CorpusStats
-from index.engine.rerank import WINDOW, Candidate, Reranker, RerankWeights, rerank
+from index.engine.rerank import BODY_PARAMETERS, WINDOW, Candidate, Reranker, RerankWeights, rerank
 from index.engine.searcher import RERANK_DEPTH, Searcher
 from index.engine.tokenizer import Tokenizer
 from index.models import Article
@@ -98,10 +98,16 @@ def test_the_kind_of_answer_follows_how_what_which_or_whose(question: str, kind:
     assert TOKENIZER.kind_terms(question) == kind
 
 
-def test_a_one_paragraph_article_keeps_its_first_stage_score_title_and_all() -> None:
+def test_a_one_paragraph_article_counts_its_title_in_its_body_as_the_first_stage_does() -> None:
     ranker = reranker("harbour barrier", {"harbour": 1.0, "barrier": 2.0}, RerankWeights(1, 0, 0))
-    reading = ranker.read(candidate("A barrier.", position=1, paragraphs=1, bm25=7.25))
-    assert (reading.body, reading.title, reading.score) == (7.25, 0.0, 7.25)
+    # "Harbour news" counts twice in the article's one paragraph: 1 term of its own and 4 of the title.
+    whole = Candidate("harbour", "A barrier.", "Harbour news", 1, 1, 5, 7.25)
+    reading = ranker.read(whole)
+    k1, b = BODY_PARAMETERS.k1, BODY_PARAMETERS.b
+    saturation = k1 * (1 - b + b * 5 / STATS.average_length)
+    body = 1.0 * 2 * (k1 + 1) / (2 + saturation) + 2.0 * 1 * (k1 + 1) / (1 + saturation)
+    assert reading.body == pytest.approx(body)
+    assert (reading.title, reading.score) == (0.0, reading.body)  # no title reading besides
 
 
 def test_the_title_counts_for_every_paragraph_of_its_article_alike() -> None:
@@ -111,6 +117,22 @@ def test_the_title_counts_for_every_paragraph_of_its_article_alike() -> None:
     assert lead.title == later.title == 1.0  # "harbour" is in the title "Harbour news"
     # The lead's first-stage score counted the title twice; its body alone is what a later paragraph has.
     assert lead.body < 9.0
+
+
+def test_the_body_is_bm25_of_the_paragraphs_own_words_weighing_length_more() -> None:
+    ranker = reranker("harbour barrier", {"harbour": 1.0, "barrier": 2.0}, RerankWeights(0, 0, 0, 0))
+    short = candidate("The barrier held.")
+    long = candidate("The barrier held " + "while the tide rose " * 8 + "all night.")
+    k1, b = BODY_PARAMETERS.k1, BODY_PARAMETERS.b
+
+    def bm25(tf: int, length: int) -> float:
+        return 2.0 * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / STATS.average_length))
+
+    # Read from the paragraph's words, whatever the first stage scored it (`bm25=1.0` for both here).
+    assert ranker.read(short).body == pytest.approx(bm25(1, short.length))
+    assert ranker.read(long).body == pytest.approx(bm25(1, long.length))
+    assert b > BM25Parameters().b  # the long paragraph loses more than in the first stage
+    assert ranker.read(candidate("The barrier, the barrier.")).body == pytest.approx(bm25(2, 2))
 
 
 def test_a_question_repeating_the_title_finds_the_paragraph_that_answers_not_the_lead(tmp_path: Path) -> None:
